@@ -1,0 +1,55 @@
+# The pipeline's front door. Every target creates .venv and installs the project when it is missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DATA ?= data
+CONFIG ?= configs/wukong.yaml
+QUERIES ?= $(DATA)/queries.txt
+MANIFESTS ?= $(DATA)/release/manifests/*.parquet
+OUT ?= $(DATA)/downloaded
+PYTEST_ARGS ?=
+export RAY_AUTH_MODE := disabled
+export WANDB_MODE := disabled
+export NO_ALBUMENTATIONS_UPDATE := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help demo test crawl filter shard download report bench lint venv
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP):
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP) ## create .venv and install the project (only when missing)
+
+demo: $(STAMP) ## whole pipeline on the bundled offline demo web -> $(DATA)/demo
+	$(BIN)/python -m wukong.demo_pipeline --data-dir $(DATA)/demo
+
+test: $(STAMP) ## the whole test suite
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+crawl: $(STAMP) ## crawl $(QUERIES) with the search spider into $(DATA)/candidates
+	$(BIN)/wukong crawl --spider search --queries $(QUERIES) --config $(CONFIG) --out $(DATA)/candidates
+
+filter: $(STAMP) ## filter $(DATA)/candidates into $(DATA)/filtered
+	$(BIN)/wukong filter --in $(DATA)/candidates --out $(DATA)/filtered --config $(CONFIG)
+
+shard: $(STAMP) ## write the release $(DATA)/release from $(DATA)/filtered
+	$(BIN)/wukong shard --in $(DATA)/filtered --out $(DATA)/release
+
+download: $(STAMP) ## fetch a released dataset: MANIFESTS='glob' OUT=dir
+	$(BIN)/wukong download --manifests '$(MANIFESTS)' --out $(OUT)
+
+report: $(STAMP) ## $(DATA)/report.html from whatever stages exist
+	$(BIN)/wukong report --data-dir $(DATA)
+
+bench: $(STAMP) ## benchmarks (slow; results appended to BENCHMARKS.md)
+	$(BIN)/python -m bench.run_all
+
+lint: $(STAMP) ## ruff
+	$(BIN)/ruff check .

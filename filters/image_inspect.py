@@ -1,0 +1,99 @@
+"""Decode image bytes once and measure them: format, size after EXIF rotation, sha256, 64-bit pHash.
+
+JPEGs are decoded in draft mode (DCT scaling to about 64 px): the whole entropy-coded stream is
+still read, so truncation is still caught, at a fraction of the cost of a full-size decode. The pHash
+is imagehash's DCT pHash of that small image, the same method for every row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass
+
+import imagehash
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from manifests import reasons
+
+# Magic-byte signatures of the formats we keep, and the MIME and extension they release as.
+_SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
+    (b"\xff\xd8\xff", 0, "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
+    (b"GIF87a", 0, "image/gif"),
+    (b"GIF89a", 0, "image/gif"),
+    (b"WEBP", 8, "image/webp"),
+    (b"BM", 0, "image/bmp"),
+)
+_FORMAT_MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp",
+                "BMP": "image/bmp", "MPO": "image/jpeg"}
+MIME_EXTENSION = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp",
+                  "image/bmp": "bmp"}
+_HASH_DRAFT_SIZE = (64, 64)
+_ROTATING_ORIENTATIONS = {5, 6, 7, 8}
+
+
+def sniff_mime(data: bytes) -> str | None:
+    """The image MIME type that the first bytes announce, or None (HTML, SVG, text, unknown)."""
+    for magic, offset, mime in _SIGNATURES:
+        if data[offset:offset + len(magic)] == magic:
+            if mime == "image/webp" and data[:4] != b"RIFF":
+                continue
+            return mime
+    return None
+
+
+@dataclass(slots=True)
+class ImageInfo:
+    """What one decode tells: either `reason` (why it is unusable) or the measurements."""
+
+    reason: str | None = None
+    detail: str | None = None
+    width: int = 0
+    height: int = 0
+    mime: str | None = None
+    sha256: str | None = None
+    phash: str | None = None
+
+
+def phash_hex(img: Image.Image) -> str:
+    return str(imagehash.phash(img))
+
+
+def inspect_image(data: bytes, max_pixels: int) -> ImageInfo:
+    """Decodes `data` completely and returns its measurements, or the reason it cannot be used."""
+    if not data:
+        return ImageInfo(reasons.EMPTY_BODY, "0 bytes")
+    mime = sniff_mime(data)
+    if mime is None:
+        return ImageInfo(reasons.NOT_AN_IMAGE, f"magic bytes {data[:8].hex()}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            width, height = img.size
+            if width * height > max_pixels:
+                return ImageInfo(reasons.DECOMPRESSION_BOMB, f"{width}x{height} pixels", width, height, mime)
+            orientation = img.getexif().get(0x0112, 1) if img.format in ("JPEG", "MPO", "WEBP", "PNG") else 1
+            if img.format in ("JPEG", "MPO"):
+                img.draft("RGB", _HASH_DRAFT_SIZE)
+            img.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        return ImageInfo(reasons.DECOMPRESSION_BOMB, str(exc).split(".")[0])
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        return ImageInfo(reasons.CORRUPT_IMAGE, str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+    mime = _FORMAT_MIME.get(img.format or "", mime)
+    if orientation in _ROTATING_ORIENTATIONS:
+        width, height = height, width
+    if orientation != 1:
+        img = ImageOps.exif_transpose(img)
+    if img.mode not in ("RGB", "L"):
+        img = img.convert("RGBA").convert("RGB") if "A" in img.mode or img.mode == "P" else img.convert("RGB")
+    return ImageInfo(
+        width=width,
+        height=height,
+        mime=mime,
+        sha256=hashlib.sha256(data).hexdigest(),
+        phash=phash_hex(img),
+    )

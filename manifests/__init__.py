@@ -1,0 +1,1 @@
+"""Schemas, keys, config, storage layout and stats: the contracts every stage imports (and nothing else)."""
