@@ -1,0 +1,183 @@
+"""Image download with aiohttp: bounded concurrency per worker and per host, DNS cache, timeouts,
+retries with exponential backoff (timeouts, 429 with Retry-After, 5xx), manual redirects (each hop
+re-checked by the private-network guard), a byte cap. Every failure is a reason, never an exception.
+
+One `Downloader` per Ray actor: it keeps one event loop and one `ClientSession` (one connection
+pool) for all the batches the actor processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+from aiohttp.abc import AbstractResolver
+
+from filters.netguard import GuardedResolver, PrivateAddressError, check_host, is_forbidden_ip
+from manifests import reasons
+from manifests.config import DownloadConfig
+
+_RETRY_STATUSES = {429, 500, 502, 503, 504}
+_REDIRECT_STATUSES = {301, 302, 303, 307, 308}
+_CHUNK = 64 * 1024
+
+
+@dataclass(slots=True)
+class FetchResult:
+    """The body, or the reason there is none. `status` is the last HTTP status seen, if any."""
+
+    data: bytes | None
+    reason: str | None = None
+    detail: str | None = None
+    status: int | None = None
+    content_type: str | None = None
+    attempts: int = 0
+
+
+class _Failure(Exception):
+    def __init__(self, reason: str, detail: str, retryable: bool = False, wait: float | None = None,
+                 status: int | None = None) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+        self.retryable = retryable
+        self.wait = wait
+        self.status = status
+
+
+def _retry_after_seconds(value: str | None, cap: float) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), cap)
+    with contextlib.suppress(TypeError, ValueError):
+        when = email.utils.parsedate_to_datetime(value)
+        return max(0.0, min(when.timestamp() - time.time(), cap))
+    return None
+
+
+class Downloader:
+    """Fetches many URLs concurrently; `fetch_many` is synchronous for use inside a Ray actor."""
+
+    def __init__(self, cfg: DownloadConfig, resolver: AbstractResolver | None = None,
+                 connector_cls: type[aiohttp.TCPConnector] = aiohttp.TCPConnector,
+                 forbidden: Callable[[str], bool] = is_forbidden_ip) -> None:
+        self.cfg = cfg
+        self._forbidden = forbidden
+        self._resolver = resolver
+        self._connector_cls = connector_cls
+        self._loop = asyncio.new_event_loop()
+        self._session: aiohttp.ClientSession | None = None
+
+    # -- session ---------------------------------------------------------------------------------
+    async def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            inner = self._resolver if self._resolver is not None else aiohttp.ThreadedResolver()
+            connector = self._connector_cls(
+                limit=self.cfg.concurrency,
+                limit_per_host=self.cfg.per_host,
+                use_dns_cache=True,
+                ttl_dns_cache=300,
+                resolver=GuardedResolver(inner, self.cfg.allow_private_networks, self._forbidden),
+            )
+            timeout = aiohttp.ClientTimeout(
+                total=self.cfg.connect_timeout + self.cfg.read_timeout,
+                sock_connect=self.cfg.connect_timeout,
+                sock_read=self.cfg.read_timeout,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=timeout,
+                headers={"User-Agent": self.cfg.user_agent, "Accept": "image/*,*/*;q=0.8"},
+                auto_decompress=True,
+            )
+        return self._session
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._loop.run_until_complete(self._session.close())
+            self._session = None
+        self._loop.close()
+
+    # -- public ----------------------------------------------------------------------------------
+    def fetch_many(self, urls: list[str]) -> list[FetchResult]:
+        return self._loop.run_until_complete(self._fetch_all(urls))
+
+    async def _fetch_all(self, urls: list[str]) -> list[FetchResult]:
+        session = await self._get_session()
+        gate = asyncio.Semaphore(self.cfg.concurrency)
+
+        async def one(url: str) -> FetchResult:
+            async with gate:
+                return await self.fetch(session, url)
+
+        return list(await asyncio.gather(*(one(u) for u in urls)))
+
+    async def fetch(self, session: aiohttp.ClientSession, url: str) -> FetchResult:
+        """One URL with retries; never raises."""
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                data, status, ctype = await self._fetch_once(session, url)
+                return FetchResult(data, status=status, content_type=ctype, attempts=attempts)
+            except _Failure as fail:
+                if not fail.retryable or attempts > self.cfg.retries:
+                    return FetchResult(None, fail.reason, fail.detail, fail.status, attempts=attempts)
+                backoff = self.cfg.backoff * (2 ** (attempts - 1))
+                await asyncio.sleep(max(backoff, fail.wait or 0.0))
+
+    # -- one attempt -----------------------------------------------------------------------------
+    async def _fetch_once(self, session: aiohttp.ClientSession, url: str) -> tuple[bytes, int, str | None]:
+        current = url
+        for _hop in range(self.cfg.max_redirects + 1):
+            parts = urlsplit(current)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise _Failure(reasons.INVALID_URL, f"not an http(s) URL: {current[:200]}")
+            try:
+                check_host(parts.hostname, self.cfg.allow_private_networks, self._forbidden)
+            except PrivateAddressError as exc:
+                raise _Failure(reasons.PRIVATE_ADDRESS, str(exc)) from None
+            try:
+                async with session.get(current, allow_redirects=False) as resp:
+                    if resp.status in _REDIRECT_STATUSES:
+                        location = resp.headers.get("Location")
+                        if not location:
+                            raise _Failure(reasons.http_status(resp.status), "redirect without Location",
+                                           status=resp.status)
+                        current = urljoin(current, location)
+                        continue
+                    if resp.status != 200:
+                        wait = _retry_after_seconds(resp.headers.get("Retry-After"), self.cfg.max_retry_after)
+                        raise _Failure(reasons.http_status(resp.status), resp.reason or "",
+                                       retryable=resp.status in _RETRY_STATUSES, wait=wait, status=resp.status)
+                    declared = resp.content_length
+                    if declared is not None and declared > self.cfg.max_bytes:
+                        raise _Failure(reasons.TOO_LARGE, f"Content-Length {declared} > {self.cfg.max_bytes}")
+                    body = bytearray()
+                    async for chunk in resp.content.iter_chunked(_CHUNK):
+                        body += chunk
+                        if len(body) > self.cfg.max_bytes:
+                            raise _Failure(reasons.TOO_LARGE, f"body over {self.cfg.max_bytes} bytes")
+                    return bytes(body), resp.status, resp.headers.get("Content-Type")
+            except _Failure:
+                raise
+            except aiohttp.ClientConnectorDNSError as exc:
+                if isinstance(exc.os_error, PrivateAddressError):
+                    raise _Failure(reasons.PRIVATE_ADDRESS, str(exc.os_error)) from None
+                raise _Failure(reasons.DNS_ERROR, str(exc)[:200]) from None
+            except TimeoutError as exc:
+                raise _Failure(reasons.TIMEOUT, type(exc).__name__, retryable=True) from None
+            except aiohttp.ClientPayloadError as exc:
+                raise _Failure(reasons.CONNECTION_ERROR, f"payload: {str(exc)[:200]}", retryable=True) from None
+            except (aiohttp.ClientError, OSError) as exc:
+                raise _Failure(reasons.CONNECTION_ERROR, f"{type(exc).__name__}: {str(exc)[:200]}",
+                               retryable=True) from None
+        raise _Failure(reasons.TOO_MANY_REDIRECTS, f"more than {self.cfg.max_redirects} redirects")

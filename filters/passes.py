@@ -1,0 +1,201 @@
+"""The filter stage's per-task work, as plain functions (Ray actors in `runner` only wrap them).
+
+1. `TextPass`: read the task's rows, normalise captions, per-row text filters, URL + key.
+2. (driver) caption frequency and URL dedup over all tasks -> `_work/text_global.parquet`.
+3. `ImagePass`: download the rows still alive, decode and measure them.
+4. (driver) exact and near-duplicate image dedup -> `_work/dedup.parquet`.
+5. `FinalizePass`: merge every verdict, mask person names in kept captions, write kept/rejected.
+Every row of the input leaves step 5 exactly once, in kept or in rejected.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from filters.base import DETAIL, REASON, apply_filters, ensure_verdict_columns
+from filters.download import Downloader
+from filters.global_text import caption_hash64
+from filters.image import IMAGE_COLUMN, ImageFilter
+from filters.plan import Task, WorkLayout
+from filters.url import UrlFilter
+from manifests.config import Config
+from manifests.parquet_io import write_parquet_atomic
+from manifests.schemas import CANDIDATE, REJECTED, SAMPLE
+
+ROW = "row"
+TASK = "task_id"
+IMAGE_WORK_COLUMNS = (ROW, REASON, DETAIL, IMAGE_COLUMN, "width", "height", "mime", "sha256", "phash")
+
+
+def read_task_rows(task: Task) -> pa.Table:
+    table = pq.ParquetFile(task.path).read(columns=CANDIDATE.names)
+    table = table.slice(task.start, task.rows)
+    return pa.Table.from_arrays([table.column(f.name).cast(f.type) for f in CANDIDATE], schema=CANDIDATE)
+
+
+def _summary(task: Task, stage: str, rows: int, rejected: int, started: float) -> dict[str, Any]:
+    return {"task_id": task.task_id, "stage": stage, "rows": rows, "rejected": rejected,
+            "seconds": time.perf_counter() - started}
+
+
+def _row_subset(table: pa.Table, rows: pa.Array) -> pa.Table:
+    return table.take(rows)
+
+
+class TextPass:
+    """Loads the text filters once (jieba, fastText, Aho-Corasick); runs them on one task at a time."""
+
+    def __init__(self, cfg: Config, layout: WorkLayout) -> None:
+        from filters.text_chain import normalize_captions, text_filters
+
+        self.cfg = cfg
+        self.layout = layout
+        self._normalize = normalize_captions
+        self.filters = [*text_filters(cfg), UrlFilter(cfg)]
+
+    def run(self, task: Task) -> dict[str, Any]:
+        started = time.perf_counter()
+        table = read_task_rows(task)
+        table = self._normalize(table)
+        table = ensure_verdict_columns(table)
+        table = apply_filters(table, self.filters)
+        if "url_h" not in table.column_names:  # every row was rejected before the URL step
+            table = UrlFilter(self.cfg)(table)[0]
+        caps = table.column("caption_norm").to_pylist()
+        table = table.append_column("cap_h", pa.array([caption_hash64(c or "") for c in caps], pa.uint64()))
+        table = table.append_column(ROW, pa.array(np.arange(table.num_rows, dtype=np.int32)))
+        write_parquet_atomic(table, self.layout.text(task.task_id))
+        rejected = table.num_rows - pc.sum(pc.is_null(table.column(REASON))).as_py()
+        return _summary(task, "text", table.num_rows, rejected, started)
+
+
+def _task_decisions(path: Any, task_id: int) -> pa.Table:
+    """The rows of one task in a driver-written decision file (task_id, row, reason, detail)."""
+    return pq.read_table(path, filters=[(TASK, "=", task_id)], columns=[ROW, REASON, DETAIL])
+
+
+def _apply_decisions(table: pa.Table, decisions: pa.Table) -> pa.Table:
+    """Sets reason/detail for the rows named in `decisions` (rows that are still alive only)."""
+    if decisions.num_rows == 0:
+        return table
+    n = table.num_rows
+    reason = np.array(table.column(REASON).to_pylist(), dtype=object)
+    detail = np.array(table.column(DETAIL).to_pylist(), dtype=object)
+    for r, why, det in zip(decisions.column(ROW).to_pylist(), decisions.column(REASON).to_pylist(),
+                           decisions.column(DETAIL).to_pylist(), strict=True):
+        if 0 <= r < n and reason[r] is None:
+            reason[r] = why
+            detail[r] = det
+    table = table.set_column(table.schema.get_field_index(REASON), REASON, pa.array(reason.tolist(), pa.string()))
+    return table.set_column(table.schema.get_field_index(DETAIL), DETAIL, pa.array(detail.tolist(), pa.string()))
+
+
+def alive_rows(table: pa.Table) -> pa.Array:
+    return pc.indices_nonzero(pc.is_null(table.column(REASON)))
+
+
+class ImagePass:
+    """Downloads and measures the rows that survived the text pass and the global text decisions."""
+
+    def __init__(self, cfg: Config, layout: WorkLayout) -> None:
+        self.cfg = cfg
+        self.layout = layout
+        self.downloader = Downloader(cfg.download)
+        self.image_filter = ImageFilter(cfg)
+
+    def run(self, task: Task) -> dict[str, Any]:
+        started = time.perf_counter()
+        text = pq.read_table(self.layout.text(task.task_id), columns=[ROW, "url", REASON, DETAIL])
+        text = _apply_decisions(text, _task_decisions(self.layout.text_global, task.task_id))
+        alive = text.take(alive_rows(text))
+        urls = alive.column("url").to_pylist()
+        results = self.downloader.fetch_many(urls)
+        table = pa.table({
+            ROW: alive.column(ROW),
+            IMAGE_COLUMN: pa.array([r.data for r in results], pa.binary()),
+            REASON: pa.array([r.reason for r in results], pa.string()),
+            DETAIL: pa.array([r.detail for r in results], pa.string()),
+        })
+        table = apply_filters(table, [self.image_filter])
+        for name, typ in (("width", pa.int32()), ("height", pa.int32()), ("mime", pa.string()),
+                          ("sha256", pa.string()), ("phash", pa.string())):
+            if name not in table.column_names:
+                table = table.append_column(name, pa.nulls(table.num_rows, typ))
+        # Bytes are kept only for rows that passed: a rejected body is never released.
+        kept_mask = pc.is_null(table.column(REASON))
+        image = pc.if_else(kept_mask, table.column(IMAGE_COLUMN), pa.scalar(None, pa.binary()))
+        table = table.set_column(table.schema.get_field_index(IMAGE_COLUMN), IMAGE_COLUMN, image)
+        table = table.select(list(IMAGE_WORK_COLUMNS))
+        write_parquet_atomic(table, self.layout.image(task.task_id))
+        rejected = table.num_rows - pc.sum(kept_mask).as_py()
+        return _summary(task, "image", table.num_rows, rejected, started)
+
+    def close(self) -> None:
+        self.downloader.close()
+
+
+class FinalizePass:
+    """Merges all verdicts of a task, masks names in kept captions, writes kept/ and rejected/."""
+
+    def __init__(self, cfg: Config, layout: WorkLayout) -> None:
+        self.cfg = cfg
+        self.layout = layout
+        self.masker = None
+        if cfg.privacy.mask_person_names:
+            from filters.privacy import NameMasker
+
+            self.masker = NameMasker(cfg)
+
+    def run(self, task: Task) -> dict[str, Any]:
+        started = time.perf_counter()
+        text = pq.read_table(self.layout.text(task.task_id))
+        text = _apply_decisions(text, _task_decisions(self.layout.text_global, task.task_id))
+        image_path = self.layout.image(task.task_id)
+        image = pq.read_table(image_path) if image_path.exists() else None
+        if image is not None and image.num_rows:
+            image = _apply_decisions(image, _task_decisions(self.layout.dedup, task.task_id))
+            text = _apply_decisions(text, image.select([ROW, REASON, DETAIL]).filter(
+                pc.is_valid(image.column(REASON))))
+        kept_rows = alive_rows(text)
+        kept_text = text.take(kept_rows)
+        if image is not None and kept_text.num_rows:
+            index = {r: i for i, r in enumerate(image.column(ROW).to_pylist())}
+            image_kept = image.take(pa.array([index[r] for r in kept_text.column(ROW).to_pylist()], pa.int64()))
+        else:
+            image_kept = None
+        kept = self._samples(kept_text, image_kept)
+        rejected_rows = pc.indices_nonzero(pc.is_valid(text.column(REASON)))
+        rejected = text.take(rejected_rows).select(REJECTED.names).cast(REJECTED)
+        write_parquet_atomic(rejected, self.layout.rejected(task.task_id))
+        write_parquet_atomic(kept, self.layout.kept(task.task_id))
+        return _summary(task, "finalize", text.num_rows, rejected.num_rows, started)
+
+    def _samples(self, text: pa.Table, image: pa.Table | None) -> pa.Table:
+        if text.num_rows == 0 or image is None:
+            return SAMPLE.empty_table()
+        captions = text.column("caption_norm")
+        if self.masker is not None:
+            captions = self.masker.mask(captions)
+        columns = {
+            "key": text.column("key"),
+            "url": text.column("url"),
+            "caption": captions,
+            "caption_raw": text.column("caption"),
+            "page_url": text.column("page_url"),
+            "query": text.column("query"),
+            "source": text.column("source"),
+            "width": image.column("width"),
+            "height": image.column("height"),
+            "sha256": image.column("sha256"),
+            "phash": image.column("phash"),
+            "image": image.column(IMAGE_COLUMN),
+            "mime": image.column("mime"),
+        }
+        table = pa.Table.from_arrays([columns[f.name] for f in SAMPLE], schema=SAMPLE)
+        return table.sort_by("key")

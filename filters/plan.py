@@ -1,0 +1,123 @@
+"""Work planning for the filter stage: the input parts cut into tasks of `ray.rows_per_task` rows,
+the on-disk layout of per-task intermediate results, and the input fingerprint that guards resume.
+
+A task is the unit of parallelism, resume and output: task N writes `kept/part-N.parquet` and
+`rejected/part-N.parquet`; each pass writes `_work/<pass>/task-N.parquet` atomically, and a re-run
+skips every task whose file for that pass exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from manifests.config import Config
+from manifests.errors import UserError
+from manifests.layout import FilteredDir, part_name
+from manifests.parquet_io import list_parts, write_json_atomic
+from manifests.schemas import CANDIDATE
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    task_id: int
+    path: str
+    start: int
+    stop: int
+
+    @property
+    def rows(self) -> int:
+        return self.stop - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class WorkLayout:
+    out: FilteredDir
+
+    def text(self, task_id: int) -> Path:
+        return self.out.work / "text" / part_name(task_id, "task-")
+
+    def image(self, task_id: int) -> Path:
+        return self.out.work / "image" / part_name(task_id, "task-")
+
+    @property
+    def text_global(self) -> Path:
+        return self.out.work / "text_global.parquet"
+
+    @property
+    def dedup(self) -> Path:
+        return self.out.work / "dedup.parquet"
+
+    @property
+    def fingerprint(self) -> Path:
+        return self.out.work / "input.json"
+
+    def kept(self, task_id: int) -> Path:
+        return self.out.kept / part_name(task_id)
+
+    def rejected(self, task_id: int) -> Path:
+        return self.out.rejected / part_name(task_id)
+
+
+def _check_candidate_schema(path: Path) -> int:
+    try:
+        meta = pq.read_metadata(path)
+        schema = meta.schema.to_arrow_schema()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise UserError(f"{path}: not a readable parquet file ({str(exc).splitlines()[0]})") from None
+    missing = [f.name for f in CANDIDATE if f.name not in schema.names]
+    if missing:
+        raise UserError(f"{path}: missing column(s) {', '.join(missing)}")
+    return meta.num_rows
+
+
+def plan_tasks(in_dir: Path, rows_per_task: int) -> list[Task]:
+    """Cuts every candidate part into tasks; checks each part's schema first (one-line errors)."""
+    parts = list_parts(in_dir)
+    if not parts:
+        raise UserError(f"no candidate parquet parts in {in_dir}")
+    if rows_per_task < 1:
+        raise UserError("config key ray.rows_per_task must be >= 1")
+    tasks: list[Task] = []
+    for path in parts:
+        n = _check_candidate_schema(path)
+        for start in range(0, n, rows_per_task):
+            tasks.append(Task(len(tasks), str(path.resolve()), start, min(start + rows_per_task, n)))
+    return tasks
+
+
+def fingerprint(tasks: list[Task], cfg: Config) -> dict[str, object]:
+    files = sorted({t.path for t in tasks})
+    stat = [[f, Path(f).stat().st_size, int(Path(f).stat().st_mtime)] for f in files]
+    relevant = {k: v for k, v in cfg.to_dict().items() if k in ("text", "image", "dedup", "privacy", "download")}
+    relevant.pop("download", None)
+    digest = hashlib.sha256(json.dumps([stat, relevant, [asdict(t) for t in tasks]], sort_keys=True).encode())
+    return {"inputs": stat, "config_and_tasks_sha256": digest.hexdigest()}
+
+
+def prepare_work(layout: WorkLayout, tasks: list[Task], cfg: Config) -> bool:
+    """Keeps previous work when it was made from the same input and config; otherwise starts over.
+
+    Returns True when earlier work is being resumed.
+    """
+    fp = fingerprint(tasks, cfg)
+    if layout.fingerprint.is_file():
+        try:
+            old = json.loads(layout.fingerprint.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            old = None
+        if old == fp:
+            return True
+    for d in (layout.out.work, layout.out.kept, layout.out.rejected):
+        if d.exists():
+            shutil.rmtree(d)
+    if layout.out.stats.exists():
+        layout.out.stats.unlink()
+    write_json_atomic(fp, layout.fingerprint)
+    return False

@@ -1,0 +1,206 @@
+"""The filter stage on Ray Data: plans tasks, runs the per-task passes on actor pools, makes the
+global decisions on the driver from compact hashes, and sums the stats.
+
+Each pass is `ray.data.from_items(tasks).map_batches(<actor class>, batch_format="pyarrow")`: an
+actor loads its models once and processes whole tasks, writing each task's result atomically, so a
+re-run resumes where the last one stopped and the output never depends on the number of workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from filters.base import DETAIL, REASON
+from filters.global_text import decide_global_text
+from filters.passes import ROW, TASK, FinalizePass, ImagePass, TextPass
+from filters.plan import Task, WorkLayout, plan_tasks, prepare_work
+from manifests.config import Config
+from manifests.layout import FilteredDir
+from manifests.parquet_io import write_json_atomic, write_parquet_atomic
+from manifests.ray_session import ray_session
+from manifests.stats import FilterStats
+
+log = logging.getLogger(__name__)
+
+DECISIONS = pa.schema([(TASK, pa.int32()), (ROW, pa.int32()), (REASON, pa.string()), (DETAIL, pa.string())])
+
+
+class _PassActor:
+    """A Ray Data callable class: one pass implementation per actor, whole tasks per call."""
+
+    pass_cls: type[Any]
+
+    def __init__(self, cfg: Config, layout: WorkLayout) -> None:
+        self.impl = self.pass_cls(cfg, layout)
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        return pa.Table.from_pylist([self.impl.run(Task(**row)) for row in batch.to_pylist()])
+
+
+class TextActor(_PassActor):
+    pass_cls = TextPass
+
+
+class ImageActor(_PassActor):
+    pass_cls = ImagePass
+
+
+class FinalizeActor(_PassActor):
+    pass_cls = FinalizePass
+
+
+@dataclass(slots=True)
+class FilterRun:
+    stats: FilterStats
+    seconds: float
+    tasks: int
+    resumed_tasks: int
+
+
+def _cluster_cpus() -> int:
+    import ray
+
+    return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+def _run_pass(actor: type[_PassActor], todo: list[Task], cfg: Config, layout: WorkLayout, pool: int) -> None:
+    if not todo:
+        return
+    import ray
+
+    ds = ray.data.from_items([asdict(t) for t in todo], override_num_blocks=len(todo))
+    out = ds.map_batches(
+        actor,
+        fn_constructor_kwargs={"cfg": cfg, "layout": layout},
+        batch_size=1,
+        batch_format="pyarrow",
+        compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, min(pool, len(todo)))),
+        num_cpus=1,
+    )
+    summaries = out.take_all()
+    log.info("%s: %d tasks done", actor.__name__, len(summaries))
+
+
+def _global_text(tasks: list[Task], layout: WorkLayout, cfg: Config) -> None:
+    paths = [layout.text(t.task_id) for t in tasks]
+    frames = [pq.read_table(p, columns=[ROW, "cap_h", "url_h", REASON]) for p in paths]
+    task_ids = np.concatenate([np.full(f.num_rows, t.task_id, dtype=np.int32) for f, t in zip(frames, tasks,
+                                                                                            strict=True)])
+    cols = pa.concat_tables(frames)
+    del frames
+    rows = cols.column(ROW).to_numpy()
+    url_h = cols.column("url_h").fill_null(0).to_numpy()
+    alive = pc.is_null(cols.column(REASON)).to_numpy(zero_copy_only=False)
+    cap_h = cols.column("cap_h").to_numpy()
+    del cols
+
+    def tie_breaker(positions: np.ndarray) -> list[tuple[str, str]]:
+        wanted = pa.array(np.unique(url_h[positions]), pa.uint64())
+        lookup: dict[tuple[int, int], tuple[str, str]] = {}
+        for path, t in zip(paths, tasks, strict=True):
+            sub = pq.read_table(path, columns=[ROW, "page_url", "caption"], filters=pc.field("url_h").isin(wanted))
+            for r, page, cap in zip(sub.column(ROW).to_pylist(), sub.column("page_url").to_pylist(),
+                                    sub.column("caption").to_pylist(), strict=True):
+                lookup[(t.task_id, r)] = (page or "", cap or "")
+        return [lookup[(int(task_ids[p]), int(rows[p]))] for p in positions.tolist()]
+
+    decisions = decide_global_text(cap_h, url_h, alive, cfg.text.max_caption_repeats, tie_breaker)
+    order = np.argsort(decisions.rows, kind="stable")
+    pos = decisions.rows[order]
+    table = pa.Table.from_arrays(
+        [pa.array(task_ids[pos], pa.int32()), pa.array(rows[pos], pa.int32()),
+         pa.array([decisions.reasons[i] for i in order], pa.string()),
+         pa.array([decisions.details[i] for i in order], pa.string())],
+        schema=DECISIONS,
+    )
+    write_parquet_atomic(table, layout.text_global)
+
+
+def _dedup(tasks: list[Task], layout: WorkLayout, cfg: Config) -> None:
+    from filters.dedup import decide_duplicates, phash_from_hex
+
+    frames = []
+    for t in tasks:
+        table = pq.read_table(layout.image(t.task_id), columns=[ROW, REASON, "sha256", "phash", "width", "height"])
+        table = table.filter(pc.is_null(table.column(REASON)))
+        frames.append(table.append_column(TASK, pa.array(np.full(table.num_rows, t.task_id, np.int32))))
+    alive = pa.concat_tables(frames) if frames else pa.table({})
+    text_keys = _keys_for(alive, layout)
+    if alive.num_rows == 0:
+        write_parquet_atomic(DECISIONS.empty_table(), layout.dedup)
+        return
+    area = (pc.multiply(alive.column("width").cast(pa.int64()), alive.column("height").cast(pa.int64()))).to_numpy()
+    result = decide_duplicates(
+        keys=np.array(text_keys, dtype=np.uint64),
+        sha256=alive.column("sha256").to_pylist(),
+        phash=phash_from_hex(np.array(alive.column("phash").to_pylist())),
+        area=area,
+        max_distance=cfg.dedup.phash_max_distance,
+        near=cfg.dedup.near_duplicates,
+    )
+    reasons_arr = pa.array(result.reasons, pa.string())
+    mask = pc.is_valid(reasons_arr)
+    table = pa.Table.from_arrays(
+        [alive.column(TASK), alive.column(ROW), reasons_arr, pa.array(result.details, pa.string())], schema=DECISIONS
+    ).filter(mask)
+    write_parquet_atomic(table, layout.dedup)
+
+
+def _keys_for(alive: pa.Table, layout: WorkLayout) -> list[int]:
+    """The uint64 key of each alive image row, looked up in its task's text work file."""
+    out: list[int] = []
+    if alive.num_rows == 0:
+        return out
+    task_col = alive.column(TASK).to_numpy()
+    row_col = alive.column(ROW).to_numpy()
+    for task_id in np.unique(task_col):
+        text = pq.read_table(layout.text(int(task_id)), columns=[ROW, "url_h"])
+        by_row = np.zeros(text.num_rows, dtype=np.uint64)
+        by_row[text.column(ROW).to_numpy()] = text.column("url_h").fill_null(0).to_numpy()
+        sel = task_col == task_id
+        out_arr = by_row[row_col[sel]]
+        out.extend(out_arr.tolist())
+    # Restore the original row order of `alive` (grouped by task above, which it already is).
+    return out
+
+
+def collect_stats(layout: WorkLayout, tasks: list[Task]) -> FilterStats:
+    stats = FilterStats()
+    for t in tasks:
+        kept = pq.read_metadata(layout.kept(t.task_id)).num_rows
+        rejected = pq.read_table(layout.rejected(t.task_id), columns=[REASON]).column(REASON).to_pylist()
+        stats = stats + FilterStats(t.rows, kept, Counter(rejected))
+    return stats
+
+
+def run_filter(in_dir: Path, out_dir: Path, cfg: Config) -> FilterRun:
+    """Runs the whole filter stage; resumes from `out_dir/_work` when the input is unchanged."""
+    started = time.perf_counter()
+    tasks = plan_tasks(in_dir, cfg.ray.rows_per_task)
+    layout = WorkLayout(FilteredDir(out_dir))
+    prepare_work(layout, tasks, cfg)
+    done_before = sum(1 for t in tasks if layout.kept(t.task_id).exists() and layout.rejected(t.task_id).exists())
+    with ray_session(cfg):
+        cpus = _cluster_cpus()
+        _run_pass(TextActor, [t for t in tasks if not layout.text(t.task_id).exists()], cfg, layout, cpus)
+        _global_text(tasks, layout, cfg)
+        pool = cfg.ray.download_actors or cpus
+        _run_pass(ImageActor, [t for t in tasks if not layout.image(t.task_id).exists()], cfg, layout, pool)
+        _dedup(tasks, layout, cfg)
+        todo = [t for t in tasks if not (layout.kept(t.task_id).exists() and layout.rejected(t.task_id).exists())]
+        _run_pass(FinalizeActor, todo, cfg, layout, cpus)
+    stats = collect_stats(layout, tasks)
+    if not stats.balanced:
+        raise RuntimeError(f"accounting broken: {stats.to_dict()}")
+    write_json_atomic(stats.to_dict(), layout.out.stats)
+    return FilterRun(stats, time.perf_counter() - started, len(tasks), done_before)

@@ -1,0 +1,37 @@
+"""`wukong filter --in CANDIDATES --out DIR`: the Ray Data filter stage (text, URL dedup, download,
+image, dedup, privacy) with a funnel summary at the end."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from manifests.config import load_config
+from wukong.commands.common import add_config_args
+
+
+def register(sub: argparse._SubParsersAction, name: str) -> None:
+    p = sub.add_parser(name, help="filter candidates into kept/ and rejected/ (Ray Data)", description=__doc__)
+    p.add_argument("--in", dest="in_dir", required=True, metavar="DIR", help="candidate parquet parts (crawl output)")
+    p.add_argument("--out", dest="out_dir", required=True, metavar="DIR",
+                   help="output: kept/, rejected/, stats.json (a re-run resumes)")
+    add_config_args(p)
+    p.set_defaults(func=run)
+
+
+def format_summary(stats: dict, seconds: float, resumed: int, tasks: int) -> str:
+    lines = [f"filter: {stats['input']:,} candidates -> {stats['kept']:,} kept "
+             f"({100 * stats['kept'] / max(1, stats['input']):.1f}%) in {seconds:.1f}s "
+             f"({stats['input'] / max(seconds, 1e-9):,.0f} pairs/s); {tasks} tasks, {resumed} already done"]
+    for reason, n in stats["rejected"].items():
+        lines.append(f"  rejected {reason:<20} {n:>9,}  {100 * n / max(1, stats['input']):5.1f}%")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from filters.runner import run_filter
+
+    cfg = load_config(args.config, args.set)
+    result = run_filter(Path(args.in_dir), Path(args.out_dir), cfg)
+    print(format_summary(result.stats.to_dict(), result.seconds, result.resumed_tasks, result.tasks))
+    return 0
