@@ -10,6 +10,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from typing import ClassVar
 
 import aiohttp
 import pytest
@@ -183,7 +184,7 @@ class _MapsToPrivate(AbstractResolver):
 
 
 class _NeverConnects(aiohttp.TCPConnector):
-    attempts: list[str] = []
+    attempts: ClassVar[list[str]] = []
 
     async def _wrap_create_connection(self, *args: object, **kwargs: object):  # type: ignore[override]
         _NeverConnects.attempts.append(repr(kwargs.get("addr_infos") or args))
