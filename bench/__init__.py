@@ -1,0 +1,1 @@
+"""Benchmarks (not run by `make test`): each module prints a table and appends to BENCHMARKS.md."""
