@@ -1,0 +1,120 @@
+"""Planning a release: index the kept parts (no image bytes), sort all keys, cut shards of N samples.
+
+A shard's plan digest covers its name, its keys in order and a digest of everything written for
+each row, so a re-run recognises a complete shard whatever way the rows were split into parts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from manifests.errors import UserError
+from manifests.layout import shard_name
+from manifests.parquet_io import read_parquet_checked
+from manifests.schemas import SAMPLE
+from sharding.files import ShardFiles
+from sharding.sample import FORMAT_VERSION, META_COLUMNS, check_row, row_digest
+
+INDEX_SCHEMA = pa.schema([pa.field("key", pa.string()), pa.field("digest", pa.binary(16))])
+
+
+@dataclass(frozen=True, slots=True)
+class PartIndex:
+    """What one kept part holds: its keys with their row digests, or why it cannot be released."""
+
+    path: str
+    table: pa.Table | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShardSpec:
+    """One shard: `count` samples from global sorted position `start`, keys first_key..last_key."""
+
+    index: int
+    start: int
+    count: int
+    first_key: str
+    last_key: str
+    plan: str
+
+    @property
+    def name(self) -> str:
+        return shard_name(self.index)
+
+
+@dataclass(frozen=True, slots=True)
+class ReleasePlan:
+    shards: list[ShardSpec]
+    parts: list[str]
+    total: int
+
+
+def index_part(path: str) -> PartIndex:
+    """Reads a kept part's columns except `image`, validates every row, returns (key, digest) rows."""
+    try:
+        table = read_parquet_checked(path, SAMPLE, columns=[*META_COLUMNS])
+    except UserError as exc:
+        return PartIndex(path, error=str(exc))
+    keys: list[str] = []
+    digests: list[bytes] = []
+    for row in table.to_pylist():
+        problem = check_row(row)
+        if problem:
+            return PartIndex(path, error=f"{path}: {problem}")
+        keys.append(row["key"])
+        digests.append(row_digest(row))
+    return PartIndex(path, table=pa.table([keys, digests], schema=INDEX_SCHEMA))
+
+
+def make_plan(indexes: list[PartIndex], samples_per_shard: int) -> ReleasePlan:
+    """Sorts all keys (string order), checks they are unique, cuts shards and digests their plans."""
+    for ix in indexes:
+        if ix.error:
+            raise UserError(ix.error)
+    tables = [ix.table for ix in indexes if ix.table is not None and ix.table.num_rows]
+    if not tables:
+        raise UserError("no kept samples to release")
+    merged = pa.concat_tables(tables)
+    keys = np.asarray(merged.column("key").to_pylist(), dtype=object)
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    digests = merged.column("digest").to_pylist()
+    dup = np.flatnonzero(keys[1:] == keys[:-1])
+    if dup.size:
+        raise UserError(f"key {keys[dup[0]]} occurs more than once in the kept parts")
+    shards: list[ShardSpec] = []
+    for index, start in enumerate(range(0, len(keys), samples_per_shard)):
+        stop = min(start + samples_per_shard, len(keys))
+        h = hashlib.sha256(f"wukong-shard v{FORMAT_VERSION} {shard_name(index)}\n".encode())
+        for key, i in zip(keys[start:stop], order[start:stop], strict=True):
+            h.update(key.encode("ascii") + b"\n")
+            h.update(digests[i])
+        shards.append(ShardSpec(index, start, stop - start, str(keys[start]), str(keys[stop - 1]), h.hexdigest()))
+    return ReleasePlan(shards, [ix.path for ix in indexes], len(keys))
+
+
+def read_stats(files: ShardFiles) -> dict | None:
+    try:
+        data = json.loads(files.stats.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def is_complete(spec: ShardSpec, shards_dir: Path) -> bool:
+    """A shard is done when its stats file (written last) has this plan and its files are all there."""
+    files = ShardFiles(shards_dir, spec.index)
+    stats = read_stats(files)
+    if stats is None or stats.get("plan") != spec.plan:
+        return False
+    try:
+        return files.tar.stat().st_size == stats.get("tar_bytes") and files.sidecar.is_file()
+    except OSError:
+        return False

@@ -1,0 +1,85 @@
+"""A deterministic tar writer: fixed mtime, owner and mode, USTAR headers from `tarfile`, hashed as written.
+
+The same members in the same order always give the same bytes. The archive is written under a
+hidden temporary name and renamed into place by `commit()`, so a killed writer never leaves a
+truncated tar under its final name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tarfile
+import uuid
+from pathlib import Path
+from types import TracebackType
+
+FIXED_MTIME = 946684800  # 2000-01-01T00:00:00Z: any constant works; this one is a valid date everywhere
+_BLOCK = tarfile.BLOCKSIZE
+_RECORD = tarfile.RECORDSIZE
+_NUL_BLOCK = b"\0" * _BLOCK
+
+
+def header(name: str, size: int) -> bytes:
+    """The 512-byte USTAR header of a regular file member with fixed metadata."""
+    info = tarfile.TarInfo(name)
+    info.size = size
+    info.mtime = FIXED_MTIME
+    info.mode = 0o644
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    info.type = tarfile.REGTYPE
+    return info.tobuf(format=tarfile.USTAR_FORMAT, encoding="utf-8", errors="strict")
+
+
+def temp_path(final: Path) -> Path:
+    return final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.tmp")
+
+
+class DeterministicTarWriter:
+    """`add(name, data)` members in the order given, then `commit()`; `abort()` (or an error) removes the temp."""
+
+    def __init__(self, final: str | Path, buffer_size: int = 4 << 20) -> None:
+        self.final = Path(final)
+        self.tmp = temp_path(self.final)
+        self._fh = open(self.tmp, "wb", buffering=buffer_size)  # closed by commit() or abort()
+        self._sha = hashlib.sha256()
+        self.size = 0
+
+    def _write(self, data: bytes | memoryview) -> None:
+        self._fh.write(data)
+        self._sha.update(data)
+        self.size += len(data)
+
+    def add(self, name: str, data: bytes | memoryview) -> None:
+        n = len(data)
+        self._write(header(name, n))
+        self._write(data)
+        pad = -n % _BLOCK
+        if pad:
+            self._write(_NUL_BLOCK[:pad])
+
+    def commit(self) -> tuple[int, str]:
+        """Ends the archive as `tarfile` does, fsyncs, renames it into place; returns (size, sha256)."""
+        self._write(_NUL_BLOCK * 2)
+        pad = -self.size % _RECORD
+        if pad:
+            self._write(b"\0" * pad)
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        os.replace(self.tmp, self.final)
+        return self.size, self._sha.hexdigest()
+
+    def abort(self) -> None:
+        if not self._fh.closed:
+            self._fh.close()
+        self.tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> DeterministicTarWriter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is not None or not self._fh.closed:
+            self.abort()
