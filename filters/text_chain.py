@@ -1,0 +1,34 @@
+"""The per-row text filters in the order they run, cheapest first, and the normaliser they all read.
+
+    table = normalize_captions(table, cfg.text.max_chars)   # adds caption_norm after caption
+    table = apply_filters(table, text_filters(cfg))         # placeholder, length, language, sensitive
+
+Caption frequency (`frequent_caption`) needs a count over the whole input and is not a per-row
+filter; privacy masking rewrites kept captions at the end (filters.privacy).
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from filters import text_normalize
+from filters.base import Filter
+from filters.language import LanguageFilter
+from filters.length import LengthFilter
+from filters.placeholder import PlaceholderFilter
+from filters.sensitive import SensitiveFilter
+from manifests.config import Config
+
+# Cheapest first: RE2 kernels only; jieba per distinct caption; RE2 plus fastText on the few rows
+# that need it; one Aho-Corasick pass. Sensitive runs last because it rejects the fewest rows.
+TEXT_FILTERS: tuple[type[Filter], ...] = (PlaceholderFilter, LengthFilter, LanguageFilter, SensitiveFilter)
+
+
+def text_filters(cfg: Config) -> list[Filter]:
+    """One instance of each text filter (models, dictionaries and lexicons loaded here)."""
+    return [cls(cfg) for cls in TEXT_FILTERS]
+
+
+def normalize_captions(table: pa.Table, max_chars: int | None = None) -> pa.Table:
+    """Adds the normalised `caption_norm` column right after the raw `caption`."""
+    return text_normalize.normalize_captions(table, max_chars)

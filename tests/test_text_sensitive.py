@@ -1,0 +1,105 @@
+"""The sensitive-word filter alone: lexicons, evasion, allowed phrases, bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from filters.base import apply_filter
+from filters.sensitive import SENSITIVE_MATCH, SensitiveFilter
+from filters.text_chain import normalize_captions
+from manifests import reasons
+from manifests.config import Config
+from manifests.errors import UserError
+
+
+@pytest.fixture(scope="module")
+def flt() -> SensitiveFilter:
+    return SensitiveFilter(Config())
+
+
+def run(flt: SensitiveFilter, captions: list[str | None]) -> pa.Table:
+    return apply_filter(normalize_captions(pa.table({"caption": pa.array(captions, pa.string())})), flt)
+
+
+@pytest.mark.parametrize(
+    "caption",
+    ["网上赌博平台", "赌 博", "赌.博", "赌★博", "赌\u200b博", "赌\u3000博", "赌-博-网", "😀赌博😀", "在线 赌、博 游戏"],
+)
+def test_evasions_match(flt: SensitiveFilter, caption: str) -> None:
+    row = run(flt, [caption]).to_pylist()[0]
+    assert (row["reason"], row["detail"], row[SENSITIVE_MATCH]) == (reasons.SENSITIVE, "赌博", "赌博")
+
+
+def test_lexicon_word_with_spaces_is_matched_by_its_skeleton(flt: SensitiveFilter) -> None:
+    out = run(flt, ["代开 发票", "代 开 发 票 联系"])
+    assert out.column("detail").to_pylist() == ["代开发票", "代开发票"]
+
+
+@pytest.mark.parametrize(
+    "caption", ["空调外挂机", "窗外挂着红灯笼", "明星私服穿搭", "政务办证大厅", "西湖断桥", "赌", "博物馆"]
+)
+def test_clean_and_allowed_captions_kept(flt: SensitiveFilter, caption: str) -> None:
+    row = run(flt, [caption]).to_pylist()[0]
+    assert (row["reason"], row["detail"], row[SENSITIVE_MATCH]) == (None, None, None)
+
+
+def test_allowed_phrase_does_not_hide_a_second_match(flt: SensitiveFilter) -> None:
+    out = run(flt, ["空调外挂机 游戏外挂"])
+    assert out.column("detail").to_pylist() == ["外挂"]
+
+
+def test_matches_never_span_two_rows(flt: SensitiveFilter) -> None:
+    out = run(flt, ["赌", "博", "毒品", "", None, "x"])
+    assert out.column("reason").to_pylist() == [None, None, reasons.SENSITIVE, None, None, None]
+    assert out.column(SENSITIVE_MATCH).to_pylist() == [None, None, "毒品", None, None, None]
+
+
+def test_user_lexicon_full_width_and_case(tmp_path: Path) -> None:
+    lexicon = tmp_path / "mine.txt"
+    lexicon.write_text("# my words\n\nBadWord\n  禁词  \n# 西湖\n", encoding="utf-8")
+    cfg = Config()
+    cfg.text.sensitive_words = [str(lexicon)]
+    cfg.text.use_default_lexicon = False
+    out = run(SensitiveFilter(cfg), ["ＢＡＤ　ｗｏｒｄ 贴纸", "b.a.d.w.o.r.d", "禁 词", "西湖", "网上赌博"])
+    assert out.column("detail").to_pylist() == ["BadWord", "BadWord", "禁词", None, None]
+
+
+def test_user_lexicon_adds_to_default(tmp_path: Path) -> None:
+    lexicon = tmp_path / "mine.txt"
+    lexicon.write_text("禁词\n", encoding="utf-8")
+    cfg = Config()
+    cfg.text.sensitive_words = [str(lexicon)]
+    out = run(SensitiveFilter(cfg), ["禁词", "赌博"])
+    assert out.column("detail").to_pylist() == ["禁词", "赌博"]
+
+
+def test_missing_lexicon_is_a_user_error(tmp_path: Path) -> None:
+    cfg = Config()
+    cfg.text.sensitive_words = [str(tmp_path / "nope.txt")]
+    with pytest.raises(UserError, match=r"sensitive-word lexicon not found: .*nope\.txt"):
+        SensitiveFilter(cfg)
+
+
+def test_non_utf8_lexicon_is_a_user_error(tmp_path: Path) -> None:
+    lexicon = tmp_path / "gbk.txt"
+    lexicon.write_bytes("赌博\n".encode("gbk"))
+    cfg = Config()
+    cfg.text.sensitive_words = [str(lexicon)]
+    with pytest.raises(UserError, match=r"not UTF-8: .*gbk\.txt"):
+        SensitiveFilter(cfg)
+
+
+def test_no_lexicon_keeps_everything() -> None:
+    cfg = Config()
+    cfg.text.use_default_lexicon = False
+    out = run(SensitiveFilter(cfg), ["赌博", None])
+    assert out.column("reason").null_count == 2
+    assert out.column(SENSITIVE_MATCH).null_count == 2
+
+
+def test_bad_input(flt: SensitiveFilter) -> None:
+    out = run(flt, [None, "", "😀😀", "\x00赌\x01博", "长" * 10_000, "长" * 300 + "毒品"])
+    assert out.column(SENSITIVE_MATCH).to_pylist() == [None, None, None, "赌博", None, "毒品"]
