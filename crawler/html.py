@@ -1,0 +1,195 @@
+"""Image-caption pairs and in-site links from an HTML page (parsel selectors, no network).
+
+An `<img>`'s URL comes from the lazy-load attributes first (the `src` is then a placeholder), then
+the largest `srcset` candidate, else `src`; relative URLs resolve against the page (and `<base>`).
+Its caption is `alt`, else `title`, else the enclosing `<figure>`'s `<figcaption>`. Images without
+a caption or a usable URL are dropped with a reason, never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+from parsel import Selector
+from scrapy.linkextractors import IGNORED_EXTENSIONS
+from scrapy.utils.url import url_has_any_extension
+from w3lib.url import canonicalize_url
+
+LAZY_ATTRIBUTES = ("data-src", "data-original", "data-lazy-src", "data-actualsrc", "lazy", "original",
+                   "ne-lazy", "oldsrc")
+SRCSET_ATTRIBUTES = ("srcset", "data-srcset")
+_WS_RE = re.compile(r"\s+")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_DESCRIPTOR_RE = re.compile(r"^(\d+(?:\.\d+)?)([wx])$", re.IGNORECASE)
+_SKIPPED_EXTENSIONS = {f".{ext}" for ext in IGNORED_EXTENSIONS}
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePair:
+    url: str
+    caption: str
+    caption_source: str  # alt | title | figcaption
+
+
+@dataclass(slots=True)
+class PageImages:
+    pairs: list[ImagePair] = field(default_factory=list)
+    dropped: Counter[str] = field(default_factory=Counter)
+
+
+def clean_text(text: str) -> str:
+    """Control characters removed; whitespace runs (newlines, tabs, NBSP) become one space; ends stripped."""
+    return _WS_RE.sub(" ", _CONTROL_RE.sub("", text)).strip()
+
+
+def attr(element: Selector, name: str) -> str:
+    """An attribute's value, "" when absent or unreadable (lxml refuses some broken markup)."""
+    try:
+        value = element.root.get(name)
+    except (ValueError, AttributeError, TypeError):
+        return ""
+    return value if isinstance(value, str) else ""
+
+
+def parse_srcset(value: str) -> list[tuple[str, float]]:
+    """`a.jpg 480w, b.jpg 2x` -> [(url, size)]; size 0 when the candidate has no descriptor.
+
+    Follows the HTML algorithm: a URL runs to whitespace (trailing commas end it), descriptors run
+    to the next comma, so URLs with commas inside survive.
+    """
+    out: list[tuple[str, float]] = []
+    pos, n = 0, len(value)
+    while pos < n:
+        while pos < n and (value[pos].isspace() or value[pos] == ","):
+            pos += 1
+        start = pos
+        while pos < n and not value[pos].isspace():
+            pos += 1
+        url = value[start:pos]
+        descriptors = ""
+        if url.endswith(","):
+            url = url.rstrip(",")
+        else:
+            end = value.find(",", pos)
+            end = n if end < 0 else end
+            descriptors, pos = value[pos:end].strip(), end + 1
+        if not url:
+            continue
+        size = 0.0
+        for token in descriptors.split():
+            match = _DESCRIPTOR_RE.match(token)
+            if match:
+                size = float(match.group(1))
+        out.append((url, size))
+    return out
+
+
+def best_srcset(value: str) -> str | None:
+    """The largest candidate by its descriptor; the first when none has one."""
+    candidates = parse_srcset(value)
+    if not candidates:
+        return None
+    best = max(candidates, key=lambda c: c[1])
+    return best[0] if best[1] > 0 else candidates[0][0]
+
+
+def raw_image_url(img: Selector) -> str | None:
+    for name in LAZY_ATTRIBUTES:
+        value = attr(img, name).strip()
+        if value:
+            return value
+    for name in SRCSET_ATTRIBUTES:
+        chosen = best_srcset(attr(img, name))
+        if chosen:
+            return chosen
+    value = attr(img, "src").strip()
+    return value or None
+
+
+def image_caption(img: Selector) -> tuple[str, str] | None:
+    for name in ("alt", "title"):
+        text = clean_text(attr(img, name))
+        if text:
+            return text, name
+    captions = img.xpath("ancestor::figure[1]/figcaption")
+    if captions:
+        text = clean_text(" ".join(captions[0].xpath(".//text()").getall()))
+        if text:
+            return text, "figcaption"
+    return None
+
+
+def extract_images(selector: Selector, urljoin: Callable[[str], str]) -> PageImages:
+    """Every `<img>` of the page as a pair, or a counted drop reason."""
+    page = PageImages()
+    for img in selector.xpath("//img"):
+        raw = raw_image_url(img)
+        if raw is None:
+            page.dropped["no_image_url"] += 1
+            continue
+        if raw[:5].lower() == "data:":
+            page.dropped["data_uri"] += 1
+            continue
+        try:
+            url = urljoin(raw)
+        except ValueError:
+            page.dropped["bad_url"] += 1
+            continue
+        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+            page.dropped["bad_url"] += 1
+            continue
+        caption = image_caption(img)
+        if caption is None:
+            page.dropped["no_caption"] += 1
+            continue
+        page.pairs.append(ImagePair(url, caption[0], caption[1]))
+    return page
+
+
+def netloc_key(url: str) -> str | None:
+    """`host:port` with the scheme's default port made explicit; None for non-HTTP URLs."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:
+        return None
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    return f"{parts.hostname.lower()}:{port}"
+
+
+def page_key(url: str) -> str:
+    """The identity of a page: canonical URL without the fragment."""
+    return canonicalize_url(url, keep_fragments=False)
+
+
+def strip_fragment(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
+
+
+def extract_links(selector: Selector, urljoin: Callable[[str], str], allowed: Iterable[str]) -> list[str]:
+    """`<a href>` targets inside the allowed `host:port`s (no images, archives...), fragment-free, unique."""
+    allowed_set = set(allowed)
+    seen: set[str] = set()
+    out: list[str] = []
+    for anchor in selector.xpath("//a[@href]"):
+        href = attr(anchor, "href").strip()
+        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
+            continue
+        try:
+            url = strip_fragment(urljoin(href))
+        except ValueError:
+            continue
+        if netloc_key(url) not in allowed_set or url_has_any_extension(url, _SKIPPED_EXTENSIONS):
+            continue
+        key = page_key(url)
+        if key not in seen:
+            seen.add(key)
+            out.append(url)
+    return out

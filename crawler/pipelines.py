@@ -1,0 +1,115 @@
+"""The one output pipeline: CANDIDATE rows buffered, committed as parquet parts every N rows.
+
+Each commit (a part renamed into place) is followed by the journal append of every checkpoint
+that arrived before it, and by a snapshot of the job's cumulative stats; on close the rest is
+committed the same way. Pairs reach the pipeline in the order the spider yields them, so a
+checkpoint is journaled only when all its unit's pairs are on disk.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem, NotConfigured
+
+from crawler.apis import is_http_url
+from crawler.items import CandidatePair, Checkpoint
+from crawler.journal import JOURNAL_NAME, Journal
+from crawler.parts import PartWriter
+from crawler.stats import DROPPED, PAIRS, PARTS, add_counters, load_job_counters, select_counters, write_job_stats
+from manifests.schemas import CANDIDATE, CAPTION_SOURCES
+
+STATS_NAME = "stats.json"
+STAGING_NAME = "staging.parquet"
+
+
+def validate(item: CandidatePair) -> str | None:
+    """Why a pair cannot be a CANDIDATE row, or None."""
+    if not item.caption or not item.caption.strip():
+        return "no_caption"
+    if item.caption_source not in CAPTION_SOURCES:
+        return "bad_caption_source"
+    if not is_http_url(item.url):
+        return "bad_url"
+    for dim in (item.width_hint, item.height_hint):
+        if dim is not None and not 0 < dim < 2**31:
+            return "bad_size_hint"
+    return None
+
+
+def to_table(rows: list[CandidatePair]) -> pa.Table:
+    columns: dict[str, list[Any]] = {name: [getattr(r, name) for r in rows] for name in CANDIDATE.names}
+    columns["crawled_at"] = [t.astimezone(UTC) if t.tzinfo else t.replace(tzinfo=UTC) for t in columns["crawled_at"]]
+    return pa.Table.from_pydict(columns, schema=CANDIDATE)
+
+
+class CandidatePartsPipeline:
+    def __init__(self, crawler: Crawler, out_dir: Path, job_dir: Path, rows_per_part: int) -> None:
+        self.crawler = crawler
+        self.out_dir = out_dir
+        self.job_dir = job_dir
+        self.rows_per_part = rows_per_part
+        self.rows: list[CandidatePair] = []
+        self.pending: list[Checkpoint] = []
+        self.writer: PartWriter | None = None
+        self.journal: Journal | None = None
+        self.base: dict[str, int] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CandidatePartsPipeline:
+        out, job = crawler.settings.get("WUKONG_OUT"), crawler.settings.get("WUKONG_JOBDIR")
+        if not out or not job:
+            raise NotConfigured("WUKONG_OUT and WUKONG_JOBDIR are required")
+        rows = crawler.settings.getint("WUKONG_ROWS_PER_PART", 10000)
+        return cls(crawler, Path(out), Path(job), max(1, rows))
+
+    def open_spider(self) -> None:
+        assert self.crawler.spider is not None
+        self.writer = PartWriter(self.out_dir, self.crawler.spider.name, self.job_dir / STAGING_NAME)
+        self.journal = Journal(self.job_dir / JOURNAL_NAME)
+        self.base = load_job_counters(self.job_dir / STATS_NAME)
+
+    def process_item(self, item: Any) -> Any:
+        stats = self.crawler.stats
+        assert stats is not None
+        if isinstance(item, Checkpoint):
+            self.pending.append(item)
+            if not self.rows:
+                self.flush()
+            return item
+        if not isinstance(item, CandidatePair):
+            stats.inc_value(f"{DROPPED}unexpected_item")
+            raise DropItem(f"not a CandidatePair: {type(item).__name__}")
+        reason = validate(item)
+        if reason:
+            stats.inc_value(f"{DROPPED}{reason}")
+            raise DropItem(reason)
+        self.rows.append(item)
+        stats.inc_value(PAIRS)
+        if len(self.rows) >= self.rows_per_part:
+            self.flush()
+        return item
+
+    def flush(self) -> None:
+        """Commits buffered rows as a part, then journals the checkpoints and snapshots the stats."""
+        assert self.writer is not None and self.journal is not None and self.crawler.stats is not None
+        if self.rows:
+            self.writer.commit(to_table(self.rows))
+            self.rows.clear()
+            self.crawler.stats.inc_value(PARTS)
+        if self.pending:
+            self.journal.append(self.pending)
+            self.pending.clear()
+        self.write_stats()
+
+    def write_stats(self, **extra: Any) -> None:
+        assert self.crawler.stats is not None
+        counters = add_counters(self.base, select_counters(self.crawler.stats.get_stats()))
+        write_job_stats(self.job_dir / STATS_NAME, counters, **extra)
+
+    def close_spider(self) -> None:
+        self.flush()

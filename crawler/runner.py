@@ -1,0 +1,98 @@
+"""One crawler process: `python -m crawler.runner JOB_DIR` runs the job in `JOB_DIR/job.json`.
+
+A fresh process means a fresh Twisted reactor per crawl. The job folder is locked (flock) while
+the crawl runs, so two processes never share a journal; if the parent `wukong crawl` dies, the
+child gets SIGTERM (Linux) and shuts down gracefully. Exit codes: 0 finished, 130 interrupted
+(SIGINT/SIGTERM: re-run to resume), 3 job folder busy, 1 anything else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from scrapy.crawler import CrawlerProcess
+
+from crawler.jobs import LOCK_FILE, JobSpec
+from crawler.pipelines import STATS_NAME
+from crawler.settings import scrapy_settings
+from crawler.spiders import SPIDERS
+from crawler.stats import load_job_counters, write_job_stats
+
+EXIT_BUSY = 3
+
+
+@contextlib.contextmanager
+def job_lock(job_dir: Path) -> Iterator[IO[str] | None]:
+    job_dir.mkdir(parents=True, exist_ok=True)
+    with open(job_dir / LOCK_FILE, "a+", encoding="utf-8") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield None
+            return
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        yield fh
+
+
+def die_with_parent() -> None:
+    """SIGTERM when the parent dies (Linux); exits now if it already has."""
+    parent = os.environ.get("WUKONG_PARENT_PID")
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if str(os.getppid()) != parent:
+        sys.exit(130)
+
+
+def run_job(spec: JobSpec) -> str:
+    """Runs the crawl to its end; returns Scrapy's finish reason."""
+    job_dir = Path(spec.job_dir)
+    cfg = spec.config
+    process = CrawlerProcess(scrapy_settings(cfg, Path(spec.out_dir), job_dir, spec.log_level))
+    spider_cls = SPIDERS[spec.spider]
+    kwargs: dict[str, object] = {"config": cfg, "job_dir": str(job_dir)}
+    if spec.spider == "search":
+        kwargs["queries"] = spec.queries
+    else:
+        kwargs["start_urls"] = spec.start_urls
+        kwargs["max_pages"] = spec.max_pages
+    crawler = process.create_crawler(spider_cls)
+    process.crawl(crawler, **kwargs)
+    process.start()
+    reason = str(crawler.stats.get_value("finish_reason", "unknown")) if crawler.stats else "unknown"
+    stats_path = job_dir / STATS_NAME
+    write_job_stats(stats_path, load_job_counters(stats_path), finish_reason=reason)
+    return reason
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m crawler.runner JOB_DIR", file=sys.stderr)
+        return 2
+    die_with_parent()
+    spec = JobSpec.load(args[0])
+    with job_lock(Path(spec.job_dir)) as lock:
+        if lock is None:
+            print(f"job folder {spec.job_dir} is in use by another crawl", file=sys.stderr)
+            return EXIT_BUSY
+        reason = run_job(spec)
+    if reason == "finished":
+        return 0
+    return 130 if reason == "shutdown" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

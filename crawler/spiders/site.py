@@ -1,0 +1,81 @@
+"""`site`: follows links from the start URLs inside their hosts (`host:port`) and pairs every `<img>`.
+
+Pages are visited breadth-first, at most `max_pages` of them (0 = no limit; the budget counts
+pages scheduled, robots-forbidden ones included). Each parsed page is journaled with its in-site
+links once its pairs are committed, so a re-run replays finished pages from the journal (no
+download) and fetches only the rest.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from scrapy.http import HtmlResponse, Request, Response
+from twisted.python.failure import Failure
+
+from crawler.html import extract_images, extract_links, netloc_key, page_key
+from crawler.items import Checkpoint
+from crawler.journal import JOURNAL_NAME, done_pages
+from crawler.spiders.base import WukongSpider
+from crawler.stats import PAGES, SKIPPED_DONE
+
+
+class SiteSpider(WukongSpider):
+    name = "site"
+    custom_settings = {  # noqa: RUF012 (Scrapy reads a plain dict)
+        "DEPTH_PRIORITY": 1,
+        "SCHEDULER_DISK_QUEUE": "scrapy.squeues.PickleFifoDiskQueue",
+        "SCHEDULER_MEMORY_QUEUE": "scrapy.squeues.FifoMemoryQueue",
+    }
+
+    def __init__(self, start_urls: list[str] | None = None, max_pages: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.start_urls = list(start_urls or [])
+        self.max_pages = self.config.max_pages if max_pages is None else max_pages
+        self.allowed_netlocs = {n for n in (netloc_key(u) for u in self.start_urls) if n}
+        self.seen: set[str] = set()
+        self.done: dict[str, list[str]] = done_pages(self.job_dir / JOURNAL_NAME)
+
+    async def start(self) -> AsyncIterator[Any]:
+        for request in self.visit(self.start_urls):
+            yield request
+
+    def visit(self, urls: Iterable[str]) -> Iterator[Request]:
+        """Requests for new pages; pages finished by an earlier run are expanded from the journal."""
+        queue = deque(urls)
+        while queue:
+            url = queue.popleft()
+            key = page_key(url)
+            if key in self.seen:
+                continue
+            if self.max_pages and len(self.seen) >= self.max_pages:
+                self.inc("wukong/over_page_budget")
+                continue
+            self.seen.add(key)
+            if key in self.done:
+                self.inc(SKIPPED_DONE)
+                queue.extend(self.done[key])
+                continue
+            yield Request(url, callback=self.parse_page, errback=self.page_failed, cb_kwargs={"key": key},
+                          dont_filter=True)
+
+    def parse_page(self, response: Response, key: str) -> Iterator[Any]:
+        if not isinstance(response, HtmlResponse):
+            self.drop("not_html")
+            yield Checkpoint("page", key)
+            return
+        self.inc(PAGES)
+        now = datetime.now(UTC)
+        images = extract_images(response.selector, response.urljoin)
+        self.drops(images.dropped)
+        for img in images.pairs:
+            yield self.pair(img.url, img.caption, img.caption_source, response.url, at=now)
+        links = extract_links(response.selector, response.urljoin, self.allowed_netlocs or ())
+        yield from self.visit(links)
+        yield Checkpoint("page", key, links)
+
+    def page_failed(self, failure: Failure) -> None:
+        self.count_failure(failure)
