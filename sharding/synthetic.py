@@ -97,3 +97,66 @@ def write_filtered(rows: list[dict[str, Any]], root: Path, parts: int = 3, seed:
     write_json_atomic({"input": len(rows) + sum(rejected.values()), "kept": len(rows), "rejected": rejected},
                       fd.stats)
     return fd
+
+
+class LoopbackImageServer:
+    """An aiohttp server on 127.0.0.1 in a background thread, serving registered paths (others: 404).
+
+        with LoopbackImageServer() as server:
+            rows = make_rows(20, server.base_url + "/img")
+            server.serve_rows(rows[:15])
+    """
+
+    def __init__(self) -> None:
+        self.routes: dict[str, tuple[bytes, str]] = {}
+        self.requests = 0
+        self.base_url = ""
+        self._loop: Any = None
+        self._runner: Any = None
+        self._thread: Any = None
+
+    def serve_rows(self, rows: list[dict[str, Any]]) -> None:
+        from urllib.parse import urlsplit
+
+        for row in rows:
+            self.routes[urlsplit(row["url"]).path] = (row["image"], row["mime"])
+
+    def __enter__(self) -> LoopbackImageServer:
+        import asyncio
+        import threading
+
+        from aiohttp import web
+
+        async def handle(request: web.Request) -> web.Response:
+            self.requests += 1
+            hit = self.routes.get(request.path)
+            if hit is None:
+                return web.Response(status=404, text="not found")
+            return web.Response(body=hit[0], content_type=hit[1])
+
+        started = threading.Event()
+
+        def serve() -> None:
+            self._loop = asyncio.new_event_loop()
+            app = web.Application()
+            app.router.add_get("/{tail:.*}", handle)
+            self._runner = web.AppRunner(app, access_log=None)
+            self._loop.run_until_complete(self._runner.setup())
+            site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=1024)
+            self._loop.run_until_complete(site.start())
+            port = self._runner.addresses[0][1]
+            self.base_url = f"http://127.0.0.1:{port}"
+            started.set()
+            self._loop.run_forever()
+            self._loop.run_until_complete(self._runner.cleanup())
+            self._loop.close()
+
+        self._thread = threading.Thread(target=serve, name="loopback-image-server", daemon=True)
+        self._thread.start()
+        if not started.wait(10):
+            raise RuntimeError("the loopback image server did not start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)

@@ -1,0 +1,249 @@
+"""Fetching a released dataset again: img2dataset over release manifests, resumable, with per-host stats.
+
+Manifests are this pipeline's `manifests/part-NNNNN.parquet` or Wukong-style `url,caption` CSV files.
+They are staged once into `OUT/_wukong/input/` (columns that img2dataset reserves, such as `key`,
+renamed `release_<name>`), so that img2dataset sees one folder of parquet files in a fixed order and
+its incremental mode resumes a re-run shard by shard.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import logging
+import math
+import signal
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from manifests.config import Config
+from manifests.errors import UserError
+from manifests.parquet_io import write_json_atomic, write_parquet_atomic
+
+log = logging.getLogger(__name__)
+
+USER_AGENT_TOKEN = "wukong-pipeline"
+STAGING = "_wukong"  # below OUT: img2dataset only looks at OUT's own files
+FORMATS = {".parquet": "parquet", ".csv": "csv"}
+# Columns img2dataset writes itself: a manifest column of that name travels as `release_<name>`.
+# `shard` too: in the download it would read as img2dataset's shard, not the release's.
+RESERVED = ("key", "width", "height", "original_width", "original_height", "status", "error_message",
+            "exif", "md5", "sha256", "sha512", "shard")
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadOptions:
+    processes: int = 4
+    threads: int = 64
+    resize: bool = False
+    image_size: int = 256
+    samples_per_shard: int = 10_000
+    verify_hash: bool = False
+    respect_x_robots_tag: bool = True
+
+
+@dataclass(slots=True)
+class HostStats:
+    host: str
+    count: int = 0
+    successes: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.successes / self.count if self.count else 0.0
+
+
+@dataclass(slots=True)
+class DownloadSummary:
+    out: Path
+    count: int = 0
+    successes: int = 0
+    failed_to_download: int = 0
+    failed_to_resize: int = 0
+    shards: int = 0
+    seconds: float = 0.0
+    errors: Counter[str] = field(default_factory=Counter)
+    hosts: list[HostStats] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.successes / self.count if self.count else 0.0
+
+    def render(self, top: int = 20) -> str:
+        lines = [
+            f"Downloaded into {self.out}: {self.shards:,} shards, {self.count:,} pairs tried, "
+            f"{self.successes:,} images saved ({100 * self.rate:.1f}%), {self.failed_to_download:,} failed to "
+            f"download, {self.failed_to_resize:,} failed to decode/resize"
+            + (f"; {self.count / self.seconds:,.1f} pairs/s" if self.seconds > 0 else "") + ".",
+        ]
+        if self.errors:
+            lines.append("Most frequent errors:")
+            lines += [f"  {n:>8,}  {err[:100]}" for err, n in self.errors.most_common(10)]
+        if self.hosts:
+            lines.append(f"{'host':<40} {'pairs':>9} {'saved':>9} {'rate':>7}")
+            for h in self.hosts[:top]:
+                lines.append(f"{h.host[:40]:<40} {h.count:>9,} {h.successes:>9,} {100 * h.rate:>6.1f}%")
+            if len(self.hosts) > top:
+                lines.append(f"... and {len(self.hosts) - top:,} more hosts")
+        return "\n".join(lines)
+
+
+def find_manifests(pattern: str) -> tuple[list[Path], str]:
+    """The files the glob matches, sorted, and their one input format (parquet or csv)."""
+    files = sorted(Path(p) for p in glob.glob(pattern, recursive=True)
+                   if Path(p).is_file() and not Path(p).name.startswith("."))
+    if not files:
+        raise UserError(f"no manifest matches {pattern}")
+    formats = {FORMATS.get(p.suffix.lower()) for p in files}
+    if None in formats:
+        bad = next(p for p in files if p.suffix.lower() not in FORMATS)
+        raise UserError(f"{bad}: a manifest must be .parquet or .csv")
+    if len(formats) > 1:
+        raise UserError(f"{pattern} matches both parquet and CSV manifests: download them separately")
+    return files, formats.pop()
+
+
+def read_manifest(path: Path, fmt: str) -> pa.Table:
+    try:
+        if fmt == "parquet":
+            table = pq.read_table(path)
+        else:
+            table = pacsv.read_csv(path)
+            table = table.rename_columns([c.lstrip("\ufeff").strip() for c in table.column_names])
+            table = pa.table({c: table.column(c).cast(pa.string()) for c in table.column_names})
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise UserError(f"{path}: not a readable {fmt} manifest ({str(exc).splitlines()[0]})") from None
+    if "url" not in table.column_names:
+        raise UserError(f"{path}: no url column")
+    return table
+
+
+def staged_columns(names: list[str]) -> dict[str, str]:
+    """Manifest column -> staged column: url and caption as they are, reserved names prefixed."""
+    return {c: (f"release_{c}" if c in RESERVED else c) for c in names}
+
+
+def stage_inputs(files: list[Path], fmt: str, out: Path) -> tuple[Path, list[str], bool]:
+    """Writes the manifests as `OUT/_wukong/input/NNNNN.parquet`; returns (folder, extra columns, has caption).
+
+    A re-run into the same OUT must name the same manifests, or img2dataset's shard numbers would
+    point at other rows: that is checked against `OUT/_wukong/plan.json`.
+    """
+    staging = out / STAGING
+    plan = {"manifests": [{"path": str(p.resolve()), "bytes": p.stat().st_size} for p in files]}
+    plan_file = staging / "plan.json"
+    staged = [staging / "input" / f"{n:05d}.parquet" for n in range(len(files))]
+    if plan_file.is_file():
+        if json.loads(plan_file.read_text(encoding="utf-8")) != plan:
+            raise UserError(f"{out} holds a download of other manifests: choose another --out")
+        columns = pq.read_schema(staged[0]).names if all(p.is_file() for p in staged) else None
+    else:
+        columns = None
+    if columns is None:
+        for path, target in zip(files, staged, strict=True):
+            table = read_manifest(path, fmt)
+            renamed = staged_columns(table.column_names)
+            table = table.rename_columns([renamed[c] for c in table.column_names])
+            if columns is None:
+                columns = table.column_names
+            elif table.column_names != columns:
+                raise UserError(f"{path}: columns differ from {files[0]}")
+            write_parquet_atomic(table, target)
+        write_json_atomic(plan, plan_file)
+    assert columns is not None
+    extra = [c for c in columns if c not in ("url", "caption")]
+    return staging / "input", extra, "caption" in columns
+
+
+def run_img2dataset(input_dir: Path, out: Path, extra: list[str], has_caption: bool, cfg: Config,
+                    opts: DownloadOptions) -> None:
+    """img2dataset's Python API with defaults for slow, far-away hosts; original bytes unless resizing."""
+    from img2dataset import download
+
+    verify = opts.verify_hash and "release_sha256" in extra
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        download(
+            url_list=str(input_dir),
+            input_format="parquet",
+            output_folder=str(out),
+            output_format="webdataset",
+            url_col="url",
+            caption_col="caption" if has_caption else None,
+            save_additional_columns=[c for c in extra if not (verify and c == "release_sha256")] or None,
+            processes_count=opts.processes,
+            thread_count=opts.threads,
+            number_sample_per_shard=opts.samples_per_shard,
+            resize_mode="border" if opts.resize else "no",
+            image_size=opts.image_size,
+            disable_all_reencoding=not opts.resize,
+            timeout=max(1, math.ceil(max(cfg.download.connect_timeout, cfg.download.read_timeout))),
+            retries=cfg.download.retries,
+            user_agent_token=USER_AGENT_TOKEN,
+            disallowed_header_directives=None if opts.respect_x_robots_tag else [],
+            compute_hash="sha256",
+            verify_hash=["release_sha256", "sha256"] if verify else None,
+            incremental_mode="incremental",
+            enable_wandb=False,
+            distributor="multiprocessing",
+        )
+    except SystemExit:  # img2dataset's own SIGINT handler exits; report it as the interruption it is
+        raise KeyboardInterrupt from None
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def host_of(url: str | None) -> str:
+    try:
+        return (urlsplit(url or "").hostname or "(none)").lower()
+    except ValueError:
+        return "(invalid)"
+
+
+def summarize(out: Path) -> DownloadSummary:
+    """img2dataset's per-shard stats added up, and the success rate per host from its sidecars."""
+    summary = DownloadSummary(out)
+    starts, ends = [], []
+    for stats_file in sorted(out.glob("*_stats.json")):
+        stats = json.loads(stats_file.read_text(encoding="utf-8"))
+        summary.shards += 1
+        summary.count += int(stats.get("count", 0))
+        summary.successes += int(stats.get("successes", 0))
+        summary.failed_to_download += int(stats.get("failed_to_download", 0))
+        summary.failed_to_resize += int(stats.get("failed_to_resize", 0))
+        summary.errors.update({k: v for k, v in stats.get("status_dict", {}).items() if k != "success"})
+        starts.append(stats.get("start_time", 0.0))
+        ends.append(stats.get("end_time", 0.0))
+    if starts:
+        summary.seconds = max(ends) - min(starts)
+    hosts: dict[str, HostStats] = {}
+    for sidecar in sorted(out.glob("[0-9]*.parquet")):
+        if not (out / f"{sidecar.stem}_stats.json").is_file():
+            continue  # a shard cut short: its rows are tried again on the next run
+        table = pq.read_table(sidecar, columns=["url", "status"])
+        for url, status in zip(table.column("url").to_pylist(), table.column("status").to_pylist(), strict=True):
+            h = hosts.setdefault(host_of(url), HostStats(host_of(url)))
+            h.count += 1
+            h.successes += status == "success"
+    summary.hosts = sorted(hosts.values(), key=lambda h: (-h.count, h.host))
+    return summary
+
+
+def download_release(pattern: str, out: Path, cfg: Config, opts: DownloadOptions) -> DownloadSummary:
+    """Downloads every pair of the manifests matching `pattern` into webdataset shards in `out`."""
+    if opts.processes < 1 or opts.threads < 1 or opts.samples_per_shard < 1:
+        raise UserError("--processes, --threads and --samples-per-shard must be at least 1")
+    files, fmt = find_manifests(pattern)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"not a folder: {out}")
+    out.mkdir(parents=True, exist_ok=True)
+    input_dir, extra, has_caption = stage_inputs(files, fmt, out)
+    log.info("downloading %d %s manifest(s) into %s", len(files), fmt, out)
+    run_img2dataset(input_dir, out, extra, has_caption, cfg, opts)
+    return summarize(out)
