@@ -1,0 +1,50 @@
+"""`wukong report --data-dir DIR`: the dataset report from whatever stages exist in DIR.
+
+Writes DIR/report.html with its PNG plots in DIR/report/: the filter funnel and rejections per
+reason (numbers from filtered/stats.json), caption length in jieba words, image sizes and aspect
+ratios, pairs per source and per query, duplicate group sizes, download failures by host, and the
+release. Works on crawl-only, crawl + filter, or complete data dirs and says which stages are missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from manifests.errors import UserError
+from manifests.layout import DataDir
+from wukong.logs import setup_file_logging
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction, name: str) -> None:
+    p = sub.add_parser(name, help="write DIR/report.html (funnel and distributions, PNG plots)",
+                       description=__doc__)
+    p.add_argument("--data-dir", default="data", metavar="DIR",
+                   help="the data directory holding candidates/, filtered/ and/or release/ (default: data)")
+    p.add_argument("--caption-sample", type=int, default=20_000, metavar="N",
+                   help="captions sampled (evenly spaced) for the jieba word-count plot (default: 20000)")
+    p.add_argument("--examples", type=int, default=30, metavar="N",
+                   help="sample kept pairs listed in the captions table (default: 30)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from wukong.report import Limits, build_report
+
+    if args.caption_sample < 0 or args.examples < 0:
+        raise UserError("--caption-sample and --examples must be >= 0")
+    root = Path(args.data_dir)
+    if not root.is_dir():
+        raise UserError(f"data directory not found: {root}" if not root.exists() else f"not a directory: {root}")
+    data = DataDir(root)
+    if any(p.exists() for p in (data.candidates, data.filtered, data.release)):  # never litter a wrong dir
+        setup_file_logging(data.logs, "report")
+    result = build_report(root, Limits(captions=args.caption_sample, examples=args.examples))
+    print(f"report: {result.html} ({len(result.images)} plots in {result.html.parent / 'report'}, "
+          f"{result.seconds:.1f}s)")
+    if result.missing_stages:
+        print(f"report: stages not found yet: {', '.join(result.missing_stages)}")
+    return 0

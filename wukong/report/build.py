@@ -1,0 +1,85 @@
+"""`build_report`: loads a data directory, draws the plots, writes `DIR/report.html` and `DIR/report/*.png`."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from manifests.layout import DataDir
+from manifests.parquet_io import write_bytes_atomic
+from wukong import __version__
+from wukong.report import sections as sec
+from wukong.report.data import Limits, ReportData, load_report_data
+from wukong.report.fonts import cjk_font_family
+from wukong.report.page import Section, render_page
+from wukong.report.plots import Style
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportResult:
+    html: Path
+    images: list[Path]
+    missing_stages: list[str]
+    seconds: float
+
+
+def _cards(data: ReportData) -> list[tuple[str, str]]:
+    cards: list[tuple[str, str]] = []
+    if data.crawl is not None:
+        cards.append(("candidates crawled", f"{data.crawl.rows:,}"))
+    if data.filtered is not None:
+        s = data.filtered.stats
+        cards += [("filter input", f"{s.input:,}"), ("kept", f"{s.kept:,}"),
+                  ("kept of input", f"{100 * s.kept / s.input:.1f}%" if s.input else "-")]
+    if data.release is not None:
+        cards += [("released", f"{data.release.manifest_rows:,}"), ("shards", f"{data.release.shard_tars:,}")]
+    return cards
+
+
+def _clear_old_plots(assets: Path) -> None:
+    """report/ holds only this report's PNGs: plots of an earlier run that this one does not draw go."""
+    if assets.is_dir():
+        for old in assets.glob("*.png"):
+            old.unlink()
+
+
+def build_report(data_dir: str | Path, limits: Limits | None = None, style: Style | None = None) -> ReportResult:
+    """Writes `DIR/report.html` and its PNGs in `DIR/report/` from whatever stages exist under `data_dir`.
+
+    Raises UserError when `data_dir` is missing or holds no stage output, or a stage's files are malformed.
+    """
+    started = time.perf_counter()
+    data = load_report_data(data_dir, limits)
+    layout = DataDir(data.root)
+    style = style if style is not None else Style(cjk_font_family())
+    _clear_old_plots(layout.report_assets)
+    layout.report_assets.mkdir(parents=True, exist_ok=True)
+    plotter = sec.Plotter(layout.report_assets, style)
+    sections: list[Section] = [
+        sec.overview_section(data),
+        sec.funnel_section(data, plotter),
+        sec.rejections_section(data, plotter),
+        sec.captions_section(data, plotter),
+        sec.images_section(data, plotter),
+        sec.sources_section(data, plotter),
+        sec.queries_section(data, plotter),
+        sec.duplicates_section(data, plotter),
+        sec.downloads_section(data, plotter),
+        sec.release_section(data),
+    ]
+    crawl_stats = sec.crawl_stats_section(data)
+    if crawl_stats is not None:
+        sections.append(crawl_stats)
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    page = render_page("Wukong dataset report", f"{data.root.resolve()} · generated {generated} · wukong "
+                       f"{__version__}", _cards(data), sections, data.warnings)
+    write_bytes_atomic(page.encode("utf-8"), layout.report_html)
+    missing = [s.name for s in data.stages if not s.present]
+    seconds = time.perf_counter() - started
+    log.debug("report: %s with %d plots in %.1fs", layout.report_html, len(plotter.written), seconds)
+    return ReportResult(layout.report_html, list(plotter.written), missing, seconds)
