@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from manifests.errors import UserError
 from wukong import __version__
@@ -33,11 +34,37 @@ COMMANDS: dict[str, str] = {
 EPILOG = "Exit codes: 0 success, 1 stage failed, 2 bad input (one-line error), 130 interrupted."
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps docstring layout and ends each option's help with its default (or `required`)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if not action.option_strings or action.default is argparse.SUPPRESS:  # positionals, --help, --version
+            return text
+        if "%(default)" in text or "default" in text.lower():
+            return text
+        if action.required:
+            return f"{text} (required)"
+        if action.nargs == 0:  # a flag
+            return f"{text} (default: {'on' if action.default else 'off'})"
+        if action.default in (None, []):
+            return f"{text} (default: none)"
+        return f"{text} (default: %(default)s)"
+
+
+class Parser(argparse.ArgumentParser):
+    """Usage errors on one line, like every other error: `wukong report: error: ... (see --help)`."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="wukong",
         description="Build Wukong-style Chinese image-text datasets: crawl -> filter -> shard -> download.",
         epilog=EPILOG,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"wukong {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and the final summary")
@@ -48,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
         if importlib.util.find_spec(qualified) is None:  # a subcommand not built yet in this checkout
             continue
         importlib.import_module(qualified).register(sub, name)
+    for subparser in sub.choices.values():  # every subcommand: defaults shown, exit codes in the epilog
+        subparser.formatter_class = HelpFormatter
+        subparser.epilog = f"{subparser.epilog}\n\n{EPILOG}" if subparser.epilog else EPILOG
     return parser
 
 
@@ -60,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except UserError as exc:
-        print(f"wukong: error: {exc}", file=sys.stderr)
+        print(f"wukong: error: {' '.join(str(exc).split())}", file=sys.stderr)  # always one line
         return 2
     except KeyboardInterrupt:
         print("wukong: interrupted", file=sys.stderr)
