@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import (
     ConnectError,
@@ -35,11 +42,12 @@ def error_kind(failure: Failure) -> str | None:
         return None
     if failure.check(HttpError):
         return f"http_{failure.value.response.status}"
-    if failure.check(TimeoutError, TCPTimedOutError):
+    if failure.check(TimeoutError, TCPTimedOutError, DownloadTimeoutError):
         return "timeout"
-    if failure.check(DNSLookupError):
+    if failure.check(DNSLookupError, CannotResolveHostError):
         return "dns"
-    if failure.check(ConnectError, ConnectionLost, ResponseFailed):
+    if failure.check(ConnectError, ConnectionLost, ResponseFailed, DownloadConnectionRefusedError,
+                     DownloadFailedError, ResponseDataLossError):
         return "connection"
     return f"other_{type(failure.value).__name__}"
 

@@ -1,0 +1,196 @@
+"""`wukong crawl`: image-text candidates from a search API (`--spider search`) or from sites (`--spider site`).
+
+Each crawl runs Scrapy in child processes (a fresh reactor each): `--partitions N` deals the query
+list round-robin to N of them. Output: `OUT/part-<spider>-NNNNN.parquet` (schema CANDIDATE),
+`OUT/crawl_stats-<spider>.json`; per process `OUT/_jobs/<job>/` holds the log (`crawl.log`), the
+resume journal and stats. Re-running the same command resumes: finished queries and pages are
+skipped; a unit interrupted halfway is crawled again, so a pair may appear twice (at-least-once;
+the filter stage dedups URLs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from manifests.config import CrawlConfig, load_config
+from manifests.errors import UserError
+from wukong.commands.common import add_config_args
+
+POLL_SECONDS = 0.25
+EXIT_BUSY = 3
+
+
+def register(sub: argparse._SubParsersAction, name: str) -> None:
+    p = sub.add_parser(name, help="crawl image-text candidates into CANDIDATE parquet parts", description=__doc__)
+    p.add_argument("--spider", choices=("search", "site"), required=True, help="search API queries, or site links")
+    p.add_argument("--queries", metavar="FILE", help="search: one query per line (UTF-8)")
+    p.add_argument("--endpoint", metavar="URL", help="search: the API endpoint (default: crawl.endpoint)")
+    p.add_argument("--max-per-query", type=int, metavar="N", help="search: at most N pairs per query")
+    p.add_argument("--partitions", type=int, metavar="N", help="search: N crawler processes in parallel")
+    p.add_argument("--start-url", action="append", default=[], metavar="URL",
+                   help="site: a start page (repeatable); links are followed within its host:port")
+    p.add_argument("--max-pages", type=int, metavar="N", help="site: page budget (0 = unlimited)")
+    p.add_argument("--out", metavar="DIR", required=True, help="output folder (a re-run resumes it)")
+    add_config_args(p)
+    p.set_defaults(func=run)
+
+
+def _check_url(url: str, what: str) -> str:
+    from crawler.apis import is_http_url
+
+    if not is_http_url(url):
+        raise UserError(f"{what} must be an http(s) URL, got {url!r}")
+    return url
+
+
+def effective_config(args: argparse.Namespace) -> CrawlConfig:
+    """The crawl config: file, then --set, then this command's flags; checked."""
+    from crawler.apis import API_FORMATS
+
+    cfg = load_config(args.config, args.set).crawl
+    if args.endpoint is not None:
+        cfg.endpoint = args.endpoint
+    if args.max_per_query is not None:
+        cfg.max_per_query = args.max_per_query
+    if args.partitions is not None:
+        cfg.partitions = args.partitions
+    if args.max_pages is not None:
+        cfg.max_pages = args.max_pages
+    if cfg.api_format not in API_FORMATS:
+        raise UserError(f"crawl.api_format must be one of {', '.join(API_FORMATS)}, got {cfg.api_format!r}")
+    for key in ("max_per_query", "partitions", "page_size", "rows_per_part", "concurrent_requests",
+                "concurrent_requests_per_host"):
+        if getattr(cfg, key) < 1:
+            raise UserError(f"crawl.{key} must be at least 1, got {getattr(cfg, key)}")
+    for key in ("max_pages", "retry_times", "max_blocked_retries", "download_delay"):
+        if getattr(cfg, key) < 0:
+            raise UserError(f"crawl.{key} must not be negative, got {getattr(cfg, key)}")
+    if cfg.timeout <= 0:
+        raise UserError(f"crawl.timeout must be positive, got {cfg.timeout}")
+    if args.spider == "search":
+        _check_url(cfg.endpoint, "the search endpoint (--endpoint / crawl.endpoint)")
+    return cfg
+
+
+def _check_flags(args: argparse.Namespace) -> None:
+    search_only = {"--queries": args.queries, "--endpoint": args.endpoint, "--max-per-query": args.max_per_query,
+                   "--partitions": args.partitions}
+    site_only = {"--start-url": args.start_url or None, "--max-pages": args.max_pages}
+    wrong = search_only if args.spider == "site" else site_only
+    given = [flag for flag, value in wrong.items() if value is not None]
+    if given:
+        raise UserError(f"{', '.join(given)} cannot be used with --spider {args.spider}")
+    if args.spider == "search" and not args.queries:
+        raise UserError("--spider search needs --queries FILE")
+    if args.spider == "site" and not args.start_url:
+        raise UserError("--spider site needs at least one --start-url URL")
+
+
+def _out_dir(path: str) -> Path:
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out is not a folder: {out}")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create {out}: {exc.strerror or exc}") from None
+    return out
+
+
+def _progress_bar(total: int | None, unit: str, quiet: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=unit, desc="crawl", disable=True if quiet else None, file=sys.stderr,
+                dynamic_ncols=True)
+
+
+def _supervise(procs: list[subprocess.Popen[bytes]], job_dirs: list[Path], bar: Any, by_queries: bool) -> list[int]:
+    """Waits for the children, updating the bar; Ctrl-C is forwarded once per press (graceful, then forced)."""
+    from crawler.jobs import read_progress
+
+    while True:
+        try:
+            while any(p.poll() is None for p in procs):
+                progress = [read_progress(d) for d in job_dirs]
+                done = sum(int(p.get("queries_done" if by_queries else "pages", 0)) for p in progress)
+                bar.n = done
+                bar.set_postfix(pairs=sum(int(p.get("pairs", 0)) for p in progress), refresh=False)
+                bar.refresh()
+                time.sleep(POLL_SECONDS)
+            return [int(p.returncode) for p in procs]
+        except KeyboardInterrupt:
+            bar.write("wukong crawl: interrupting (finishing in-flight pages; press Ctrl-C again to force)")
+            for p in procs:
+                if p.poll() is None:
+                    os.kill(p.pid, signal.SIGINT)
+
+
+def _fmt_counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))) or "none"
+
+
+def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
+
+
+def run(args: argparse.Namespace) -> int:
+    from crawler import jobs
+    from crawler.stats import PAGES, PAIRS, merge_jobs
+
+    _check_flags(args)
+    cfg = effective_config(args)
+    out = _out_dir(args.out)
+    log_level = "DEBUG" if getattr(args, "verbose", False) else "INFO"
+    if args.spider == "search":
+        queries = jobs.read_queries(args.queries)
+        specs, done_before = jobs.plan_search(out, queries, cfg, cfg.partitions, log_level)
+        work = f"{len(queries):,} queries ({done_before:,} finished earlier)"
+        total: int | None = len(queries) - done_before
+    else:
+        start_urls = [_check_url(u, "--start-url") for u in args.start_url]
+        specs = [jobs.plan_site(out, start_urls, cfg, log_level)]
+        work = f"{len(start_urls)} start URL(s)"
+        total = cfg.max_pages or None
+    dirs = [Path(s.job_dir) for s in specs]
+    before = merge_jobs(d / "stats.json" for d in jobs.job_dirs(out, args.spider))
+    started = time.monotonic()
+    codes: list[int] = []
+    if specs:
+        bar = _progress_bar(total, "query" if args.spider == "search" else "page", getattr(args, "quiet", False))
+        try:
+            codes = _supervise([jobs.launch(s) for s in specs], dirs, bar, args.spider == "search")
+        finally:
+            bar.close()
+    elapsed = time.monotonic() - started
+    summary = jobs.write_crawl_stats(out, args.spider, processes=len(specs), last_run_seconds=round(elapsed, 3),
+                                     last_run_exit_codes=codes)
+    run_counts = _delta(summary["counters"], before)
+    print(f"crawl {args.spider}: {work}, {len(specs)} process(es), {elapsed:.1f} s -> "
+          f"{run_counts.get(PAIRS, 0):,} pairs from {run_counts.get(PAGES, 0):,} pages this run; "
+          f"{summary['pairs']:,} pairs in {summary['parts_on_disk']} part(s) in all")
+    print(f"  errors: {_fmt_counts(summary['errors'])}; blocked: {summary['blocked']:,} "
+          f"({summary['blocked_gave_up']:,} gave up); robots.txt forbidden: {summary['robots_forbidden']:,}")
+    print(f"  dropped: {_fmt_counts(summary['dropped'])}")
+    print(f"  stats: {jobs.stats_file(out, args.spider)}; logs: {jobs.jobs_root(out)}/*/crawl.log")
+    if not specs:
+        print("  nothing to do: every query was finished by an earlier run (use a new --out to crawl again)")
+    busy = [d for d, c in zip(dirs, codes, strict=True) if c == EXIT_BUSY]
+    if busy:
+        raise UserError(f"{busy[0]} is locked by another running crawl of the same --out")
+    if any(c == 130 for c in codes):
+        print("wukong: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+    failed = [(d, c) for d, c in zip(dirs, codes, strict=True) if c != 0]
+    if failed:
+        d, c = failed[0]
+        print(f"wukong: error: crawler process {d.name} failed (exit {c}); see {d / 'crawl.log'} and "
+              f"{d / 'stderr.log'}", file=sys.stderr)
+        return 1
+    return 0
