@@ -21,7 +21,8 @@ HEAD_SCAN_BYTES = 65536  # how far a late <meta charset> is looked for
 _WINDOW = 4096  # w3lib's own scan length; windows overlap by half of it
 _BODY_START_RE = re.compile(rb"<body[\s>/]", re.IGNORECASE)
 _LEGACY_CHINESE = frozenset({"gb18030", "gbk", "gb2312", "big5hkscs", "big5", "cp950", "cp936"})
-_MIN_NON_ASCII_FOR_UTF8 = 3
+_MIN_NON_ASCII_BYTES_FOR_UTF8 = 6  # about three CJK characters
+_ASCII = bytes(range(128))
 _MAX_STRAY_UTF8_SHARE = 0.05  # invalid sequences per non-ASCII byte still read as UTF-8
 
 
@@ -46,17 +47,21 @@ def late_meta_encoding(body: bytes) -> str | None:
     return None
 
 
+def _non_ascii(body: bytes) -> int:
+    return len(body.translate(None, _ASCII))
+
+
 def _resaved_as_utf8(body: bytes) -> bool:
     try:
-        text = body.decode("utf-8")
+        body.decode("utf-8")
     except UnicodeDecodeError:
         return False
-    return sum(1 for ch in text if ord(ch) > 127) >= _MIN_NON_ASCII_FOR_UTF8
+    return _non_ascii(body) >= _MIN_NON_ASCII_BYTES_FOR_UTF8
 
 
 def infer_encoding(body: bytes) -> str | None:
     """An undeclared page's encoding: mostly-UTF-8, else strict GB18030, else None (no opinion)."""
-    non_ascii = sum(1 for b in body if b > 127)
+    non_ascii = _non_ascii(body)
     if not non_ascii:
         return None
     bad = body.decode("utf-8", "replace").count("\ufffd") - body.count("\ufffd".encode())
