@@ -16,6 +16,7 @@ from manifests.errors import UserError
 from wukong import __version__
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_root_level_before: dict[Path, int] = {}  # log file -> the root logger's level before its handler was added
 
 
 def setup_file_logging(log_dir: str | Path, stage: str) -> Path:
@@ -41,6 +42,7 @@ def setup_file_logging(log_dir: str | Path, stage: str) -> Path:
     handler.setLevel(file_level)
     handler.setFormatter(logging.Formatter(FORMAT))
     root.addHandler(handler)
+    _root_level_before[path.resolve()] = root.level
     if root.level > file_level or root.level == logging.NOTSET:
         root.setLevel(file_level)
     started = datetime.now(UTC).isoformat(timespec="seconds")
@@ -48,3 +50,15 @@ def setup_file_logging(log_dir: str | Path, stage: str) -> Path:
                                (__version__, stage, started, os.getpid(), " ".join(sys.argv)), None)
     handler.handle(header)  # into this file only, not onto the console
     return path
+
+
+def close_file_logging(path: str | Path) -> None:
+    """Removes and closes the handler `setup_file_logging` added for `path` (for in-process callers and tests)."""
+    root = logging.getLogger()
+    target = Path(path).resolve()
+    for handler in list(root.handlers):
+        if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename) == target:
+            root.removeHandler(handler)
+            handler.close()
+    if target in _root_level_before:
+        root.setLevel(_root_level_before.pop(target))

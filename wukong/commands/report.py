@@ -14,7 +14,7 @@ from pathlib import Path
 
 from manifests.errors import UserError
 from manifests.layout import DataDir
-from wukong.logs import setup_file_logging
+from wukong.logs import close_file_logging, setup_file_logging
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +40,14 @@ def run(args: argparse.Namespace) -> int:
     if not root.is_dir():
         raise UserError(f"data directory not found: {root}" if not root.exists() else f"not a directory: {root}")
     data = DataDir(root)
+    log_file = None
     if any(p.exists() for p in (data.candidates, data.filtered, data.release)):  # never litter a wrong dir
-        setup_file_logging(data.logs, "report")
-    result = build_report(root, Limits(captions=args.caption_sample, examples=args.examples))
+        log_file = setup_file_logging(data.logs, "report")
+    try:
+        result = build_report(root, Limits(captions=args.caption_sample, examples=args.examples))
+    finally:
+        if log_file is not None:
+            close_file_logging(log_file)
     print(f"report: {result.html} ({len(result.images)} plots in {result.html.parent / 'report'}, "
           f"{result.seconds:.1f}s)")
     if result.missing_stages:
