@@ -71,9 +71,11 @@ def run_job(spec: JobSpec) -> str:
     crawler = process.create_crawler(spider_cls)
     process.crawl(crawler, **kwargs)
     process.start()
-    reason = str(crawler.stats.get_value("finish_reason", "unknown")) if crawler.stats else "unknown"
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    reason = str(stats.get("finish_reason", "unknown"))
     stats_path = job_dir / STATS_NAME
-    write_job_stats(stats_path, load_job_counters(stats_path), finish_reason=reason)
+    write_job_stats(stats_path, load_job_counters(stats_path), finish_reason=reason,
+                    last_run_crawl_seconds=round(float(stats.get("elapsed_time_seconds", 0.0)), 3))
     return reason
 
 
