@@ -20,6 +20,7 @@ PARTS = "wukong/parts"
 BLOCKED = "wukong/blocked"  # anti-spider answers (antiFlag)
 BLOCKED_GAVE_UP = "wukong/blocked_gave_up"
 QUERIES_DONE = "wukong/queries_done"
+QUERIES_FAILED = "wukong/queries_failed"  # a page failed for good: not journaled, a re-run retries it
 SKIPPED_DONE = "wukong/skipped_done"  # units finished by an earlier run
 ERRORS = "wukong/errors/"
 DROPPED = "wukong/dropped/"
@@ -69,6 +70,7 @@ def summarize(counters: Mapping[str, int]) -> dict[str, Any]:
         "blocked_gave_up": counters.get(BLOCKED_GAVE_UP, 0),
         "robots_forbidden": counters.get("robotstxt/forbidden", 0),
         "queries_done": counters.get(QUERIES_DONE, 0),
+        "queries_failed": counters.get(QUERIES_FAILED, 0),
         "skipped_done": counters.get(SKIPPED_DONE, 0),
         "dropped": _under(counters, DROPPED),
     }

@@ -271,3 +271,18 @@ def test_journal_survives_a_torn_line(tmp_path: Path) -> None:
     Journal(path).append([Checkpoint("query", "狗")])  # reopening cuts the torn tail
     assert done_queries([path, tmp_path / "missing.jsonl"]) == {"猫", "狗"}
     assert done_pages(path) == {"http://x/": ["http://x/a"]}
+
+
+def test_site_redirect_target_is_parsed_once(tmp_path: Path) -> None:
+    spider, crawler = make_spider(SiteSpider, tmp_path, config=CrawlConfig(), start_urls=[f"{SITE}/", f"{SITE}/a"])
+    first, second = starts(spider)
+    html = '<img src="x.jpg" alt="图">'
+    # "/" redirects to "/index.html"; "/a" redirects there too
+    out1 = list(first.callback(HtmlResponse(url=f"{SITE}/index.html", body=html.encode(), request=first,
+                                            encoding="utf-8"), **first.cb_kwargs))
+    out2 = list(second.callback(HtmlResponse(url=f"{SITE}/index.html", body=html.encode(), request=second,
+                                             encoding="utf-8"), **second.cb_kwargs))
+    assert len(split(out1)[0]) == 1 and split(out1)[2] == [Checkpoint("page", f"{SITE}/"),
+                                                         Checkpoint("page", f"{SITE}/index.html")]
+    assert out2 == [Checkpoint("page", f"{SITE}/a")] and stat(crawler, "wukong/dropped/duplicate_page") == 1
+    assert f"{SITE}/index.html" in spider.seen

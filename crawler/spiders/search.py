@@ -21,7 +21,7 @@ from crawler.apis import API_FORMATS, home_url
 from crawler.html import netloc_key
 from crawler.items import Checkpoint
 from crawler.spiders.base import WukongSpider
-from crawler.stats import BLOCKED, BLOCKED_GAVE_UP, ERRORS, PAGES, QUERIES_DONE
+from crawler.stats import BLOCKED, BLOCKED_GAVE_UP, ERRORS, PAGES, QUERIES_DONE, QUERIES_FAILED
 
 BLOCKED_META = "wukong_blocked"
 
@@ -70,6 +70,7 @@ class SearchSpider(WukongSpider):
             return
         if page.error:
             self.inc(f"{ERRORS}{page.error}")
+            self.inc(QUERIES_FAILED)
             self.progress.pop(query, None)
             return
         self.drops(page.dropped)
@@ -118,5 +119,5 @@ class SearchSpider(WukongSpider):
 
     def page_failed(self, failure: Failure) -> None:
         if self.count_failure(failure) is not None:
-            self.inc("wukong/queries_failed")
+            self.inc(QUERIES_FAILED)
         self.progress.pop(failure.request.cb_kwargs.get("query", ""), None)

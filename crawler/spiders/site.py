@@ -36,7 +36,8 @@ class SiteSpider(WukongSpider):
         self.start_urls = list(start_urls or [])
         self.max_pages = self.config.max_pages if max_pages is None else max_pages
         self.allowed_netlocs = {n for n in (netloc_key(u) for u in self.start_urls) if n}
-        self.seen: set[str] = set()
+        self.seen: set[str] = set()  # page keys scheduled (or replayed), against the budget
+        self.parsed: set[str] = set()  # final page keys parsed by this run
         self.done: dict[str, list[str]] = done_pages(self.job_dir / JOURNAL_NAME)
 
     async def start(self) -> AsyncIterator[Any]:
@@ -63,6 +64,14 @@ class SiteSpider(WukongSpider):
                           dont_filter=True)
 
     def parse_page(self, response: Response, key: str) -> Iterator[Any]:
+        final = page_key(response.url)
+        if final != key:  # redirected: the target counts as visited too, and is parsed once
+            if final in self.parsed or final in self.done:
+                self.drop("duplicate_page")
+                yield Checkpoint("page", key)
+                return
+            self.seen.add(final)
+        self.parsed.add(final)
         if not isinstance(response, HtmlResponse):
             self.drop("not_html")
             yield Checkpoint("page", key)
@@ -76,6 +85,8 @@ class SiteSpider(WukongSpider):
         links = extract_links(response.selector, response.urljoin, self.allowed_netlocs or ())
         yield from self.visit(links)
         yield Checkpoint("page", key, links)
+        if final != key:
+            yield Checkpoint("page", final, links)
 
     def page_failed(self, failure: Failure) -> None:
         self.count_failure(failure)
