@@ -62,7 +62,7 @@ class TextPass:
     def run(self, task: Task) -> dict[str, Any]:
         started = time.perf_counter()
         table = read_task_rows(task)
-        table = self._normalize(table)
+        table = self._normalize(table, self.cfg.text.max_chars)
         table = ensure_verdict_columns(table)
         table = apply_filters(table, self.filters)
         if "url_h" not in table.column_names:  # every row was rejected before the URL step
@@ -81,19 +81,22 @@ def _task_decisions(path: Any, task_id: int) -> pa.Table:
 
 
 def _apply_decisions(table: pa.Table, decisions: pa.Table) -> pa.Table:
-    """Sets reason/detail for the rows named in `decisions` (rows that are still alive only)."""
-    if decisions.num_rows == 0:
+    """Sets reason/detail on the rows of `table` whose ROW value a decision names (alive rows only)."""
+    if decisions.num_rows == 0 or table.num_rows == 0:
         return table
-    n = table.num_rows
-    reason = np.array(table.column(REASON).to_pylist(), dtype=object)
-    detail = np.array(table.column(DETAIL).to_pylist(), dtype=object)
+    row_values = table.column(ROW).to_numpy()
+    position = np.full(int(row_values.max()) + 1, -1, dtype=np.int64)
+    position[row_values] = np.arange(len(row_values))
+    reason = table.column(REASON).to_pylist()
+    detail = table.column(DETAIL).to_pylist()
     for r, why, det in zip(decisions.column(ROW).to_pylist(), decisions.column(REASON).to_pylist(),
                            decisions.column(DETAIL).to_pylist(), strict=True):
-        if 0 <= r < n and reason[r] is None:
-            reason[r] = why
-            detail[r] = det
-    table = table.set_column(table.schema.get_field_index(REASON), REASON, pa.array(reason.tolist(), pa.string()))
-    return table.set_column(table.schema.get_field_index(DETAIL), DETAIL, pa.array(detail.tolist(), pa.string()))
+        i = int(position[r]) if 0 <= r < len(position) else -1
+        if i >= 0 and reason[i] is None:
+            reason[i] = why
+            detail[i] = det
+    table = table.set_column(table.schema.get_field_index(REASON), REASON, pa.array(reason, pa.string()))
+    return table.set_column(table.schema.get_field_index(DETAIL), DETAIL, pa.array(detail, pa.string()))
 
 
 def alive_rows(table: pa.Table) -> pa.Array:

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from tqdm import tqdm
 
 from filters.base import DETAIL, REASON
 from filters.global_text import decide_global_text
@@ -87,8 +88,14 @@ def _run_pass(actor: type[_PassActor], todo: list[Task], cfg: Config, layout: Wo
         compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, min(pool, len(todo)))),
         num_cpus=1,
     )
-    summaries = out.take_all()
-    log.info("%s: %d tasks done", actor.__name__, len(summaries))
+    label = actor.__name__.removesuffix("Actor").lower()
+    rows = 0
+    with tqdm(total=len(todo), desc=f"filter:{label}", unit="task", disable=None) as bar:
+        for summary in out.iter_rows():
+            rows += int(summary["rows"])
+            bar.set_postfix(rows=rows)
+            bar.update(1)
+    log.info("%s pass: %d tasks, %d rows", label, len(todo), rows)
 
 
 def _global_text(tasks: list[Task], layout: WorkLayout, cfg: Config) -> None:
@@ -148,10 +155,11 @@ def _dedup(tasks: list[Task], layout: WorkLayout, cfg: Config) -> None:
         max_distance=cfg.dedup.phash_max_distance,
         near=cfg.dedup.near_duplicates,
     )
-    reasons_arr = pa.array(result.reasons, pa.string())
+    reasons_arr = pa.array(result.reasons().tolist(), pa.string())
     mask = pc.is_valid(reasons_arr)
     table = pa.Table.from_arrays(
-        [alive.column(TASK), alive.column(ROW), reasons_arr, pa.array(result.details, pa.string())], schema=DECISIONS
+        [alive.column(TASK), alive.column(ROW), reasons_arr, pa.array(result.details().tolist(), pa.string())],
+        schema=DECISIONS,
     ).filter(mask)
     write_parquet_atomic(table, layout.dedup)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import io
 import socket
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver
+from loopback import serve_app
 from PIL import Image
 
 from filters.download import Downloader
@@ -98,21 +98,8 @@ def _app() -> web.Application:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(_app())
-    loop.run_until_complete(runner.setup())
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    site = web.SockSite(runner, sock)
-    loop.run_until_complete(site.start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
-    loop.run_until_complete(runner.cleanup())
-    loop.close()
+    with serve_app(_app()) as base:
+        yield base
 
 
 def _cfg(**kw: object) -> DownloadConfig:

@@ -1,0 +1,128 @@
+"""The whole filter stage on Ray against a loopback image server: the accounting invariant, output
+schemas, reasons, independence from the number of tasks, and resume after a lost output part."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from aiohttp import web
+from loopback import serve_app
+from PIL import Image
+
+from filters.runner import run_filter
+from manifests.config import load_config
+from manifests.schemas import CANDIDATE, REJECTED, SAMPLE
+
+N = 240
+CONFIG = Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"
+
+
+def _jpeg(seed: int, w: int = 320, h: int = 240) -> bytes:
+    arr = np.random.default_rng(seed).integers(0, 255, (h // 8, w // 8, 3), dtype=np.uint8)
+    img = Image.fromarray(arr).resize((w, h), Image.Resampling.NEAREST)
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def _app() -> web.Application:
+    images = {i: _jpeg(i) for i in range(40)}
+    small = _jpeg(999, 120, 90)
+
+    async def handler(request: web.Request) -> web.Response:
+        i = int(request.match_info["i"])
+        if i % 10 == 9:
+            return web.Response(status=404)
+        if i % 10 == 7:
+            return web.Response(body=small, content_type="image/jpeg")
+        return web.Response(body=images[i % 40], content_type="application/octet-stream")
+
+    app = web.Application()
+    app.router.add_get("/img/{i}.jpg", handler)
+    return app
+
+
+@pytest.fixture(scope="module")
+def candidates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    captions = ["海边的日落风景{}", "iPhone 15 手机壳 透明 {}", "查看源网页", "图片", "a cat sitting on the sofa {}",
+                "北京故宫的红墙{}号", "蒜薹炒肉盖饭{}", "出售仿真枪{}"]
+    with serve_app(_app()) as base:
+        d = tmp_path_factory.mktemp("candidates")
+        for part in range(2):
+            rows = {f.name: pa.nulls(N // 2, f.type) for f in CANDIDATE}
+            idx = range(part * N // 2, (part + 1) * N // 2)
+            # Images 0..39 repeat every 40 rows: rows i and i+40 carry identical bytes.
+            rows["url"] = pa.array([f"{base}/img/{i}.jpg" for i in idx])
+            rows["caption"] = pa.array([captions[i % len(captions)].format(i) for i in idx])
+            rows["caption_source"] = pa.array(["alt"] * (N // 2))
+            rows["page_url"] = pa.array([f"{base}/page/{i // 10}.html" for i in idx])
+            rows["source"] = pa.array(["site"] * (N // 2))
+            pq.write_table(pa.Table.from_pydict(rows, schema=CANDIDATE), d / f"part-site-{part:05d}.parquet")
+        yield d
+
+
+def _outcome(out: Path) -> tuple[dict[str, tuple[str, str | None]], dict[str, tuple[str, str]]]:
+    rejected = {}
+    for f in sorted((out / "rejected").glob("*.parquet")):
+        for r in pq.read_table(f).to_pylist():
+            rejected[r["url"]] = (r["reason"], r["detail"])
+    kept = {}
+    for f in sorted((out / "kept").glob("*.parquet")):
+        for r in pq.read_table(f, columns=["url", "key", "caption", "sha256"]).to_pylist():
+            kept[r["url"]] = (r["key"], r["caption"], r["sha256"])
+    return rejected, kept  # type: ignore[return-value]
+
+
+def _cfg(rows_per_task: int):
+    return load_config(CONFIG, [f"ray.rows_per_task={rows_per_task}", "privacy.mask_person_names=false"])
+
+
+def test_filter_stage_accounts_for_every_row_and_ignores_partitioning(
+    candidates: Path, tmp_path: Path, ray_local: None
+) -> None:
+    # The `candidates` fixture keeps its image server alive for the whole module.
+    one = run_filter(candidates, tmp_path / "one", _cfg(1000))
+    many = run_filter(candidates, tmp_path / "many", _cfg(37))
+    assert one.tasks == 2 and many.tasks == 8
+
+    stats = json.loads((tmp_path / "one" / "stats.json").read_text())
+    assert stats["input"] == N == stats["kept"] + sum(stats["rejected"].values())
+    rej_one, kept_one = _outcome(tmp_path / "one")
+    rej_many, kept_many = _outcome(tmp_path / "many")
+    assert len(rej_one) + len(kept_one) == N
+    assert (rej_one, kept_one) == (rej_many, kept_many)
+
+    reasons = Counter(r for r, _ in rej_one.values())
+    # 30 rows each of the boilerplate and placeholder captions; 30 English; 30 with a lexicon word.
+    assert reasons["frequent_caption"] == 30 and reasons["placeholder"] == 30
+    assert reasons["not_chinese"] == 30 and reasons["sensitive"] == 30
+    assert reasons["http_404"] > 0 and reasons["too_small"] > 0 and reasons["duplicate_image"] > 0
+    assert stats["rejected"] == dict(reasons)
+
+    kept_part = pq.read_table(next((tmp_path / "one" / "kept").glob("*.parquet")))
+    assert kept_part.schema.equals(SAMPLE)
+    assert pq.read_schema(next((tmp_path / "one" / "rejected").glob("*.parquet"))).equals(REJECTED)
+    assert all(k.isdigit() and len(k) == 20 for k, _, _ in kept_one.values())
+    assert len({k for k, _, _ in kept_one.values()}) == len(kept_one)
+    # duplicate_image details name a kept key
+    kept_keys = {k for k, _, _ in kept_one.values()}
+    assert all(d in kept_keys for r, d in rej_one.values() if r == "duplicate_image")
+    images = kept_part.column("image").to_pylist()
+    assert all(img[:3] == b"\xff\xd8\xff" for img in images)
+
+    # Resume: a lost output part is recreated identically, nothing else is recomputed.
+    lost = sorted((tmp_path / "many" / "kept").glob("*.parquet"))[3]
+    before = pq.read_table(lost)
+    lost.unlink()
+    again = run_filter(candidates, tmp_path / "many", _cfg(37))
+    assert again.resumed_tasks == 7
+    assert pq.read_table(lost).equals(before)
+
