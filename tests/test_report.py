@@ -195,6 +195,9 @@ def test_report_with_only_candidates(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "Needs the filter stage" in text and "raw, before the text filters" in text
     assert "candidates" in page.tables["stages"]["crawl"][1]
     assert (root / "logs" / "report.log").is_file()
+    crawl_stats = page.tables["crawl-stats-table"]  # one column per crawl_stats-<spider>.json
+    assert sum(int(v) for v in crawl_stats["pairs"][1:]) == 500
+    assert crawl_stats["errors/timeout"][1:] == ["3", "3"]
 
 
 def test_report_with_release_only_and_rerun_drops_stale_plots(tmp_path: Path) -> None:
@@ -258,7 +261,7 @@ def test_empty_or_malformed_data_dir_is_one_line_exit_2(tmp_path: Path, capsys: 
     assert len(err) == 1 and "not a readable parquet file" in err[0]
 
 
-def test_unbalanced_stats_are_flagged(tmp_path: Path) -> None:
+def test_unbalanced_stats_are_flagged(tmp_path: Path, recwarn: pytest.WarningsRecorder) -> None:
     root = tmp_path / "d"
     write_synthetic_data_dir(root, rows=300, seed=7, stages=("crawl", "filter"))
     stats_path = root / "filtered" / "stats.json"
@@ -270,6 +273,9 @@ def test_unbalanced_stats_are_flagged(tmp_path: Path) -> None:
     text, page = read_page(root)
     assert page.tables["checks"]["balanced"][3] == "MISMATCH" and page.tables["checks"]["kept_rows"][3] == "ok"
     assert "crawl_stats_broken.json: expected a JSON object" in text
+    # without a CJK font no Chinese reaches a plot label (matplotlib would warn about missing glyphs)
+    assert not [w for w in recwarn if "glyph" in str(w.message).lower()]
+    assert "shows queries by rank" in text
 
 
 def test_funnel_order_and_unknown_reasons() -> None:

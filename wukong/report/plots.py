@@ -211,7 +211,7 @@ def queries(counts: Counter[str], top: Sequence[tuple[str, int]], bottom: Sequen
         ax = fig.add_subplot(1, 3, 3)
         values = np.fromiter(counts.values(), dtype=np.int64)
         ax.hist(values, bins=min(40, max(5, len(set(values.tolist())))), color="#4e79a7")
-        ax.set_yscale("log")
+        ax.yaxis.get_major_locator().set_params(integer=True)
         ax.set_xlabel(f"{what} pairs per query")
         ax.set_ylabel("queries")
         ax.set_title(f"{len(values):,} queries")

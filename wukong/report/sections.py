@@ -193,11 +193,17 @@ def sources_section(data: ReportData, plotter: Plotter) -> Section:
         return section
     section.images.append(plotter.draw("sources", "pairs per source", plots.sources, crawled, kept))
     names = sorted(set(crawled) | set(kept or {}), key=lambda s: (-crawled[s], s))
-    rows = [[n, crawled[n], kept[n] if kept is not None else None,
-             pct(kept[n], crawled[n]) if kept is not None and crawled[n] else None] for n in names]
-    section.tables.append(Table(["source", "crawled", "kept", "kept %"], rows, table_id="sources-table",
-                                row_keys=names))
+    section.tables.append(Table(["source", "crawled", *(["kept", "kept %"] if kept is not None else [])],
+                                [[n, crawled[n], *_kept_cells(n, crawled, kept)] for n in names],
+                                table_id="sources-table", row_keys=names))
     return section
+
+
+def _kept_cells(name: str, crawled: Counter[str], kept: Counter[str] | None) -> list[Any]:
+    """`kept`, `kept %` cells (none without filter output; no % for pairs that were not crawled here)."""
+    if kept is None:
+        return []
+    return [kept[name], pct(kept[name], crawled[name]) if crawled[name] else None]
 
 
 def rank_queries(crawled: Counter[str], kept: Counter[str] | None) -> list[str]:
@@ -220,17 +226,20 @@ def queries_section(data: ReportData, plotter: Plotter) -> Section:
     n = min(TOP_QUERIES, (len(ranked) + 1) // 2)
     top, bottom = ranked[:n], ranked[-n:][::-1] if len(ranked) > n else []
     counts = Counter({q: primary[q] for q in ranked})
-    section.intro = (f"{len(ranked):,} queries, ranked by {what} pairs. Queries that lose most of their pairs "
-                     "to the filters show up at the bottom; the right panel shows how balanced the queries are.")
+    section.intro = (f"{len(ranked):,} queries, ranked by {what} pairs; the right panel shows how balanced the "
+                     "queries are" + (" (Wukong kept at most 1,000 pairs per query)." if kept is None else
+                                      ". Queries that lose most of their pairs to the filters sink to the bottom."))
     section.images.append(plotter.draw("queries", "pairs per query", plots.queries, counts,
                                        [(q, primary[q]) for q in top], [(q, primary[q]) for q in bottom],
                                        ranks, what=what))
+    if plotter.style.cjk_family is None:
+        section.notes.append("No installed font draws Chinese (fc-list :lang=zh), so the plot shows queries by "
+                             "rank; the tables give their text.")
 
     def rows(names: Iterable[str]) -> list[list[Any]]:
-        return [[ranks[q], q, crawled[q], kept[q] if kept is not None else None,
-                 pct(kept[q], crawled[q]) if kept is not None and crawled[q] else None] for q in names]
+        return [[ranks[q], q, crawled[q], *_kept_cells(q, crawled, kept)] for q in names]
 
-    headers = ["rank", "query", "crawled", "kept", "kept %"]
+    headers = ["rank", "query", "crawled", *(["kept", "kept %"] if kept is not None else [])]
     section.tables.append(Table(headers, rows(top), title=f"Top {len(top)} queries", table_id="top-queries",
                                 row_keys=top))
     if bottom:
@@ -351,7 +360,8 @@ def crawl_stats_section(data: ReportData) -> Section | None:
     if data.crawl is None or not data.crawl.crawl_stats:
         return None
     files = [(name, _flatten(stats)) for name, stats in data.crawl.crawl_stats]
-    keys = sorted({k for _, flat in files for k in flat})
+    keys = list(dict.fromkeys(k for _, flat in files for k in flat))  # the spiders' own order
     rows = [[k, *(flat.get(k) for _, flat in files)] for k in keys]
     return Section("crawl-stats", "Crawl statistics", "As the spiders wrote them (candidates/crawl_stats*.json).",
-                   tables=[Table(["statistic", *(name for name, _ in files)], rows, table_id="crawl-stats-table")])
+                   tables=[Table(["statistic", *(name for name, _ in files)], rows, table_id="crawl-stats-table",
+                                 row_keys=keys)])

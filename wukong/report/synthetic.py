@@ -159,9 +159,12 @@ def write_synthetic_data_dir(root: str | Path, rows: int = 3000, seed: int = 0,
         sites = pc.equal(cands["source"], "site")
         _parts(cands.filter(pc.invert(sites)), data.candidates, 5000, "part-search-")
         _parts(cands.filter(sites), data.candidates, 5000, "part-site-")
-        crawl_stats = {"spider": "search", "pages": rows // 30, "pairs": rows, "blocked": 2,
-                       "errors": {"timeout": 3, "http_500": 1}, "elapsed_seconds": 812.5}
-        (data.candidates / "crawl_stats_search.json").write_text(json.dumps(crawl_stats), encoding="utf-8")
+        n_site = int(pc.sum(sites).as_py() or 0)
+        for spider, n in (("search", rows - n_site), ("site", n_site)):
+            stats = {"spider": spider, "updated_at": "2025-11-01T12:00:00+00:00", "pages": n // 25 + 1, "pairs": n,
+                     "parts": n // 5000 + 1, "requests": n // 25 + 9, "errors": {"timeout": 3, "http_500": 1},
+                     "blocked": 2 if spider == "search" else 0, "dropped": {"no_caption": n // 40}}
+            (data.candidates / f"crawl_stats-{spider}.json").write_text(json.dumps(stats), encoding="utf-8")
     if "filter" in stages or "shard" in stages:
         kept = _filter_outputs(cands, plan, (widths, heights), seed, FilteredDir(data.filtered))
         if "shard" in stages:
