@@ -14,7 +14,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -54,6 +54,7 @@ class ReleaseSummary:
     total_seconds: float = 0.0
     manifest_files: int = 0
     checksummed: int = 0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per step, for benchmarks and logs
 
     @property
     def mb_per_s(self) -> float:
@@ -201,15 +202,29 @@ def build_release(filtered: Path, release: Path, cfg: Config, progress: bool = T
     rd = ReleaseDir(release)
     rd.shards.mkdir(parents=True, exist_ok=True)
     summary = ReleaseSummary(release)
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        summary.phases[name] = now - clock
+        clock = now
+
     with release_lock(release), ray_session(cfg):
+        lap("ray start")
         plan = make_plan(run_tasks(index_part, [(p,) for p in parts], "indexing parts", "part", progress),
                          cfg.shard.samples_per_shard)
         (rd.root / CHECKSUMS).unlink(missing_ok=True)  # the release is incomplete until it is rewritten
         remove_stale(rd, len(plan.shards))
+        lap("index and plan")
         write_shards(plan, rd, progress, summary)
+        lap("bucket and write shards")
         manifests = write_manifests(plan, rd, cfg, progress)
+        lap("manifests")
         write_card(plan, rd, cfg, filtered, len([p for p in manifests if p.suffix == ".parquet"]))
+        lap("dataset card")
         summary.checksummed = checksum_release(plan, rd, manifests)
+        lap("SHA256SUMS")
     summary.pairs, summary.shards = plan.total, len(plan.shards)
     summary.tar_bytes = sum(ShardFiles(rd.shards, s.index).tar.stat().st_size for s in plan.shards)
     summary.manifest_files = len(manifests)

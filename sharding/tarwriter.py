@@ -20,8 +20,8 @@ _RECORD = tarfile.RECORDSIZE
 _NUL_BLOCK = b"\0" * _BLOCK
 
 
-def header(name: str, size: int) -> bytes:
-    """The 512-byte USTAR header of a regular file member with fixed metadata."""
+def tarfile_header(name: str, size: int) -> bytes:
+    """The reference: `tarfile`'s USTAR header of a regular file member with the fixed metadata."""
     info = tarfile.TarInfo(name)
     info.size = size
     info.mtime = FIXED_MTIME
@@ -30,6 +30,26 @@ def header(name: str, size: int) -> bytes:
     info.uname = info.gname = ""
     info.type = tarfile.REGTYPE
     return info.tobuf(format=tarfile.USTAR_FORMAT, encoding="utf-8", errors="strict")
+
+
+# Every header is this template with the name, size and checksum filled in (tarfile's own header
+# costs ~60 µs to build; a sample has three). Equality with `tarfile_header` is tested.
+_TEMPLATE = bytearray(tarfile_header("x", 0))
+_TEMPLATE[0:100] = b"\0" * 100
+_MAX_SIZE = 8**11 - 1
+
+
+def header(name: str, size: int) -> bytes:
+    """The 512-byte USTAR header of a regular file member with fixed metadata (ASCII names < 100 bytes)."""
+    raw = name.encode("ascii")
+    if len(raw) >= 100 or size > _MAX_SIZE:
+        return tarfile_header(name, size)
+    buf = bytearray(_TEMPLATE)
+    buf[0:len(raw)] = raw
+    buf[124:136] = b"%011o\0" % size
+    buf[148:156] = b"        "
+    buf[148:156] = b"%06o\0 " % sum(buf)
+    return bytes(buf)
 
 
 def temp_path(final: Path) -> Path:

@@ -185,3 +185,11 @@ def test_other_shard_size_rewrites_and_prunes(rows: list[dict[str, Any]], tmp_pa
     assert not list((out / "manifests").glob("*.csv"))
     listed = {line.split("  ", 1)[1] for line in (out / "SHA256SUMS").read_text().splitlines()}
     assert listed == {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {"SHA256SUMS"}
+
+
+@pytest.mark.parametrize("name", ["a.jpg", "00302149197290343843.json", "9" * 64 + ".webp", "x" * 99])
+@pytest.mark.parametrize("size", [0, 1, 511, 512, 10**6, 8**11 - 1])
+def test_fast_tar_header_equals_tarfiles(name: str, size: int) -> None:
+    from sharding.tarwriter import header, tarfile_header
+
+    assert header(name, size) == tarfile_header(name, size)
