@@ -8,6 +8,7 @@ exact, while the distributions (captions, image sizes) use an evenly spaced samp
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections import Counter
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from tqdm import tqdm
 
 from manifests import reasons as r
 from manifests.errors import UserError
@@ -159,10 +161,12 @@ def _parts(directory: Path) -> list[Path]:
     return list_parts(directory) if directory.is_dir() else []
 
 
-def _iter_parts(parts: list[Path], schema: pa.Schema, columns: list[str]) -> Iterator[tuple[int, pa.Table]]:
-    """(global row offset, projected table) per part."""
+def _iter_parts(parts: list[Path], schema: pa.Schema, columns: list[str], what: str,
+                ) -> Iterator[tuple[int, pa.Table]]:
+    """(global row offset, projected table) per part, with a progress bar on a terminal (not with --quiet)."""
+    quiet = logging.getLogger().getEffectiveLevel() > logging.INFO
     offset = 0
-    for part in parts:
+    for part in tqdm(parts, desc=f"report: {what}", unit="part", disable=True if quiet else None, leave=False):
         table = read_parquet_checked(part, schema, columns)
         yield offset, table
         offset += table.num_rows
@@ -198,7 +202,7 @@ def load_crawl(directory: Path, limits: Limits, warnings: list[str]) -> CrawlSum
     widths: list[np.ndarray] = []
     heights: list[np.ndarray] = []
     columns = ["caption", "caption_source", "query", "source", "width_hint", "height_hint"]
-    for offset, table in _iter_parts(parts, CANDIDATE, columns):
+    for offset, table in _iter_parts(parts, CANDIDATE, columns, "candidates"):
         summary.rows += table.num_rows
         summary.per_source.update(value_counts(table["source"], "(no source)"))
         summary.per_query.update(value_counts(table["query"], NO_QUERY))
@@ -237,7 +241,7 @@ def load_filtered(directory: Path, limits: Limits, warnings: list[str]) -> Filte
     widths: list[np.ndarray] = []
     heights: list[np.ndarray] = []
     columns = ["key", "url", "caption", "caption_raw", "query", "source", "width", "height"]  # never `image`
-    for offset, table in _iter_parts(kept_parts, SAMPLE, columns):
+    for offset, table in _iter_parts(kept_parts, SAMPLE, columns, "kept"):
         summary.kept_rows += table.num_rows
         summary.per_source.update(value_counts(table["source"], "(no source)"))
         summary.per_query.update(value_counts(table["query"], NO_QUERY))
@@ -254,7 +258,7 @@ def load_filtered(directory: Path, limits: Limits, warnings: list[str]) -> Filte
     if widths:
         summary.widths, summary.heights = np.concatenate(widths), np.concatenate(heights)
     reached = pa.array(sorted(_AT_OR_AFTER_DOWNLOAD), pa.string())
-    for _, table in _iter_parts(rejected_parts, REJECTED, ["url", "reason", "detail"]):
+    for _, table in _iter_parts(rejected_parts, REJECTED, ["url", "reason", "detail"], "rejected"):
         summary.rejected_rows += table.num_rows
         _add_groups(summary.near_duplicates, table, r.NEAR_DUPLICATE)
         _add_groups(summary.exact_duplicates, table, r.DUPLICATE_IMAGE)
