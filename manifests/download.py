@@ -129,19 +129,20 @@ def staged_columns(names: list[str]) -> dict[str, str]:
     return {c: (f"release_{c}" if c in RESERVED else c) for c in names}
 
 
-def stage_inputs(files: list[Path], fmt: str, out: Path) -> tuple[Path, list[str], bool]:
+def stage_inputs(files: list[Path], fmt: str, out: Path, samples_per_shard: int) -> tuple[Path, list[str], bool]:
     """Writes the manifests as `OUT/_wukong/input/NNNNN.parquet`; returns (folder, extra columns, has caption).
 
-    A re-run into the same OUT must name the same manifests, or img2dataset's shard numbers would
-    point at other rows: that is checked against `OUT/_wukong/plan.json`.
+    A re-run into the same OUT must name the same manifests with the same shard size, or img2dataset's
+    shard numbers would point at other rows: that is checked against `OUT/_wukong/plan.json`.
     """
     staging = out / STAGING
-    plan = {"manifests": [{"path": str(p.resolve()), "bytes": p.stat().st_size} for p in files]}
+    plan = {"manifests": [{"path": str(p.resolve()), "bytes": p.stat().st_size} for p in files],
+            "samples_per_shard": samples_per_shard}
     plan_file = staging / "plan.json"
     staged = [staging / "input" / f"{n:05d}.parquet" for n in range(len(files))]
     if plan_file.is_file():
         if json.loads(plan_file.read_text(encoding="utf-8")) != plan:
-            raise UserError(f"{out} holds a download of other manifests: choose another --out")
+            raise UserError(f"{out} holds a download of other manifests or shard size: choose another --out")
         columns = pq.read_schema(staged[0]).names if all(p.is_file() for p in staged) else None
     else:
         columns = None
@@ -243,7 +244,7 @@ def download_release(pattern: str, out: Path, cfg: Config, opts: DownloadOptions
     if out.exists() and not out.is_dir():
         raise UserError(f"not a folder: {out}")
     out.mkdir(parents=True, exist_ok=True)
-    input_dir, extra, has_caption = stage_inputs(files, fmt, out)
+    input_dir, extra, has_caption = stage_inputs(files, fmt, out, opts.samples_per_shard)
     log.info("downloading %d %s manifest(s) into %s", len(files), fmt, out)
     run_img2dataset(input_dir, out, extra, has_caption, cfg, opts)
     return summarize(out)

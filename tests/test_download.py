@@ -105,3 +105,8 @@ def test_download_input_errors(release: Path, tmp_path: Path, capsys: pytest.Cap
     (tmp_path / "urls.csv").write_text("link,text\nhttp://127.0.0.1:9/a.jpg,x\n")
     assert download(str(tmp_path / "urls.csv"), tmp_path / "dl") == 2
     assert "no url column" in capsys.readouterr().err
+    other = tmp_path / "other"
+    (other / "_wukong").mkdir(parents=True)
+    (other / "_wukong" / "plan.json").write_text('{"manifests": []}')
+    assert download(str(release / "manifests" / "*.parquet"), other) == 2
+    assert "holds a download of other manifests" in capsys.readouterr().err
