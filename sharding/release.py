@@ -100,7 +100,11 @@ def check_folders(filtered: Path, release: Path) -> None:
 
 
 def remove_stale(rd: ReleaseDir, shards: int) -> None:
-    """Temp files of killed runs, and shards beyond this plan (a re-run with other settings)."""
+    """Temp files and buckets of killed runs, and shards beyond this plan (a re-run with other settings)."""
+    shutil.rmtree(rd.root / WORK, ignore_errors=True)
+    for p in rd.root.iterdir():
+        if p.is_file() and TEMP_FILE_RE.fullmatch(p.name):
+            p.unlink()
     for p in rd.shards.iterdir():
         m = SHARD_FILE_RE.fullmatch(p.name)
         if TEMP_FILE_RE.fullmatch(p.name) or (m is not None and int(m.group(1)) >= shards):
@@ -113,7 +117,6 @@ def write_shards(plan: ReleasePlan, rd: ReleaseDir, progress: bool, summary: Rel
     if not todo:
         return
     work = rd.root / WORK
-    shutil.rmtree(work, ignore_errors=True)
     t0 = time.perf_counter()
     ranges = [Range(s.index, s.name, s.first_key, s.last_key) for s in todo]
     for spec in todo:
@@ -196,12 +199,13 @@ def build_release(filtered: Path, release: Path, cfg: Config, progress: bool = T
         raise UserError("shard.samples_per_shard and shard.manifest_rows_per_file must be at least 1")
     t0 = time.perf_counter()
     check_folders(filtered, release)
+    shown, filtered, release = release, filtered.resolve(), release.resolve()  # Ray workers need absolute paths
     parts = [str(p) for p in list_parts(FilteredDir(filtered).kept)]
     if not parts:
         raise UserError(f"no kept parts in {FilteredDir(filtered).kept}")
     rd = ReleaseDir(release)
     rd.shards.mkdir(parents=True, exist_ok=True)
-    summary = ReleaseSummary(release)
+    summary = ReleaseSummary(shown)
     clock = time.perf_counter()
 
     def lap(name: str) -> None:

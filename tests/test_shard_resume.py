@@ -61,6 +61,8 @@ def test_leftovers_of_a_killed_run_are_replaced(data: tuple[Path, Path], tmp_pat
     (shards / "00003_stats.json").write_text(json.dumps(stats))
     (out / "SHA256SUMS").unlink()
     (out / ".work" / "00004").mkdir(parents=True)  # buckets of the dead run
+    (out / ".README.md.0123abcd.tmp").write_text("half a card")
+    (out / "manifests" / ".part-00001.parquet.89abcdef.tmp").write_bytes(b"PAR1")
     summary = build_release(filtered, out, cfg_with(10), progress=False)
     assert (summary.shards, summary.written) == (5, 3)
     assert_same_release(reference, out)
@@ -100,3 +102,14 @@ def test_sigkill_mid_run_then_rerun(data: tuple[Path, Path], tmp_path: Path) -> 
     summary = build_release(filtered, out, cfg_with(2), progress=False)
     assert summary.shards == 25 and summary.written < 25
     assert_same_release(reference, out)
+
+
+def test_complete_release_with_leftover_work_files(data: tuple[Path, Path], tmp_path: Path) -> None:
+    filtered, reference = data
+    out = Path(shutil.copytree(reference, tmp_path / "release"))
+    (out / ".work" / "00001").mkdir(parents=True)
+    (out / "shards" / ".00001.tar.fedcba98.tmp").write_bytes(b"x")
+    summary = build_release(filtered, out, cfg_with(10), progress=False)
+    assert summary.written == 0
+    assert_same_release(reference, out)
+    assert not list(out.rglob(".*"))
