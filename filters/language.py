@@ -55,7 +55,7 @@ _NON_LATIN = frozenset({"ja", "ko", "ru", "uk", "bg", "sr", "mk", "be", "kk", "k
                         "my", "ar", "fa", "ur", "ps", "he", "yi", "el", "hi", "mr", "ne", "bn", "ta", "te", "kn",
                         "ml", "gu", "pa", "si", "am", "ka", "hy", "bo", "ug", "dv"} | ZH_FAMILY)
 
-_HAN = r"\p{Han}"
+_NOT_HAN = r"[^\p{Han}]+"
 _KANA = r"[\p{Hiragana}\p{Katakana}]"
 _HANGUL = r"\p{Hangul}"
 # Latin words of two letters or more standing alone: model codes (`s23`, `x5`, `k70`) and single
@@ -102,7 +102,7 @@ class LanguageId:
 
 @dataclass(slots=True)
 class ScriptCounts:
-    """Per-row letter counts by script (numpy, one value per row)."""
+    """Per-row letter counts by script (numpy, one value per row; the last two are 0/1 flags)."""
 
     han: np.ndarray
     kana: np.ndarray
@@ -114,11 +114,21 @@ class ScriptCounts:
 
     @classmethod
     def of(cls, text: pa.Array) -> ScriptCounts:
-        def count(pattern: str) -> np.ndarray:
-            return pc.count_substring_regex(text, pattern).to_numpy(zero_copy_only=False).astype(np.float64)
+        """RE2 kernels over the batch. Han is dense: counted as the length of what is left once
+        everything else is removed (4x faster than counting matches); the rare scripts by matches."""
 
-        return cls(count(_HAN), count(_KANA), count(_HANGUL), count(_LATIN_WORD), count(_OTHER_WORD),
-                   count(_JAPANESE_KANJI), count(_ANY_LETTER))
+        def numpy(arr: pa.Array) -> np.ndarray:
+            return arr.to_numpy(zero_copy_only=False).astype(np.float64)
+
+        def count(pattern: str) -> np.ndarray:
+            return numpy(pc.count_substring_regex(text, pattern))
+
+        def present(pattern: str) -> np.ndarray:
+            return numpy(pc.match_substring_regex(text, pattern))
+
+        han = numpy(pc.utf8_length(pc.replace_substring_regex(text, _NOT_HAN, "")))
+        return cls(han, count(_KANA), count(_HANGUL), count(_LATIN_WORD), count(_OTHER_WORD),
+                   present(_JAPANESE_KANJI), present(_ANY_LETTER))
 
 
 def classify(texts: pa.Array, lid: LanguageId) -> tuple[pa.Array, pa.Array]:
