@@ -22,7 +22,9 @@ from w3lib.url import canonicalize_url
 LAZY_ATTRIBUTES = ("data-src", "data-original", "data-lazy-src", "data-actualsrc", "lazy", "original",
                    "ne-lazy", "oldsrc")
 SRCSET_ATTRIBUTES = ("srcset", "data-srcset")
-_WS_RE = re.compile(r"\s+")
+# HTML's whitespace (space, tab, LF, FF, CR): what a browser collapses in text. U+3000 and NBSP are content.
+_HTML_WS = " \t\n\f\r"
+_HTML_WS_RE = re.compile(r"[ \t\n\f\r]+")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _DESCRIPTOR_RE = re.compile(r"^(\d+(?:\.\d+)?)([wx])$", re.IGNORECASE)
 _SKIPPED_EXTENSIONS = {f".{ext}" for ext in IGNORED_EXTENSIONS}
@@ -42,9 +44,14 @@ class PageImages:
     dropped: Counter[str] = field(default_factory=Counter)
 
 
+def clean_attribute(value: str) -> str:
+    """An `alt`/`title` value as written (the raw caption): control characters removed, ends stripped."""
+    return _CONTROL_RE.sub("", value).strip(_HTML_WS)
+
+
 def clean_text(text: str) -> str:
-    """Control characters removed; whitespace runs (newlines, tabs, NBSP) become one space; ends stripped."""
-    return _WS_RE.sub(" ", _CONTROL_RE.sub("", text)).strip()
+    """Element text as a browser shows it: HTML whitespace runs become one space, ends stripped."""
+    return _HTML_WS_RE.sub(" ", _CONTROL_RE.sub("", text)).strip(_HTML_WS)
 
 
 def attr(element: Selector, name: str) -> str:
@@ -113,12 +120,12 @@ def raw_image_url(img: Selector) -> str | None:
 
 def image_caption(img: Selector) -> tuple[str, str] | None:
     for name in ("alt", "title"):
-        text = clean_text(attr(img, name))
+        text = clean_attribute(attr(img, name))
         if text:
             return text, name
     captions = img.xpath("ancestor::figure[1]/figcaption")
     if captions:
-        text = clean_text(" ".join(captions[0].xpath(".//text()").getall()))
+        text = clean_text(captions[0].xpath("string(.)").get() or "")
         if text:
             return text, "figcaption"
     return None

@@ -107,9 +107,9 @@ def test_lazy_variants() -> None:
         (base + "s/i-1280.jpg", "srcset宽度", "alt"),
         (base + "s/j-2x.jpg", "srcset密度", "alt"),
         (base + "s/k,comma.jpg", "逗号地址", "alt"),
-        (base + "plain/l.jpg", "多余 空白 换行", "alt"),
+        (base + "plain/l.jpg", "多余   空白\n 换行", "alt"),  # alt is raw: only the ends are stripped
         (base + "plain/n.jpg", "只有标题", "title"),
-        (base + "plain/o.jpg", "图注 加粗", "figcaption"),
+        (base + "plain/o.jpg", "图注 加粗", "figcaption"),  # text as shown: HTML whitespace collapsed
         (base + "plain/p.jpg", "替代文字优先", "alt"),
     ]
     page = extract_images(resp.selector, resp.urljoin)

@@ -102,27 +102,43 @@ def test_search_stops_when_a_page_repeats(tmp_path: Path) -> None:
     assert split(run(spider2, req, b'{"data": [{}]}'))[2] == [Checkpoint("query", "狗")]
 
 
+BLOCKED = b'{"antiFlag":1,"message":"Forbid spider access"}'
+
+
+def warm(spider: Any, warm_request: Request) -> list[Request]:
+    home = HtmlResponse(url=warm_request.url, body=b"<html></html>", request=warm_request)
+    return list(warm_request.callback(home, **warm_request.cb_kwargs))
+
+
 def test_search_antiflag_warms_up_then_gives_up(tmp_path: Path) -> None:
     cfg = CrawlConfig(endpoint=ENDPOINT, max_blocked_retries=2)
     spider, crawler = make_spider(SearchSpider, tmp_path, config=cfg, queries=["猫"])
     (req,) = starts(spider)
-    blocked = b'{"antiFlag":1,"message":"Forbid spider access"}'
     for attempt in (1, 2):
-        (warm,) = run(spider, req, blocked)
-        assert warm.url == "http://127.0.0.1:9/" and warm.dont_filter and warm.meta["handle_httpstatus_all"]
-        (req,) = list(warm.callback(HtmlResponse(url=warm.url, body=b"<html></html>", request=warm),
-                                    **warm.cb_kwargs))
+        (warm_request,) = run(spider, req, BLOCKED)
+        assert warm_request.url == "http://127.0.0.1:9/" and warm_request.dont_filter
+        assert warm_request.meta["handle_httpstatus_all"]
+        (req,) = warm(spider, warm_request)
         assert req.meta["wukong_blocked"] == attempt and "pn=0" in req.url
-    assert run(spider, req, blocked) == []  # no checkpoint: a re-run retries the query
+    assert run(spider, req, BLOCKED) == []  # no checkpoint: a re-run retries the query
     assert stat(crawler, "wukong/blocked") == 3 and stat(crawler, "wukong/blocked_gave_up") == 1
     assert stat(crawler, "wukong/warmups") == 2
-    # recovery: a good answer after a warm-up goes on as usual
-    spider, crawler = make_spider(SearchSpider, tmp_path, config=cfg, queries=["猫"])
-    (req,) = starts(spider)
-    (warm,) = run(spider, req, blocked)
-    (req,) = list(warm.callback(HtmlResponse(url=warm.url, body=b"", request=warm), **warm.cb_kwargs))
-    pairs, _, _ = split(run(spider, req, acjson(urls(5))))
-    assert len(pairs) == 5 and stat(crawler, "wukong/blocked_gave_up") == 0
+
+
+def test_search_recovers_after_one_shared_warm_up(tmp_path: Path) -> None:
+    cfg = CrawlConfig(endpoint=ENDPOINT, max_blocked_retries=2)
+    spider, crawler = make_spider(SearchSpider, tmp_path, config=cfg, queries=["猫", "狗", "鱼"])
+    cat, dog, fish = starts(spider)
+    (warm_request,) = run(spider, cat, BLOCKED)
+    assert run(spider, dog, BLOCKED) == []  # waits for the warm-up in flight
+    retries = warm(spider, warm_request)
+    assert [r.cb_kwargs["query"] for r in retries] == ["猫", "狗"]
+    (fish_retry,) = run(spider, fish, BLOCKED)  # sent before the warm-up: retried at once, no second warm-up
+    assert fish_retry.cb_kwargs["query"] == "鱼" and fish_retry.meta["wukong_blocked"] == 1
+    pairs, _, _ = split(run(spider, retries[0], acjson(urls(5))))
+    assert len(pairs) == 5
+    assert stat(crawler, "wukong/warmups") == 1 and stat(crawler, "wukong/blocked") == 3
+    assert stat(crawler, "wukong/blocked_gave_up") == 0
 
 
 def test_search_malformed_answer_is_an_error(tmp_path: Path) -> None:

@@ -3,7 +3,8 @@
 Per query, pages are requested one after another (`pn` = offset) until the query has
 `max_per_query` distinct image URLs or a page adds no new URL (past the end the API repeats
 itself). An anti-spider answer (`antiFlag`) triggers a GET of the API site's home page (its cookies
-are kept), then the page is retried, at most `crawl.max_blocked_retries` times. A query whose last
+are kept; one warm-up at a time, the pages blocked meanwhile wait for it), then the page is
+retried, at most `crawl.max_blocked_retries` times per page. A query whose last
 page is in the parts is journaled as done; blocked or failed queries are not, so a re-run retries them.
 """
 
@@ -23,7 +24,8 @@ from crawler.items import Checkpoint
 from crawler.spiders.base import WukongSpider
 from crawler.stats import BLOCKED, BLOCKED_GAVE_UP, ERRORS, PAGES, QUERIES_DONE, QUERIES_FAILED
 
-BLOCKED_META = "wukong_blocked"
+BLOCKED_META = "wukong_blocked"  # how many times this page was blocked already
+GENERATION_META = "wukong_warmups"  # warm-ups done when the request was made
 
 
 @dataclass(slots=True)
@@ -50,6 +52,8 @@ class SearchSpider(WukongSpider):
         self.queries = list(queries or [])
         self.allowed_netlocs = {n for n in [netloc_key(self.endpoint)] if n}
         self.progress: dict[str, QueryProgress] = {}
+        self.warmups_done = 0
+        self.waiting: list[tuple[str, int, int]] | None = None  # retries waiting for the warm-up in flight
 
     async def start(self) -> AsyncIterator[Any]:
         for query in self.queries:
@@ -59,7 +63,8 @@ class SearchSpider(WukongSpider):
         # Next pages go before new queries, so few queries are open at a time.
         return Request(self.api.page_url(self.endpoint, query, offset, self.page_size), callback=self.parse_page,
                        errback=self.page_failed, cb_kwargs={"query": query, "offset": offset},
-                       meta={BLOCKED_META: blocked}, dont_filter=True, priority=1 if offset or blocked else 0)
+                       meta={BLOCKED_META: blocked, GENERATION_META: self.warmups_done}, dont_filter=True,
+                       priority=1 if offset or blocked else 0)
 
     def parse_page(self, response: Response, query: str, offset: int) -> Iterator[Any]:
         self.inc(PAGES)
@@ -96,6 +101,7 @@ class SearchSpider(WukongSpider):
         yield Checkpoint("query", query)
 
     def blocked(self, response: Response, query: str, offset: int) -> Iterator[Request]:
+        """One warm-up at a time: pages blocked meanwhile wait for it, then all are retried."""
         self.inc(BLOCKED)
         attempts = int(response.meta.get(BLOCKED_META, 0))
         if attempts >= self.config.max_blocked_retries:
@@ -103,19 +109,27 @@ class SearchSpider(WukongSpider):
             self.logger.warning("blocked by %s: gave up on %r after %d retries", self.endpoint, query, attempts)
             self.progress.pop(query, None)
             return
-        self.logger.info("blocked by %s on %r: warming up cookies, retry %d", self.endpoint, query, attempts + 1)
-        kwargs = {"query": query, "offset": offset, "attempts": attempts + 1}
-        yield Request(home_url(self.endpoint), callback=self.warmed_up, errback=self.warm_up_failed,
-                      cb_kwargs=kwargs, meta={"handle_httpstatus_all": True}, dont_filter=True, priority=2)
+        retry = (query, offset, attempts + 1)
+        if int(response.meta.get(GENERATION_META, -1)) < self.warmups_done:
+            yield self.page_request(*retry)  # sent before the last warm-up: its cookies may do
+        elif self.waiting is not None:
+            self.waiting.append(retry)  # a warm-up is in flight
+        else:
+            self.waiting = [retry]
+            self.logger.info("blocked by %s on %r: warming up cookies (retry %d)", self.endpoint, query, attempts + 1)
+            yield Request(home_url(self.endpoint), callback=self.warmed_up, errback=self.warm_up_failed,
+                          meta={"handle_httpstatus_all": True}, dont_filter=True, priority=2)
 
-    def warmed_up(self, response: Response, query: str, offset: int, attempts: int) -> Iterator[Request]:
+    def warmed_up(self, response: Response | None = None) -> Iterator[Request]:
         self.inc("wukong/warmups")
-        yield self.page_request(query, offset, attempts)
+        self.warmups_done += 1
+        waiting, self.waiting = self.waiting or [], None
+        for retry in waiting:
+            yield self.page_request(*retry)
 
     def warm_up_failed(self, failure: Failure) -> Iterator[Request]:
         self.count_failure(failure)
-        kwargs = failure.request.cb_kwargs
-        yield self.page_request(kwargs["query"], kwargs["offset"], kwargs["attempts"])
+        yield from self.warmed_up()
 
     def page_failed(self, failure: Failure) -> None:
         if self.count_failure(failure) is not None:
