@@ -1,0 +1,78 @@
+"""The per-row text rules the ground truth applies, in the filter stage's order.
+
+normalise (NFKC, HTML entities, whitespace) -> empty_caption -> placeholder -> too_short / too_long
+(jieba words, punctuation not counted) -> not_chinese (no Han character, or any kana) -> sensitive
+(a lexicon word; detail = the first one in the caption).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Sequence
+
+from manifests import reasons
+
+PLACEHOLDER_WORDS = frozenset({
+    "图片", "照片", "图像", "配图", "插图", "无标题", "未命名", "image", "img", "photo", "picture", "pic", "untitled",
+})
+_FILE_NAME = re.compile(r"^[\w\-. ()]+\.(jpe?g|png|gif|webp|bmp|tiff?|heic)$", re.IGNORECASE)
+_CAMERA_NAME = re.compile(r"^(img|dsc|dscn|dcim|pxl|mvimg|photo|screenshot)[_\- ]?\d[\d_\-]*$", re.IGNORECASE)
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
+_KANA = re.compile(r"[\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
+
+
+def normalize_caption(text: str) -> str:
+    return " ".join(html.unescape(unicodedata.normalize("NFKC", text)).split())
+
+
+def is_placeholder(norm: str) -> bool:
+    return (norm.lower() in PLACEHOLDER_WORDS or bool(_FILE_NAME.match(norm))
+            or bool(_CAMERA_NAME.match(norm)))
+
+
+def _is_word(token: str) -> bool:
+    return any(not unicodedata.category(ch).startswith(("P", "S", "Z", "C")) for ch in token)
+
+
+def jieba_words(norm: str) -> list[str]:
+    """jieba's tokens of the caption, without whitespace and punctuation."""
+    import jieba
+
+    return [t for t in jieba.lcut(norm) if _is_word(t)]
+
+
+def is_chinese(norm: str) -> bool:
+    """Chinese = has Han characters and no kana (Latin brand and model words are fine)."""
+    return bool(_HAN.search(norm)) and not _KANA.search(norm)
+
+
+class TextRules:
+    """Decides one caption: (reason, detail) or None (kept by the text filters)."""
+
+    def __init__(self, lexicon: Sequence[str], min_words: int, max_words: int) -> None:
+        self.lexicon = tuple(lexicon)
+        self.min_words = min_words
+        self.max_words = max_words
+
+    def first_sensitive(self, norm: str) -> str | None:
+        hits = [(norm.find(w), -len(w), w) for w in self.lexicon if w in norm]
+        return min(hits)[2] if hits else None
+
+    def verdict(self, norm: str) -> tuple[str, str | None] | None:
+        if not norm:
+            return reasons.EMPTY_CAPTION, None
+        if is_placeholder(norm):
+            return reasons.PLACEHOLDER, norm
+        n = len(jieba_words(norm))
+        if n < self.min_words:
+            return reasons.TOO_SHORT, f"{n} words"
+        if n > self.max_words:
+            return reasons.TOO_LONG, f"{n} words"
+        if not is_chinese(norm):
+            return reasons.NOT_CHINESE, "kana" if _KANA.search(norm) else "no Han characters"
+        word = self.first_sensitive(norm)
+        if word is not None:
+            return reasons.SENSITIVE, word
+        return None
