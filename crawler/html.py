@@ -8,10 +8,12 @@ a caption or a usable URL are dropped with a reason, never guessed.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from parsel import Selector
@@ -54,13 +56,28 @@ def clean_text(text: str) -> str:
     return _HTML_WS_RE.sub(" ", _CONTROL_RE.sub("", text)).strip(_HTML_WS)
 
 
-def attr(element: Selector, name: str) -> str:
-    """An attribute's value, "" when absent or unreadable (lxml refuses some broken markup)."""
+def attr(element: Any, name: str) -> str:
+    """An attribute of an lxml element (or parsel Selector), "" when absent or unreadable.
+
+    lxml refuses some broken markup (attribute names it cannot represent) when read.
+    """
     try:
-        value = element.root.get(name)
+        value = getattr(element, "root", element).get(name)
     except (ValueError, AttributeError, TypeError):
         return ""
     return value if isinstance(value, str) else ""
+
+
+def _elements(selector: Selector, tag: str) -> Iterator[Any]:
+    """Every `tag` element, in document order (as `//tag`: lxml may leave markup after `</html>` in a
+    second top-level element, a sibling of the root)."""
+    root = selector.root
+    if not hasattr(root, "itersiblings"):
+        return
+    tops = [*reversed(list(root.itersiblings(preceding=True))), root, *root.itersiblings()]
+    for top in tops:
+        if isinstance(top.tag, str):
+            yield from top.iter(tag)
 
 
 def parse_srcset(value: str) -> list[tuple[str, float]]:
@@ -105,7 +122,7 @@ def best_srcset(value: str) -> str | None:
     return best[0] if best[1] > 0 else candidates[0][0]
 
 
-def raw_image_url(img: Selector) -> str | None:
+def raw_image_url(img: Any) -> str | None:
     for name in LAZY_ATTRIBUTES:
         value = attr(img, name).strip()
         if value:
@@ -118,14 +135,17 @@ def raw_image_url(img: Selector) -> str | None:
     return value or None
 
 
-def image_caption(img: Selector) -> tuple[str, str] | None:
+def image_caption(img: Any) -> tuple[str, str] | None:
     for name in ("alt", "title"):
         text = clean_attribute(attr(img, name))
         if text:
             return text, name
-    captions = img.xpath("ancestor::figure[1]/figcaption")
-    if captions:
-        text = clean_text(captions[0].xpath("string(.)").get() or "")
+    figure = next(img.iterancestors("figure"), None)
+    caption = figure.find("figcaption") if figure is not None else None
+    if caption is None and figure is not None:
+        caption = next(figure.iter("figcaption"), None)
+    if caption is not None:
+        text = clean_text("".join(caption.itertext()))  # the XPath string value: text nodes, no comments
         if text:
             return text, "figcaption"
     return None
@@ -134,7 +154,7 @@ def image_caption(img: Selector) -> tuple[str, str] | None:
 def extract_images(selector: Selector, urljoin: Callable[[str], str]) -> PageImages:
     """Every `<img>` of the page as a pair, or a counted drop reason."""
     page = PageImages()
-    for img in selector.xpath("//img"):
+    for img in _elements(selector, "img"):
         raw = raw_image_url(img)
         if raw is None:
             page.dropped["no_image_url"] += 1
@@ -144,10 +164,12 @@ def extract_images(selector: Selector, urljoin: Callable[[str], str]) -> PageIma
             continue
         try:
             url = urljoin(raw)
+            parts = urlsplit(url)
+            host = parts.hostname
         except ValueError:
             page.dropped["bad_url"] += 1
             continue
-        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+        if parts.scheme not in ("http", "https") or not host:
             page.dropped["bad_url"] += 1
             continue
         caption = image_caption(img)
@@ -170,6 +192,7 @@ def netloc_key(url: str) -> str | None:
     return f"{parts.hostname.lower()}:{port}"
 
 
+@functools.lru_cache(maxsize=65536)
 def page_key(url: str) -> str:
     """The identity of a page: canonical URL without the fragment."""
     return canonicalize_url(url, keep_fragments=False)
@@ -185,7 +208,7 @@ def extract_links(selector: Selector, urljoin: Callable[[str], str], allowed: It
     allowed_set = set(allowed)
     seen: set[str] = set()
     out: list[str] = []
-    for anchor in selector.xpath("//a[@href]"):
+    for anchor in _elements(selector, "a"):
         href = attr(anchor, "href").strip()
         if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
             continue
@@ -193,10 +216,9 @@ def extract_links(selector: Selector, urljoin: Callable[[str], str], allowed: It
             url = strip_fragment(urljoin(href))
         except ValueError:
             continue
-        if netloc_key(url) not in allowed_set or url_has_any_extension(url, _SKIPPED_EXTENSIONS):
+        if url in seen:
             continue
-        key = page_key(url)
-        if key not in seen:
-            seen.add(key)
+        seen.add(url)
+        if netloc_key(url) in allowed_set and not url_has_any_extension(url, _SKIPPED_EXTENSIONS):
             out.append(url)
     return out

@@ -8,7 +8,7 @@ checkpoint is journaled only when all its unit's pairs are on disk.
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +41,34 @@ def validate(item: CandidatePair) -> str | None:
     return None
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
+def _epoch_ms(t: datetime) -> int:
+    """Milliseconds since the epoch (exact, truncated); a naive datetime is taken as UTC."""
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
+    return (t - _EPOCH) // _MS
+
+
 def to_table(rows: list[CandidatePair]) -> pa.Table:
-    columns: dict[str, list[Any]] = {name: [getattr(r, name) for r in rows] for name in CANDIDATE.names}
-    columns["crawled_at"] = [t.astimezone(UTC) if t.tzinfo else t.replace(tzinfo=UTC) for t in columns["crawled_at"]]
-    return pa.Table.from_pydict(columns, schema=CANDIDATE)
+    """CANDIDATE columns from the items (built column by column: no per-row dicts)."""
+    arrays = []
+    for f in CANDIDATE:
+        values = [getattr(r, f.name) for r in rows]
+        if f.name == "crawled_at":
+            cache: dict[datetime, int] = {}  # the rows of one page share one timestamp
+            stamps = []
+            for t in values:
+                ms = cache.get(t)
+                if ms is None:
+                    ms = cache[t] = _epoch_ms(t)
+                stamps.append(ms)
+            arrays.append(pa.array(stamps, type=pa.int64()).cast(f.type))
+        else:
+            arrays.append(pa.array(values, type=f.type))
+    return pa.Table.from_arrays(arrays, schema=CANDIDATE)
 
 
 class CandidatePartsPipeline:

@@ -154,3 +154,18 @@ def test_srcset_parsing() -> None:
 def test_loopback_hosts() -> None:
     assert all(is_loopback_host(h) for h in ("127.0.0.1", "localhost", "::1", "[::1]", "127.5.0.1"))
     assert not any(is_loopback_host(h) for h in ("10.0.0.1", "example.cn", "", None, "0.0.0.0"))
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in DATA.glob("*.html")))
+def test_every_img_is_a_pair_or_a_counted_drop(name: str) -> None:
+    """The element walk sees exactly the `<img>`s XPath sees (markup after `</html>` included)."""
+    resp = response(name, url="http://127.0.0.1:8000/x/")
+    page = extract_images(resp.selector, resp.urljoin)
+    assert len(page.pairs) + sum(page.dropped.values()) == len(resp.xpath("//img"))
+
+
+def test_caption_whitespace_is_kept_as_written() -> None:
+    html = ('<img src="a.jpg" alt="\u3000韦德之道\u3000配色 \xa0新款\t">'
+            '<figure><img src="b.jpg"><figcaption>\n  两行\n  图注\u3000全角 </figcaption></figure>')
+    resp = HtmlResponse(url="http://127.0.0.1/", body=html.encode(), encoding="utf-8")
+    assert [c for _, c, _ in pairs(resp)] == ["\u3000韦德之道\u3000配色 \xa0新款", "两行 图注\u3000全角"]
