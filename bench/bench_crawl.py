@@ -57,7 +57,10 @@ def machine() -> str:
         pass
     import scrapy
 
-    return f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, Scrapy {scrapy.__version__}"
+    load = ""
+    if hasattr(os, "getloadavg"):
+        load = ", load average {:.1f} {:.1f} {:.1f} at the end".format(*os.getloadavg())
+    return f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, Scrapy {scrapy.__version__}{load}"
 
 
 def crawl(name: str, out: Path, *args: str) -> Run:
@@ -73,6 +76,8 @@ def crawl(name: str, out: Path, *args: str) -> Run:
     summary = json.loads((out / f"crawl_stats-{spider}.json").read_text(encoding="utf-8"))
     jobs = [json.loads(p.read_text(encoding="utf-8")) for p in (out / "_jobs").glob("*/stats.json")]
     crawl_s = max(j.get("last_run_crawl_seconds", wall) for j in jobs)  # processes run side by side
+    if summary["errors"]:
+        print(f"{name}: errors {summary['errors']}", file=sys.stderr)
     return Run(name, len(jobs), summary["pages"], summary["pairs"], crawl_s, wall)
 
 

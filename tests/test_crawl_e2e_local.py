@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -167,7 +168,7 @@ def test_search_partitions_antiflag_and_resume(web: LocalWeb, tmp_path: Path) ->
     assert per_query == dict.fromkeys(words, 40)
     expected = {(w, image_url(web.server_port, w, i)) for w in words for i in range(40)}
     assert set(zip(table.column("query").to_pylist(), table.column("url").to_pylist(), strict=True)) == expected
-    row = table.filter(pa.compute.equal(table.column("url"), image_url(web.server_port, "猫", 2))).to_pylist()[0]
+    row = table.filter(pc.equal(table.column("url"), image_url(web.server_port, "猫", 2))).to_pylist()[0]
     assert row["caption"] == "猫图'片2" and row["caption_source"] == "api" and row["source"] == "search"
     assert row["page_url"] == "http://127.0.0.1:1/page/2.html" and (row["width_hint"], row["height_hint"]) == (302, 200)
     s = stats(out, "search")
