@@ -8,9 +8,7 @@ user would type, so the demo exercises exactly the public CLI.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -27,35 +25,6 @@ def _wukong(*args: str) -> None:
     subprocess.run(cmd, check=True)
 
 
-def start_demo_web(pairs: int, seed: int, ground_truth: Path) -> tuple[subprocess.Popen[str], str]:
-    """Starts the demo web in a child process; returns it and its base URL (read from its first line)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "wukong.cli", "demo-web", "--port", "0", "--pairs", str(pairs), "--seed", str(seed),
-         "--ground-truth", str(ground_truth)],
-        stdout=subprocess.PIPE, text=True,
-    )
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        if "http://127.0.0.1:" in line:
-            return proc, line.strip().split()[-1].rstrip("/")
-    proc.kill()
-    raise RuntimeError("the demo web did not start")
-
-
-def stop(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(5)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", default="data/demo", help="where the demo's stages go (default data/demo)")
@@ -68,12 +37,14 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(data.root)
     data.root.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    proc, base = start_demo_web(args.pairs, args.seed, data.root / "ground_truth.parquet")
-    try:
-        from wukong.demoweb.generator import build_web
+    from wukong.demoweb.generator import build_web
+    from wukong.demoweb.process import spawn_demo_web
 
-        queries = data.root / "queries.txt"
-        queries.write_text("\n".join(build_web(args.pairs, args.seed).query_words) + "\n", encoding="utf-8")
+    queries = data.root / "queries.txt"
+    queries.write_text("\n".join(build_web(args.pairs, args.seed).query_words) + "\n", encoding="utf-8")
+    server = spawn_demo_web(args.pairs, args.seed, ground_truth=data.root / "ground_truth.parquet")
+    base = server.base_url
+    try:
         cfg = str(DEMO_CONFIG)
         _wukong("crawl", "--spider", "site", "--start-url", f"{base}/", "--config", cfg,
                 "--out", str(data.candidates))
@@ -86,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"demo: step failed with exit code {exc.returncode}", file=sys.stderr)
         return exc.returncode or 1
     finally:
-        stop(proc)
+        server.stop()
     print(f"\ndemo finished in {time.monotonic() - started:.0f}s")
     print(f"  release: {data.release}  (verify with: wukong verify {data.release})")
     print(f"  report:  {data.report_html}")
