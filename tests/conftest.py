@@ -24,3 +24,16 @@ def ray_local() -> Iterator[None]:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def demo_web() -> Iterator[object]:
+    """The bundled demo web (1,500 pairs, seed 7) served on a free 127.0.0.1 port for the session.
+
+    `.base_url` is `http://127.0.0.1:PORT` (no trailing slash), `.url(path)` joins a path, `.web` is
+    the `DemoWeb` (`ground_truth(base_url, measure=False)`, `search_ground_truth(base_url)`, ...).
+    """
+    from wukong.demoweb.server import DemoWebServer
+
+    with DemoWebServer(pairs=1500, seed=7) as server:
+        yield server

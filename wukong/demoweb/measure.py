@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from filters.image_inspect import inspect_image, sniff_mime
 from manifests import reasons
 from manifests.config import ImageConfig
+from wukong.demoweb.images import HOTLINK_HTML
 from wukong.demoweb.model import BODY_ERROR, BODY_HTML, BODY_TRUNCATED, FORMAT_MIME, ImageSpec
 
 if TYPE_CHECKING:
@@ -61,7 +62,8 @@ def planned(web: DemoWeb, spec: ImageSpec) -> Measurement:
     if spec.body == BODY_ERROR:
         return Measurement(spec.status, "text/html; charset=utf-8", reasons.http_status(spec.status))
     if spec.body == BODY_HTML:
-        return Measurement(spec.status, spec.content_type, reasons.NOT_AN_IMAGE, None)
+        magic = f"magic bytes {HOTLINK_HTML[:8].hex()}"  # what inspect_image says about it
+        return Measurement(spec.status, spec.content_type, reasons.NOT_AN_IMAGE, magic)
     if spec.body == BODY_TRUNCATED:
         return Measurement(spec.status, spec.content_type, reasons.CORRUPT_IMAGE, None)
     w, h = spec.rendition.size

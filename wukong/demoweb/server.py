@@ -152,9 +152,10 @@ def bind(port: int = 0) -> socket.socket:
 
 async def _start(demo: DemoWeb, sock: socket.socket) -> web.AppRunner:
     port = sock.getsockname()[1]
-    runner = web.AppRunner(make_app(demo, f"http://{HOST}:{port}"), handle_signals=False, access_log=None)
+    runner = web.AppRunner(make_app(demo, f"http://{HOST}:{port}"), handle_signals=False, access_log=None,
+                           shutdown_timeout=1.0)
     await runner.setup()
-    await web.SockSite(runner, sock, shutdown_timeout=1.0).start()
+    await web.SockSite(runner, sock).start()
     return runner
 
 

@@ -83,6 +83,13 @@ class DemoWeb:
         return [self._occ[i] for i in page.occurrences]
 
     @property
+    def query_words(self) -> list[str]:
+        """The search endpoints' query words (one per line makes a `--queries` file)."""
+        from wukong.demoweb.search import QUERIES
+
+        return [q for q, _ in QUERIES]
+
+    @property
     def search(self) -> SearchCorpus:
         from wukong.demoweb.search import SearchCorpus
 
