@@ -21,8 +21,8 @@ worse than a missed name, so a span is a name only when all of these hold:
    (祝福语, 万年青, 金银花) is that word, not a name.
 
 Famous and historical figures are masked like anyone when they pass the same rules; foreign
-names are out of scope. Captions without any surname character skip jieba (one RE2 pass), and each
-distinct caption is analysed once per batch.
+names are out of scope. Captions without a surname followed by a given-name character skip jieba
+(one RE2 pass), and each distinct caption is analysed once per batch.
 """
 
 from __future__ import annotations
@@ -137,8 +137,11 @@ class NameMasker:
         self._pos = jieba.posseg.dt
         self._freq = jieba.dt.FREQ
         self._tags = jieba.posseg.dt.word_tag_tab
-        first_chars = sorted(self.lexicon.surnames | {c[0] for c in self.lexicon.compound_surnames})
-        self._may_hold_name = f"[{''.join(first_chars)}]"  # RE2: rows without a surname skip jieba
+        # RE2 prefilter, exact: every name starts with a surname and a given-name character, so rows
+        # without that pair (nine in ten) never reach jieba.
+        lex = self.lexicon
+        compounds = "|".join(sorted(lex.compound_surnames))
+        self._may_hold_name = f"(?:[{''.join(sorted(lex.surnames))}]|{compounds})[{''.join(sorted(lex.given_middle))}]"
 
     # -- detection ---------------------------------------------------------------------------
 

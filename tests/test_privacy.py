@@ -129,6 +129,12 @@ def test_array_bad_input_and_repeats() -> None:
     assert mask_names(pa.array([], pa.string())).to_pylist() == []
 
 
+def test_array_path_agrees_with_text_path(masker: NameMasker) -> None:
+    """The batch path (RE2 prefilter, distinct captions) masks exactly what the text path does."""
+    captions = [c for name in ("names.tsv", "names_holdout.tsv") for c, _ in read_pairs(name)]
+    assert masker.mask(pa.array(captions)).to_pylist() == [masker.mask_text(c) for c in captions]
+
+
 def test_config_token_and_switch() -> None:
     cfg = Config()
     cfg.privacy.name_token = "[NAME]"

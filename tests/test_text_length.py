@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import random
+from pathlib import Path
+
+import jieba
 import pyarrow as pa
 import pytest
 
 from filters.base import apply_filter
-from filters.length import WORD_COUNT, LengthFilter
+from filters.length import WORD_COUNT, LengthFilter, WordCounter, count_words, load_jieba
 from filters.text_chain import normalize_captions
 from manifests import reasons
 from manifests.config import Config
@@ -56,3 +60,25 @@ def test_wukong_bounds_on_a_huge_caption(flt: LengthFilter) -> None:
 def test_repeated_captions_are_counted_alike(flt: LengthFilter) -> None:
     out = run(flt, ["西湖断桥", "西湖断桥", "雪景", "西湖断桥"])
     assert out.column(WORD_COUNT).to_pylist() == [2, 2, 1, 2]
+
+
+def generated_captions(n: int) -> list[str]:
+    """Seeded captions composed from jieba's dictionary, with spaces, Latin, digits and symbols."""
+    words = sorted(w for w, f in jieba.dt.FREQ.items() if f >= 3 and len(w) <= 4)
+    rng = random.Random(5)
+    extras = ["iphone", "15", "x5", " ", "-", ".", "+", "#", "%", "&", "t恤", "😀", "ー", "の", "한", "①", "é", "_"]
+    return ["".join(rng.choice(words) if rng.random() < 0.8 else rng.choice(extras) for _ in range(rng.randint(1, 9)))
+            for _ in range(n)]
+
+
+def test_fast_counter_equals_jieba_cut() -> None:
+    tokenizer = load_jieba()
+    counter = WordCounter(tokenizer)
+    labelled = Path(__file__).parent / "data" / "labelled"
+    captions = generated_captions(4000)
+    for name in ("language.tsv", "names.tsv", "names_holdout.tsv"):
+        lines = (labelled / name).read_text(encoding="utf-8").splitlines()
+        captions += [line.split("\t")[0].lower() for line in lines if line.strip() and not line.startswith("#")]
+    captions += ["", "   ", "a.b-c", "+#&", "1.5kg", "iphone15promax", "蒜薹炒肉盖饭", "一二三四五六七八九十" * 30]
+    mismatches = [c for c in captions if counter(c) != count_words(tokenizer, c)]
+    assert mismatches == []
