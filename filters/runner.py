@@ -134,7 +134,7 @@ def _global_text(tasks: list[Task], layout: WorkLayout, cfg: Config) -> None:
 
 
 def _dedup(tasks: list[Task], layout: WorkLayout, cfg: Config) -> None:
-    from filters.dedup import decide_duplicates, phash_from_hex
+    from filters.dedup import decide_duplicates, format_keys, phash_from_hex
 
     frames = []
     for t in tasks:
@@ -157,8 +157,11 @@ def _dedup(tasks: list[Task], layout: WorkLayout, cfg: Config) -> None:
     )
     reasons_arr = pa.array(result.reasons().tolist(), pa.string())
     mask = pc.is_valid(reasons_arr)
+    # The detail names the member that is finally kept (an exact copy's kept twin may itself be a
+    # near duplicate of a larger image).
+    survivors = format_keys(result.keys[result.survivor_index()]).astype(object)
     table = pa.Table.from_arrays(
-        [alive.column(TASK), alive.column(ROW), reasons_arr, pa.array(result.details().tolist(), pa.string())],
+        [alive.column(TASK), alive.column(ROW), reasons_arr, pa.array(survivors.tolist(), pa.string())],
         schema=DECISIONS,
     ).filter(mask)
     write_parquet_atomic(table, layout.dedup)

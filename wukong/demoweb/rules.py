@@ -7,15 +7,19 @@ normalise (NFKC, HTML entities, whitespace) -> empty_caption -> placeholder -> t
 
 from __future__ import annotations
 
+import functools
 import html
+import logging
 import re
 import unicodedata
 from collections.abc import Sequence
+from types import ModuleType
 
 from manifests import reasons
 
 PLACEHOLDER_WORDS = frozenset({
-    "图片", "照片", "图像", "配图", "插图", "无标题", "未命名", "image", "img", "photo", "picture", "pic", "untitled",
+    "图片", "照片", "图像", "配图", "插图", "无标题", "未命名", "点击查看大图",
+    "image", "img", "photo", "picture", "pic", "untitled",
 })
 _FILE_NAME = re.compile(r"^[\w\-. ()]+\.(jpe?g|png|gif|webp|bmp|tiff?|heic)$", re.IGNORECASE)
 _CAMERA_NAME = re.compile(r"^(img|dsc|dscn|dcim|pxl|mvimg|photo|screenshot)[_\- ]?\d[\d_\-]*$", re.IGNORECASE)
@@ -36,11 +40,24 @@ def _is_word(token: str) -> bool:
     return any(not unicodedata.category(ch).startswith(("P", "S", "Z", "C")) for ch in token)
 
 
-def jieba_words(norm: str) -> list[str]:
-    """jieba's tokens of the caption, without whitespace and punctuation."""
+@functools.cache
+def _jieba() -> ModuleType:
+    """jieba, initialised once without its start-up chatter on the log."""
     import jieba
 
-    return [t for t in jieba.lcut(norm) if _is_word(t)]
+    logger = jieba.default_logger
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        jieba.initialize()
+    finally:
+        logger.setLevel(level)
+    return jieba
+
+
+def jieba_words(norm: str) -> list[str]:
+    """jieba's tokens of the caption, without whitespace and punctuation."""
+    return [t for t in _jieba().lcut(norm) if _is_word(t)]
 
 
 def is_chinese(norm: str) -> bool:
