@@ -45,13 +45,23 @@ def job_lock(job_dir: Path) -> Iterator[IO[str] | None]:
         yield fh
 
 
+def _parent_died(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a multithreaded parent may signal once per thread
+    os.kill(os.getpid(), signal.SIGTERM)  # Scrapy's graceful shutdown, exactly once
+
+
 def die_with_parent() -> None:
-    """SIGTERM when the parent dies (Linux); exits now if it already has."""
+    """A graceful stop (one SIGTERM) when the parent dies (Linux); exits now if it already has.
+
+    The kernel sends the parent-death signal (SIGHUP here) as each thread of the parent exits, so
+    it is turned into a single SIGTERM, which Scrapy handles as a graceful shutdown.
+    """
     parent = os.environ.get("WUKONG_PARENT_PID")
     if not parent or not sys.platform.startswith("linux"):
         return
+    signal.signal(signal.SIGHUP, _parent_died)
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGHUP)  # PR_SET_PDEATHSIG
     if str(os.getppid()) != parent:
         sys.exit(130)
 

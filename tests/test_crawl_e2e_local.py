@@ -108,6 +108,9 @@ class Handler(BaseHTTPRequestHandler):
 class LocalWeb(ThreadingHTTPServer):
     daemon_threads = True
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a crawler killed mid-response leaves broken pipes: expected here
+
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), Handler)
         self.log: list[str] = []
@@ -235,3 +238,54 @@ def test_site_crawl_and_resume_after_sigkill(web: LocalWeb, tmp_path: Path) -> N
     s = stats(out, "site")
     assert s["skipped_done"] >= 6 and s["robots_forbidden"] >= 1
     assert not [p for p in web.log if "/private/" in p]  # robots.txt obeyed, never fetched
+
+
+def _start_slow_site(web: LocalWeb, out: Path) -> tuple[subprocess.Popen[str], list[str], int]:
+    """Starts a slow site crawl; returns once it has committed two new parts, with the child's pid."""
+    args = ["crawl", "--spider", "site", "--start-url", f"{web.base}/slow/site/p0.html", *DEMO, "--set",
+            "crawl.rows_per_part=6", "--set", "crawl.concurrent_requests_per_host=1", "--out", str(out)]
+    before = len(list(out.glob("part-site-*.parquet")))
+    lock = out / "_jobs" / "site" / "lock"
+    old_pid = lock.read_text().strip() if lock.exists() else ""
+    proc = subprocess.Popen([sys.executable, "-m", "wukong.cli", *args], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        pid = lock.read_text().strip() if lock.exists() else ""
+        if pid and pid != old_pid and len(list(out.glob("part-site-*.parquet"))) >= before + 2:
+            return proc, args, int(pid)
+        time.sleep(0.05)
+    proc.kill()
+    pytest.fail("the crawl did not get going")
+
+
+def test_ctrl_c_stops_gracefully_and_killing_the_parent_stops_the_child(web: LocalWeb, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc, args, _ = _start_slow_site(web, out)
+    proc.send_signal(signal.SIGINT)  # what Ctrl-C does to the parent
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "run the same command again to resume" in err
+    job = json.loads((out / "_jobs" / "site" / "stats.json").read_text())
+    assert job["finish_reason"] == "shutdown"  # a clean stop: the last part and journal were flushed
+    # the parent dies hard: its child is told to stop (SIGTERM) and releases the job folder
+    proc, args, child = _start_slow_site(web, out)
+    proc.kill()
+    proc.communicate(timeout=30)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the crawler child outlived its parent")
+    job = json.loads((out / "_jobs" / "site" / "stats.json").read_text())
+    assert job["finish_reason"] == "shutdown"
+    assert "unclean shutdown" not in (out / "_jobs" / "site" / "crawl.log").read_text()  # graceful, not forced
+    resumed = wukong(*args)
+    assert resumed.returncode == 0, resumed.stderr
+    table = read_out(out, "site")
+    got = set(zip(table.column("url").to_pylist(), table.column("caption").to_pylist(),
+                  table.column("caption_source").to_pylist(), strict=True))
+    assert got == site_truth(web.server_port)
