@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from wukong.demoweb import pictures
+from wukong.demoweb import pictures, vocab
 from wukong.demoweb.captions import CaptionFactory
 from wukong.demoweb.model import (
     BODY_ERROR,
@@ -59,7 +59,7 @@ SHARES: dict[str, tuple[float, int]] = {
     "traditional": (0.02, 8),
     "disallowed": (0.02, 6),
 }
-BOILERPLATE_SHARE, BOILERPLATE_MIN = 0.006, 11   # per phrase: always more than 10 occurrences
+BOILERPLATE_SHARE, BOILERPLATE_MIN = 0.008, 11   # per phrase: always more than 10 occurrences
 REPEATS = {"repeat_5": 5, "repeat_6": 6}          # one caption exactly at, one just over, the limit
 GBK_ONLY_COUNT = 3
 
@@ -86,7 +86,7 @@ _SITE_CUM = cumulative(SITE_WEIGHTS)
 def planned_counts(pairs: int) -> dict[str, int]:
     """How many pairs of each planted kind a web of `pairs` pairs holds (the rest are clean)."""
     counts = {label: max(minimum, round(share * pairs)) for label, (share, minimum) in SHARES.items()}
-    counts["boilerplate"] = 4 * max(BOILERPLATE_MIN, round(BOILERPLATE_SHARE * pairs))
+    counts["boilerplate"] = len(vocab.BOILERPLATE) * max(BOILERPLATE_MIN, round(BOILERPLATE_SHARE * pairs))
     counts.update(REPEATS)
     counts["gbk_only"] = GBK_ONLY_COUNT
     return counts

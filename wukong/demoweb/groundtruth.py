@@ -27,7 +27,7 @@ from manifests import reasons
 from manifests.config import Config, load_config
 from manifests.keys import key_for_url, normalize_url
 from wukong.demoweb.captions import load_lexicon
-from wukong.demoweb.measure import Measurement, planned_all
+from wukong.demoweb.measure import Measurement, check_invariants, planned_all
 from wukong.demoweb.pictures import hamming
 from wukong.demoweb.rules import TextRules, normalize_caption
 from wukong.demoweb.sites.home import DISALLOWED_PREFIX
@@ -225,7 +225,13 @@ def absolute(base_url: str, path: str) -> str:
 
 def build_ground_truth(web: DemoWeb, base_url: str, measure: bool = True, cfg: Config | None = None) -> pa.Table:
     cfg = cfg or demo_config()
-    measurements = web.measurements() if measure else planned_all(web)
+    if measure:
+        measurements = web.measurements()
+        problems = check_invariants(web, measurements)
+        if problems:
+            raise RuntimeError(f"demo web images break their plan ({len(problems)}): " + "; ".join(problems[:5]))
+    else:
+        measurements = planned_all(web)
     occs = sorted(web.occurrences, key=lambda o: (o.page_path, o.position))
     rows = [Row(absolute(base_url, o.page_path), urljoin(absolute(base_url, o.page_path), o.src), o.caption,
                 not o.disallowed, o.image_id) for o in occs]

@@ -114,7 +114,7 @@ class ImageRenderer:
             mode = "P" if style % 2 else "RGB"  # palette PNGs (graphics) and truecolour PNGs
             pictures.colourise(luma, palette, mode).save(out, "PNG", compress_level=3)
         elif r.fmt == "WEBP":
-            pictures.colourise(luma, palette, "RGB").save(out, "WEBP", quality=r.quality, method=2)
+            pictures.colourise(luma, palette, "RGB").save(out, "WEBP", quality=r.quality, method=1)
         else:
             pictures.colourise(luma, palette, "RGB").save(out, "JPEG", quality=r.quality)
         return out.getvalue()

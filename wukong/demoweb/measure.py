@@ -13,6 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from filters.image_inspect import inspect_image, sniff_mime
 from manifests import reasons
 from manifests.config import ImageConfig
@@ -74,3 +76,42 @@ def planned(web: DemoWeb, spec: ImageSpec) -> Measurement:
 
 def planned_all(web: DemoWeb) -> dict[int, Measurement]:
     return {i: planned(web, s) for i, s in web.images.items()}
+
+
+def check_invariants(web: DemoWeb, measurements: dict[int, Measurement], near_max: int = 4,
+                     distinct_min: int = 11, pairwise_limit: int = 20_000) -> list[str]:
+    """What the planted images promise, checked on measured bytes; returns the broken promises.
+
+    Valid images decode at their planned size; exact duplicates share sha256; near duplicates are
+    within `near_max` pHash bits of their original; images of distinct pictures are at least
+    `distinct_min` bits apart (checked pairwise up to `pairwise_limit` pictures).
+    """
+    problems: list[str] = []
+    first_of_picture: dict[int, int] = {}
+    for spec in sorted(web.images.values(), key=lambda s: s.id):
+        m = measurements[spec.id]
+        if spec.valid:
+            if m.reason is not None or (m.width, m.height) != spec.rendition.size:
+                problems.append(f"image {spec.id}: {m.reason or (m.width, m.height)} instead of {spec.rendition.size}")
+                continue
+            first_of_picture.setdefault(spec.rendition.picture, spec.id)
+        elif m.reason is None:
+            problems.append(f"image {spec.id} ({spec.planted}) decodes, but should not")
+        if spec.original is not None and m.reason is None:
+            orig = measurements[spec.original]
+            if spec.planted == "exact_duplicate" and m.sha256 != orig.sha256:
+                problems.append(f"image {spec.id}: not byte-identical to {spec.original}")
+            if spec.planted == "near_duplicate":
+                d = (int(m.phash or "0", 16) ^ int(orig.phash or "0", 16)).bit_count()
+                if d > near_max or m.sha256 == orig.sha256:
+                    problems.append(f"image {spec.id}: {d} pHash bits from {spec.original} (at most {near_max})")
+    ids = list(first_of_picture.values())
+    if len(ids) <= pairwise_limit:
+        hashes = np.array([int(measurements[i].phash or "0", 16) for i in ids], dtype=np.uint64)
+        for start in range(0, len(ids), 512):
+            block = np.bitwise_count(hashes[start:start + 512, None] ^ hashes[None, :])
+            for a, b in zip(*np.nonzero(block < distinct_min), strict=True):
+                if start + a < b:
+                    problems.append(f"images {ids[start + a]} and {ids[b]}: distinct pictures only "
+                                    f"{int(block[a, b])} pHash bits apart")
+    return problems

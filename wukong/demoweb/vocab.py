@@ -147,7 +147,7 @@ JA_SPOTS = ("ソファ", "窓辺", "こたつ", "布団")
 
 # Placeholders, boilerplate and long text.
 PLACEHOLDER_WORDS = ("图片", "照片", "image", "photo", "图像")
-BOILERPLATE = ("查看源网页", "展开全文", "如下图所示", "点击查看大图")
+BOILERPLATE = ("查看源网页", "展开全文", "如下图所示")  # (UI text such as 点击查看大图 counts as a placeholder)
 LONG_CLAUSES = (
     "这张照片拍摄于{city}的{scene}", "当时天气非常晴朗", "我们一行人沿着小路慢慢地往前走",
     "路边开满了各种颜色的野花", "远处的山峰在阳光下显得格外清晰", "大家一边走一边聊天", "偶尔还能听到几声清脆的鸟叫",
