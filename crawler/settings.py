@@ -36,6 +36,10 @@ LOGSTATS_INTERVAL = 60.0
 FEED_EXPORT_ENCODING = "utf-8"
 
 ITEM_PIPELINES = {"crawler.pipelines.CandidatePartsPipeline": 300}
+# One item of a response at a time, in the order the callback yields them: a unit's Checkpoint
+# then always reaches the pipeline after the unit's pairs (the journal relies on it). The pipeline
+# is synchronous, so item concurrency would buy nothing.
+CONCURRENT_ITEMS = 1
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.HostGuardMiddleware": 50,  # before robots.txt: nothing leaves the allowed hosts
     "crawler.middlewares.CharsetMiddleware": 580,  # after decompression (590) on the way back
