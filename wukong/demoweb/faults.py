@@ -1,7 +1,7 @@
 """Fault routes `/fault/<kind>[.<ext>]` for reliability tests. Not linked from any page.
 
 Each kind is one misbehaviour of the web (see FAULTS). Every handler is bounded in time and size:
-the drip stops after at most 10 bytes, stalls after at most 10 s, oversized bodies at 64 MiB.
+the drip stops after at most 6 bytes (5 s), stalls after at most 10 s, oversized bodies at 64 MiB.
 Transient kinds (429, 503, 500, reset) take `?times=N&id=X`: the first N requests with id X fail,
 later ones get a valid JPEG; without `times` they always fail.
 """
@@ -26,7 +26,7 @@ from wukong.demoweb import pictures
 from wukong.demoweb.images import HOTLINK_HTML
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-MAX_DRIP_BYTES = 10
+MAX_DRIP_BYTES = 6
 MAX_STALL_S = 10.0
 MAX_OVERSIZE = 64 * 1024 * 1024
 DEFAULT_OVERSIZE = 21_000_000      # over the 20 MB default download cap
@@ -174,10 +174,13 @@ async def _drip(request: web.Request) -> web.StreamResponse:
     resp = web.StreamResponse(headers={"Content-Type": "image/jpeg"})
     resp.content_length = n
     await resp.prepare(request)
-    for k in range(n):
-        if k:
-            await asyncio.sleep(1.0)
-        await resp.write(data[k:k + 1])
+    try:
+        for k in range(n):
+            if k:
+                await asyncio.sleep(1.0)
+            await resp.write(data[k:k + 1])
+    except ConnectionResetError:  # the client gave up (its timeout): nothing left to do
+        pass
     return resp
 
 
@@ -233,11 +236,14 @@ def _oversize(declare_length: bool) -> Handler:
             resp.enable_chunked_encoding()
         await resp.prepare(request)
         sent = 0
-        while sent < total:
-            piece = block[: min(len(block), total - sent)]
-            await resp.write(piece)
-            sent += len(piece)
-        await resp.write_eof()
+        try:
+            while sent < total:
+                piece = block[: min(len(block), total - sent)]
+                await resp.write(piece)
+                sent += len(piece)
+            await resp.write_eof()
+        except ConnectionResetError:  # the client stopped at its byte cap
+            pass
         return resp
     return handler
 
@@ -267,7 +273,7 @@ async def _truncated(request: web.Request) -> web.StreamResponse:
 FAULTS: dict[str, tuple[Handler, str]] = {
     "ok": (_static(ok_jpeg, "image/jpeg"), "a valid 400x300 JPEG (control)"),
     "reset": (_reset, "headers and a third of the body, then a TCP reset"),
-    "drip": (_drip, "one byte per second, ?n= bytes (at most 10), Content-Length n"),
+    "drip": (_drip, "one byte per second, ?n= bytes (default 5, at most 6), Content-Length n"),
     "stall": (_stall, "waits ?s= seconds (default 3, at most 10) before answering"),
     "429": (_status(429, "429", "1"), "429 Too Many Requests with Retry-After: 1"),
     "503": (_status(503, "503"), "503 Service Unavailable"),
