@@ -222,9 +222,10 @@ def _integers(values: Any, name: str, *, reinterpret_signed: bool) -> np.ndarray
                 raise ValueError(f"{name}: {values.null_count} null values")
             arr = values.to_numpy() if isinstance(values, pa.Array) else values.combine_chunks().to_numpy()
     if arr is None and isinstance(values, Sequence) and len(values) and isinstance(values[0], int | np.integer):
-        arr = np.asarray(values)
-        if arr.dtype == object:
-            arr = np.array([int(v) for v in values], dtype=np.uint64)
+        try:  # not np.asarray: a list mixing ints above and below 2**63 would become float64
+            return np.array(values, dtype=np.uint64)
+        except OverflowError:
+            raise ValueError(f"{name}: integers outside 0..2**64-1") from None
     if arr is None or arr.dtype.kind not in "ui":
         return None
     if arr.ndim != 1:
