@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +21,14 @@ import pytest
 
 from manifests.schemas import CANDIDATE
 
-server = pytest.importorskip("wukong.demoweb.server", reason="the demo web is not in this checkout")
-
 REPO = Path(__file__).resolve().parents[1]
-PAIRS = 1500
-SEED = 7
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def demo() -> Iterator[Any]:
-    with server.DemoWebServer(pairs=PAIRS, seed=SEED) as srv:
-        yield srv
+def demo(demo_web: Any) -> Any:
+    """The session's demo web (tests/conftest.py: 1,500 pairs, seed 7, on 127.0.0.1)."""
+    return demo_web
 
 
 def crawl(*args: str) -> subprocess.CompletedProcess[str]:
