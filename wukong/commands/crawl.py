@@ -30,13 +30,17 @@ EXIT_BUSY = 3
 def register(sub: argparse._SubParsersAction, name: str) -> None:
     p = sub.add_parser(name, help="crawl image-text candidates into CANDIDATE parquet parts", description=__doc__)
     p.add_argument("--spider", choices=("search", "site"), required=True, help="search API queries, or site links")
-    p.add_argument("--queries", metavar="FILE", help="search: one query per line (UTF-8)")
+    p.add_argument("--queries", metavar="FILE",
+                   help="search: one query per line (UTF-8; blank lines and repeats ignored; default: none)")
     p.add_argument("--endpoint", metavar="URL", help="search: the API endpoint (default: crawl.endpoint)")
-    p.add_argument("--max-per-query", type=int, metavar="N", help="search: at most N pairs per query")
-    p.add_argument("--partitions", type=int, metavar="N", help="search: N crawler processes in parallel")
+    p.add_argument("--max-per-query", type=int, metavar="N",
+                   help="search: at most N pairs per query (default: crawl.max_per_query)")
+    p.add_argument("--partitions", type=int, metavar="N",
+                   help="search: N crawler processes in parallel (default: crawl.partitions)")
     p.add_argument("--start-url", action="append", default=[], metavar="URL",
-                   help="site: a start page (repeatable); links are followed within its host:port")
-    p.add_argument("--max-pages", type=int, metavar="N", help="site: page budget (0 = unlimited)")
+                   help="site: a start page (repeatable); links are followed within its host:port (default: none)")
+    p.add_argument("--max-pages", type=int, metavar="N",
+                   help="site: page budget, 0 = unlimited (default: crawl.max_pages)")
     p.add_argument("--out", metavar="DIR", required=True, help="output folder (a re-run resumes it)")
     add_config_args(p)
     p.set_defaults(func=run)
