@@ -35,6 +35,7 @@ class Run:
     pairs: int
     crawl_s: float
     wall_s: float
+    errors: dict[str, int]
 
     def row(self) -> str:
         return (f"| {self.name} | {self.processes} | {self.pages:,} | {self.pairs:,} | {self.crawl_s:.2f} | "
@@ -76,9 +77,7 @@ def crawl(name: str, out: Path, *args: str) -> Run:
     summary = json.loads((out / f"crawl_stats-{spider}.json").read_text(encoding="utf-8"))
     jobs = [json.loads(p.read_text(encoding="utf-8")) for p in (out / "_jobs").glob("*/stats.json")]
     crawl_s = max(j.get("last_run_crawl_seconds", wall) for j in jobs)  # processes run side by side
-    if summary["errors"]:
-        print(f"{name}: errors {summary['errors']}", file=sys.stderr)
-    return Run(name, len(jobs), summary["pages"], summary["pairs"], crawl_s, wall)
+    return Run(name, len(jobs), summary["pages"], summary["pairs"], crawl_s, wall, summary["errors"])
 
 
 def append_section(title: str, body: str) -> None:
@@ -120,6 +119,9 @@ def main() -> int:
              f"{results:,} results. configs/demo.yaml with AutoThrottle off and no delay (32 concurrent "
              f"requests, 16 per host). `crawl s` is Scrapy's elapsed time (slowest process); `wall s` is the "
              f"whole `wukong crawl` command (Python and Scrapy start-up, robots.txt, stats). {machine()}.")
+    errors = "; ".join(f"{r.name}: {r.errors}" for r in runs if r.errors)
+    if errors:
+        notes += f" Download errors (the demo web's, counted in the stats): {errors}."
     print(table)
     print()
     print(notes)
