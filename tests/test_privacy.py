@@ -14,8 +14,9 @@ from manifests.config import Config, PrivacyConfig
 
 LABELLED = Path(__file__).parent / "data" / "labelled"
 TOKEN = "<人名>"
-# Measured: names.tsv (338 captions, the set the rules were built on) precision 1.00, recall 0.92;
-# names_holdout.tsv (152 captions written after, celebrity-heavy) precision 0.92, recall 0.48.
+# Measured: names.tsv (338 captions, the set the rules were built on) precision 1.00, recall 0.93;
+# names_holdout.tsv (152 captions written after, celebrity-heavy): precision 0.89, recall 0.34 at
+# first sight, 0.96 and 0.48 after the fixes it prompted.
 MIN_PRECISION = 0.97
 MIN_RECALL = 0.88
 MIN_HOLDOUT_PRECISION = 0.9
@@ -100,7 +101,8 @@ def test_no_name_in_chinese_captions_of_the_language_set(masker: NameMasker) -> 
 @pytest.mark.parametrize(
     "caption",
     ["王府井小吃街", "高山流水", "马路边的小狗", "黄山日出", "白云", "安静的午后", "雪山脚下", "蓝天白云",
-     "西红柿炒鸡蛋", "番茄炒鸡蛋", "东方明珠夜景", "西门子冰箱", "张家界", "王阿姨包子铺", "康师傅方便面"],
+     "西红柿炒鸡蛋", "番茄炒鸡蛋", "东方明珠夜景", "西门子冰箱", "张家界", "王阿姨包子铺", "康师傅方便面",
+     "岳阳岳阳楼夜景", "高雄的港灣", "郁金香盛开", "钱江新城", "祝福语"],
 )
 def test_traps_unchanged(masker: NameMasker, caption: str) -> None:
     assert masker.mask_text(caption) == caption
@@ -115,6 +117,8 @@ def test_traps_unchanged(masker: NameMasker, caption: str) -> None:
         ("记者 王晓丽 报道", "记者 <人名> 报道"),
         ("李娜老师", "<人名>老师"),  # a dictionary word, named by its title
         ("孙浩然小朋友的画", "<人名>小朋友的画"),  # jieba splits it: 孙/zg 浩然/a
+        ("陈平和朋友在广场合影", "<人名>和朋友在广场合影"),  # jieba glues 和 to it: 陈/nr 平和/a
+        ("马超参加运动会", "<人名>参加运动会"),  # a dictionary word, named by a verb of people
     ],
 )
 def test_names_masked(masker: NameMasker, caption: str, expected: str) -> None:

@@ -33,13 +33,22 @@ def test_evasions_match(flt: SensitiveFilter, caption: str) -> None:
     assert (row["reason"], row["detail"], row[SENSITIVE_MATCH]) == (reasons.SENSITIVE, "赌博", "赌博")
 
 
+@pytest.mark.parametrize(("caption", "word"), [("赌博机", "赌博"), ("吸冰毒", "冰毒"), ("色情网站", "色情"),
+                                              ("游戏外挂下载", "外挂"), ("色情", "色情")])
+def test_words_inside_or_beside_other_words_match(flt: SensitiveFilter, caption: str, word: str) -> None:
+    assert run(flt, [caption]).column(SENSITIVE_MATCH).to_pylist() == [word]
+
+
 def test_lexicon_word_with_spaces_is_matched_by_its_skeleton(flt: SensitiveFilter) -> None:
     out = run(flt, ["代开 发票", "代 开 发 票 联系"])
     assert out.column("detail").to_pylist() == ["代开发票", "代开发票"]
 
 
 @pytest.mark.parametrize(
-    "caption", ["空调外挂机", "窗外挂着红灯笼", "明星私服穿搭", "政务办证大厅", "西湖断桥", "赌", "博物馆"]
+    "caption",
+    ["空调外挂机", "窗外挂着红灯笼", "明星私服穿搭", "政务办证大厅", "西湖断桥", "赌", "博物馆",
+     # a skeleton joins words: these hold 色情 or 外挂 across a word boundary
+     "韦德之道 配色 情侣款", "白色情人节礼物", "黑色情侣装", "门外 挂着 春联"],
 )
 def test_clean_and_allowed_captions_kept(flt: SensitiveFilter, caption: str) -> None:
     row = run(flt, [caption]).to_pylist()[0]
