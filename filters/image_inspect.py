@@ -2,7 +2,7 @@
 
 JPEGs are decoded in draft mode (DCT scaling to about 64 px): the whole entropy-coded stream is
 still read, so truncation is still caught, at a fraction of the cost of a full-size decode. The pHash
-is imagehash's DCT pHash of that small image, the same method for every row.
+is imagehash's DCT pHash of the image box-reduced to about 64 px, the same method for every row.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import warnings
 from dataclasses import dataclass
 
 import imagehash
+import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from manifests import reasons
@@ -31,7 +32,9 @@ _FORMAT_MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "W
 MIME_EXTENSION = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp",
                   "image/bmp": "bmp"}
 _HASH_DRAFT_SIZE = (64, 64)
+_HASH_MIN_SIDE = 64
 _ROTATING_ORIENTATIONS = {5, 6, 7, 8}
+_WIDE_GREY_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 
 
 def sniff_mime(data: bytes) -> str | None:
@@ -58,6 +61,20 @@ class ImageInfo:
 
 
 def phash_hex(img: Image.Image) -> str:
+    """imagehash's DCT pHash of the image in grey, first box-reduced to a side of at least 64 px.
+
+    The reduction changes nothing that a 32x32 pHash can see, and makes hashing a large PNG or
+    WebP ~50x cheaper; JPEGs arrive already reduced by draft decoding. Every row takes this path.
+    """
+    if img.mode in _WIDE_GREY_MODES:  # 16/32-bit grey: scale to 8 bits (convert("L") would clip)
+        arr = np.asarray(img, dtype=np.float64)
+        span = float(arr.max() - arr.min()) or 1.0
+        img = Image.fromarray(((arr - arr.min()) * (255.0 / span)).astype(np.uint8), "L")
+    elif img.mode != "L":
+        img = img.convert("RGBA").convert("L") if img.mode in ("P", "PA", "LA") else img.convert("L")
+    factor = min(img.size) // _HASH_MIN_SIDE
+    if factor > 1:
+        img = img.reduce(factor)
     return str(imagehash.phash(img))
 
 
@@ -88,8 +105,6 @@ def inspect_image(data: bytes, max_pixels: int) -> ImageInfo:
         width, height = height, width
     if orientation != 1:
         img = ImageOps.exif_transpose(img)
-    if img.mode not in ("RGB", "L"):
-        img = img.convert("RGBA").convert("RGB") if "A" in img.mode or img.mode == "P" else img.convert("RGB")
     return ImageInfo(
         width=width,
         height=height,
