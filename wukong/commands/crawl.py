@@ -150,15 +150,15 @@ def run(args: argparse.Namespace) -> int:
 
     _check_flags(args)
     cfg = effective_config(args)
-    out = _out_dir(args.out)
+    queries = jobs.read_queries(args.queries) if args.spider == "search" else []
+    start_urls = [_check_url(u, "--start-url") for u in args.start_url]
+    out = _out_dir(args.out)  # only once the input is known to be good: a bad one leaves nothing behind
     log_level = "DEBUG" if getattr(args, "verbose", False) else "INFO"
     if args.spider == "search":
-        queries = jobs.read_queries(args.queries)
         specs, done_before = jobs.plan_search(out, queries, cfg, cfg.partitions, log_level)
         work = f"{len(queries):,} queries ({done_before:,} finished earlier)"
         total: int | None = len(queries) - done_before
     else:
-        start_urls = [_check_url(u, "--start-url") for u in args.start_url]
         specs = [jobs.plan_site(out, start_urls, cfg, log_level)]
         work = f"{len(start_urls)} start URL(s)"
         total = cfg.max_pages or None
