@@ -82,3 +82,10 @@ def test_fast_counter_equals_jieba_cut() -> None:
     captions += ["", "   ", "a.b-c", "+#&", "1.5kg", "iphone15promax", "蒜薹炒肉盖饭", "一二三四五六七八九十" * 30]
     mismatches = [c for c in captions if counter(c) != count_words(tokenizer, c)]
     assert mismatches == []
+
+
+def test_bad_input(flt: LengthFilter) -> None:
+    out = run(flt, [None, "", "😀😀", "\x00\x01", "长" * 10_000, "\x00西湖\x07断桥"])
+    assert out.column(WORD_COUNT).to_pylist() == [0, 0, 0, 0, 256, 2]
+    assert out.column("reason").to_pylist() == [reasons.TOO_SHORT] * 4 + [reasons.TOO_LONG, None]
+    assert out.column("detail").to_pylist() == ["0", "0", "0", "0", "256", None]
