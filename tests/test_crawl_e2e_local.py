@@ -208,38 +208,6 @@ def site_truth(port: int) -> set[tuple[str, str, str]]:
             for j in range(3)}
 
 
-def test_site_crawl_and_resume_after_sigkill(web: LocalWeb, tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    proc, args, child = _start_slow_site(web, out, parts=3)
-    os.kill(child, signal.SIGKILL)
-    _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 1 and "crawler process site failed" in err
-    first = {p.name: p.read_bytes() for p in out.glob("part-site-*.parquet")}
-    before = read_out(out, "site")
-    assert 3 <= len(first) and before.num_rows < PAGES * 3  # killed halfway
-    journaled = {c.key for c in read_journal(out / "_jobs" / "site" / JOURNAL_NAME)}
-    assert journaled
-    resumed = wukong(*args)
-    assert resumed.returncode == 0, resumed.stderr
-    for name, data in first.items():  # parts already written stay as they were
-        assert (out / name).read_bytes() == data
-    table = read_out(out, "site")
-    got = Counter(zip(table.column("url").to_pylist(), table.column("caption").to_pylist(),
-                      table.column("caption_source").to_pylist(), strict=True))
-    truth = site_truth(web.server_port)
-    assert set(got) == truth, f"missing {sorted(truth - set(got))[:5]}, extra {sorted(set(got) - truth)[:5]}"
-    # at-least-once: a pair repeats only if its page was not journaled before the kill (crawled again)
-    page_of = dict(zip(table.column("url").to_pylist(), table.column("page_url").to_pylist(), strict=True))
-    repeated_pages = {page_of[url] for (url, _, _), n in got.items() if n > 1}
-    assert not repeated_pages & journaled
-    assert max(got.values()) <= 2
-    assert set(table.column("page_url").to_pylist()) == {f"{web.base}/slow/site/p{i}.html" for i in range(PAGES)}
-    s = stats(out, "site")
-    assert s["skipped_done"] == len(journaled)  # finished pages replayed from the journal, not downloaded
-    assert s["robots_forbidden"] >= 1
-    assert not [p for p in web.log if "/private/" in p]  # robots.txt obeyed, never fetched
-
-
 def _start_slow_site(web: LocalWeb, out: Path, parts: int = 2) -> tuple[subprocess.Popen[str], list[str], int]:
     """Starts a slow site crawl; returns once it has committed `parts` new parts, with the child's pid."""
     args = ["crawl", "--spider", "site", "--start-url", f"{web.base}/slow/site/p0.html", *DEMO, "--set",
@@ -249,7 +217,7 @@ def _start_slow_site(web: LocalWeb, out: Path, parts: int = 2) -> tuple[subproce
     old_pid = lock.read_text().strip() if lock.exists() else ""
     proc = subprocess.Popen([sys.executable, "-m", "wukong.cli", *args], cwd=REPO, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 40
     while time.monotonic() < deadline:
         pid = lock.read_text().strip() if lock.exists() else ""
         if pid and pid != old_pid and len(list(out.glob("part-site-*.parquet"))) >= before + parts:
@@ -259,33 +227,80 @@ def _start_slow_site(web: LocalWeb, out: Path, parts: int = 2) -> tuple[subproce
     pytest.fail("the crawl did not get going")
 
 
-def test_ctrl_c_stops_gracefully_and_killing_the_parent_stops_the_child(web: LocalWeb, tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    proc, args, _ = _start_slow_site(web, out)
-    proc.send_signal(signal.SIGINT)  # what Ctrl-C does to the parent
-    _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130 and "run the same command again to resume" in err
-    job = json.loads((out / "_jobs" / "site" / "stats.json").read_text())
-    assert job["finish_reason"] == "shutdown"  # a clean stop: the last part and journal were flushed
-    # the parent dies hard: its child is told to stop (SIGTERM) and releases the job folder
-    proc, args, child = _start_slow_site(web, out)
-    proc.kill()
-    proc.communicate(timeout=30)
+def _journaled_paths(out: Path) -> set[str]:
+    return {urlsplit(c.key).path for c in read_journal(out / "_jobs" / "site" / JOURNAL_NAME)}
+
+
+def _job(out: Path) -> tuple[dict, str]:
+    return (json.loads((out / "_jobs" / "site" / "stats.json").read_text()),
+            (out / "_jobs" / "site" / "crawl.log").read_text(encoding="utf-8"))
+
+
+def _wait_gone(pid: int) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            os.kill(child, 0)
+            os.kill(pid, 0)
         except ProcessLookupError:
-            break
+            return
         time.sleep(0.1)
-    else:
-        pytest.fail("the crawler child outlived its parent")
-    job = json.loads((out / "_jobs" / "site" / "stats.json").read_text())
-    assert job["finish_reason"] == "shutdown"
-    assert "unclean shutdown" not in (out / "_jobs" / "site" / "crawl.log").read_text()  # graceful, not forced
+    pytest.fail("the crawler child outlived its parent")
+
+
+def test_site_crawl_survives_ctrl_c_sigkill_and_a_dead_parent(web: LocalWeb, tmp_path: Path) -> None:
+    """Four runs over one --out: Ctrl-C, kill -9 of the crawler, kill -9 of `wukong crawl`, then to the end.
+
+    After each interruption, the pages already journaled are never downloaded again, parts already
+    written stay as they are, and the final parts hold every pair (a pair repeats only when its
+    page was in flight at an interruption: at-least-once).
+    """
+    out = tmp_path / "out"
+    runs: list[tuple[set[str], int]] = []  # (pages journaled before the run, server log position)
+
+    def begin() -> None:
+        runs.append((_journaled_paths(out), len(web.log)))
+
+    # 1. Ctrl-C: the parent forwards one SIGINT, the crawler stops cleanly (parts and journal flushed)
+    begin()
+    proc, args, _ = _start_slow_site(web, out)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "run the same command again to resume" in err
+    job, log = _job(out)
+    assert job["finish_reason"] == "shutdown" and "unclean shutdown" not in log
+    # 2. kill -9 of the crawler process: the parent reports it, what was committed stays
+    begin()
+    proc, args, child = _start_slow_site(web, out)
+    os.kill(child, signal.SIGKILL)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1 and "crawler process site failed" in err
+    # 3. kill -9 of `wukong crawl`: its child is told once, and stops gracefully
+    begin()
+    proc, args, child = _start_slow_site(web, out)
+    proc.kill()
+    proc.communicate(timeout=30)
+    _wait_gone(child)
+    job, log = _job(out)
+    assert job["finish_reason"] == "shutdown" and "unclean shutdown" not in log
+    written = {p.name: p.read_bytes() for p in out.glob("part-site-*.parquet")}
+    assert read_out(out, "site").num_rows < PAGES * 3  # still unfinished
+    # 4. to the end
+    begin()
     resumed = wukong(*args)
     assert resumed.returncode == 0, resumed.stderr
+    for k, (journaled, start) in enumerate(runs):
+        end = runs[k + 1][1] if k + 1 < len(runs) else len(web.log)
+        assert journaled.isdisjoint(web.log[start:end]), f"run {k + 1} downloaded a finished page again"
+    assert len(runs[-1][0]) > len(runs[1][0]) > 0
+    for name, data in written.items():
+        assert (out / name).read_bytes() == data
     table = read_out(out, "site")
-    got = set(zip(table.column("url").to_pylist(), table.column("caption").to_pylist(),
-                  table.column("caption_source").to_pylist(), strict=True))
-    assert got == site_truth(web.server_port)
+    got = Counter(zip(table.column("url").to_pylist(), table.column("caption").to_pylist(),
+                      table.column("caption_source").to_pylist(), strict=True))
+    truth = site_truth(web.server_port)
+    assert set(got) == truth, f"missing {sorted(truth - set(got))[:5]}, extra {sorted(set(got) - truth)[:5]}"
+    assert max(got.values()) <= len(runs)  # at most once per run
+    assert set(table.column("page_url").to_pylist()) == {f"{web.base}/slow/site/p{i}.html" for i in range(PAGES)}
+    s = stats(out, "site")
+    assert s["skipped_done"] >= len(runs[-1][0]) and s["robots_forbidden"] >= 1
+    assert not [p for p in web.log if "/private/" in p]  # robots.txt obeyed, never fetched
