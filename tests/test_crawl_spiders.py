@@ -17,6 +17,7 @@ from scrapy.http import HtmlResponse, Request, TextResponse
 from scrapy.utils.test import get_crawler
 
 from crawler.items import CandidatePair, Checkpoint
+from crawler.jobs import jobs_root, plan_search, read_queries
 from crawler.journal import JOURNAL_NAME, Journal, done_pages, done_queries, read_journal
 from crawler.parts import PartWriter, existing_parts
 from crawler.pipelines import CandidatePartsPipeline, to_table
@@ -302,3 +303,23 @@ def test_site_redirect_target_is_parsed_once(tmp_path: Path) -> None:
                                                          Checkpoint("page", f"{SITE}/index.html")]
     assert out2 == [Checkpoint("page", f"{SITE}/a")] and stat(crawler, "wukong/dropped/duplicate_page") == 1
     assert f"{SITE}/index.html" in spider.seen
+
+
+def test_plan_search_skips_done_queries_whatever_the_partitioning(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    # an earlier run with another partition count finished b and d
+    Journal(jobs_root(out) / "search-p007" / JOURNAL_NAME).append([Checkpoint("query", "b"), Checkpoint("query", "d")])
+    specs, done = plan_search(out, list("abcdef"), CrawlConfig(), 3)
+    assert done == 2
+    assert [(Path(s.job_dir).name, s.queries) for s in specs] == [
+        ("search-p000", ["a", "f"]), ("search-p001", ["c"]), ("search-p002", ["e"])]
+    specs, _ = plan_search(out, list("abcdef"), CrawlConfig(), 10)
+    assert len(specs) == 4  # never more processes than queries left
+    Journal(jobs_root(out) / "search-p000" / JOURNAL_NAME).append([Checkpoint("query", q) for q in "acef"])
+    assert plan_search(out, list("abcdef"), CrawlConfig(), 2) == ([], 6)
+
+
+def test_read_queries(tmp_path: Path) -> None:
+    path = tmp_path / "q.txt"
+    path.write_bytes("\ufeff猫\r\n\r\n  狗 \n猫\n熊猫".encode())
+    assert read_queries(path) == ["猫", "狗", "熊猫"]
