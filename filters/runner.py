@@ -26,6 +26,7 @@ from filters.global_text import decide_global_text
 from filters.passes import ROW, TASK, FinalizePass, ImagePass, TextPass
 from filters.plan import Task, WorkLayout, plan_tasks, prepare_work
 from manifests.config import Config
+from manifests.errors import UserError
 from manifests.layout import FilteredDir
 from manifests.parquet_io import write_json_atomic, write_parquet_atomic
 from manifests.ray_session import ray_session
@@ -45,7 +46,14 @@ class _PassActor:
         self.impl = self.pass_cls(cfg, layout)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        return pa.Table.from_pylist([self.impl.run(Task(**row)) for row in batch.to_pylist()])
+        out = []
+        for row in batch.to_pylist():
+            try:
+                out.append({**self.impl.run(Task(**row)), "error": None})
+            except UserError as exc:  # bad input (a corrupt part): the driver reports it as one line
+                out.append({"task_id": row["task_id"], "stage": "", "rows": 0, "rejected": 0, "seconds": 0.0,
+                            "error": str(exc)})
+        return pa.Table.from_pylist(out)
 
 
 class TextActor(_PassActor):
@@ -66,6 +74,7 @@ class FilterRun:
     seconds: float
     tasks: int
     resumed_tasks: int
+    phase_seconds: dict[str, float]
 
 
 def _cluster_cpus() -> int:
@@ -74,7 +83,8 @@ def _cluster_cpus() -> int:
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
 
-def _run_pass(actor: type[_PassActor], todo: list[Task], cfg: Config, layout: WorkLayout, pool: int) -> None:
+def _run_pass(actor: type[_PassActor], todo: list[Task], cfg: Config, layout: WorkLayout, pool: int,
+              cpus_per_actor: float = 1.0) -> None:
     if not todo:
         return
     import ray
@@ -86,12 +96,14 @@ def _run_pass(actor: type[_PassActor], todo: list[Task], cfg: Config, layout: Wo
         batch_size=1,
         batch_format="pyarrow",
         compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, min(pool, len(todo)))),
-        num_cpus=1,
+        num_cpus=cpus_per_actor,
     )
     label = actor.__name__.removesuffix("Actor").lower()
     rows = 0
     with tqdm(total=len(todo), desc=f"filter:{label}", unit="task", disable=None) as bar:
         for summary in out.iter_rows():
+            if summary.get("error"):
+                raise UserError(summary["error"])
             rows += int(summary["rows"])
             bar.set_postfix(rows=rows)
             bar.update(1)
@@ -201,17 +213,29 @@ def run_filter(in_dir: Path, out_dir: Path, cfg: Config) -> FilterRun:
     layout = WorkLayout(FilteredDir(out_dir))
     prepare_work(layout, tasks, cfg)
     done_before = sum(1 for t in tasks if layout.kept(t.task_id).exists() and layout.rejected(t.task_id).exists())
+    phases: dict[str, float] = {}
+
+    def timed(name: str, fn: Any, *args: Any) -> None:
+        t0 = time.perf_counter()
+        fn(*args)
+        phases[name] = phases.get(name, 0.0) + time.perf_counter() - t0
+
     with ray_session(cfg):
+        phases["ray_start"] = time.perf_counter() - started
         cpus = _cluster_cpus()
-        _run_pass(TextActor, [t for t in tasks if not layout.text(t.task_id).exists()], cfg, layout, cpus)
-        _global_text(tasks, layout, cfg)
-        pool = cfg.ray.download_actors or cpus
-        _run_pass(ImageActor, [t for t in tasks if not layout.image(t.task_id).exists()], cfg, layout, pool)
-        _dedup(tasks, layout, cfg)
+        timed("text", _run_pass, TextActor, [t for t in tasks if not layout.text(t.task_id).exists()], cfg, layout,
+              cpus)
+        timed("global_text", _global_text, tasks, layout, cfg)
+        # Two download actors per CPU: while one waits on the network the other decodes.
+        pool = cfg.ray.download_actors or 2 * cpus
+        timed("download_image", _run_pass, ImageActor, [t for t in tasks if not layout.image(t.task_id).exists()],
+              cfg, layout, pool, max(0.25, cpus / pool))
+        timed("dedup", _dedup, tasks, layout, cfg)
         todo = [t for t in tasks if not (layout.kept(t.task_id).exists() and layout.rejected(t.task_id).exists())]
-        _run_pass(FinalizeActor, todo, cfg, layout, cpus)
+        timed("finalize", _run_pass, FinalizeActor, todo, cfg, layout, cpus)
+    log.info("filter phases: %s", ", ".join(f"{k} {v:.1f}s" for k, v in phases.items()))
     stats = collect_stats(layout, tasks)
     if not stats.balanced:
         raise RuntimeError(f"accounting broken: {stats.to_dict()}")
     write_json_atomic(stats.to_dict(), layout.out.stats)
-    return FilterRun(stats, time.perf_counter() - started, len(tasks), done_before)
+    return FilterRun(stats, time.perf_counter() - started, len(tasks), done_before, phases)

@@ -19,13 +19,23 @@ def _tmp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
 
 
+# Columns that hold already-compressed bytes (encoded images): compressing them again costs CPU for nothing.
+INCOMPRESSIBLE_COLUMNS = frozenset({"image"})
+
+
 def write_parquet_atomic(table: pa.Table, path: str | Path, compression: str = "zstd") -> Path:
-    """Writes `table` to a hidden temporary file beside `path`, fsyncs it, then renames it."""
+    """Writes `table` to a hidden temporary file beside `path`, fsyncs it, then renames it.
+
+    Image-byte columns are stored uncompressed; every other column with `compression`.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_name(path)
+    codecs: str | dict[str, str] = compression
+    if INCOMPRESSIBLE_COLUMNS.intersection(table.column_names):
+        codecs = {name: "none" if name in INCOMPRESSIBLE_COLUMNS else compression for name in table.column_names}
     try:
-        pq.write_table(table, tmp, compression=compression)
+        pq.write_table(table, tmp, compression=codecs)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
 
     queries = data.root / "queries.txt"
     queries.write_text("\n".join(build_web(args.pairs, args.seed).query_words) + "\n", encoding="utf-8")
-    server = spawn_demo_web(args.pairs, args.seed, ground_truth=data.root / "ground_truth.parquet")
+    server = spawn_demo_web(args.pairs, args.seed, ground_truth=data.root / "ground_truth.parquet", planned=True)
     base = server.base_url
     try:
         cfg = str(DEMO_CONFIG)

@@ -1,0 +1,156 @@
+"""Head to head with img2dataset on the same machine and the same URL list (issue 5, benchmark 1).
+
+    python -m bench.bench_vs_img2dataset [--pairs 20000] [--repeats 3]
+
+The demo web (127.0.0.1 only) generates N pairs: JPEG/PNG/WebP/GIF of many sizes, 404s, 500s,
+corrupt and non-image bodies, duplicates. Its answers are snapshotted once and served from memory by
+`bench.static_mirror` in its own process (the demo web re-renders images on request, which would
+make the server the bottleneck). Every pair of its pages goes, as one URL list, through
+(a) img2dataset with `resize_mode=no`, output webdataset (download + write, no filtering), and
+(b) this pipeline's `wukong filter` (text filters, URL dedup, download, full decode, size/aspect
+filters, sha256 + pHash dedup, name masking) followed by `wukong shard` (webdataset + manifests).
+Both run as the user would run them (fresh processes, Ray started by the command); pairs/s is
+input pairs over wall time. The mirror shares the machine's cores with both sides alike; each side
+is run `repeats` times, alternating, and the medians are compared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from bench.bench_shard import append_benchmarks, machine
+from manifests.schemas import CANDIDATE
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = REPO / "configs" / "demo.yaml"
+
+
+def url_list(base_url: str, pairs: int, seed: int) -> pa.Table:
+    from wukong.demoweb.generator import build_web
+
+    truth = build_web(pairs, seed).ground_truth(base_url, measure=False)
+    truth = truth.filter(pa.compute.invert(truth.column("disallowed")))
+    truth = truth.filter(pa.compute.not_equal(truth.column("expected_reason").fill_null("kept"), "not_crawled"))
+    return truth.select(["url", "caption", "page_url"])
+
+
+def write_candidates(urls: pa.Table, path: Path) -> None:
+    n = urls.num_rows
+    cols = {
+        "url": urls.column("url"), "caption": urls.column("caption"),
+        "caption_source": pa.array(["alt"] * n), "page_url": urls.column("page_url"),
+        "query": pa.nulls(n, pa.string()), "source": pa.array(["bench"] * n),
+        "crawled_at": pa.array([datetime.now(UTC)] * n, pa.timestamp("ms", tz="UTC")),
+        "width_hint": pa.nulls(n, pa.int32()), "height_hint": pa.nulls(n, pa.int32()),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pydict(cols, schema=CANDIDATE), path)
+
+
+def run_ours(candidates: Path, work: Path) -> tuple[float, int]:
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    t0 = time.perf_counter()
+    for args in (["filter", "--in", str(candidates), "--out", str(work / "filtered"), "--config", str(CONFIG)],
+                 ["shard", "--in", str(work / "filtered"), "--out", str(work / "release"), "--config", str(CONFIG)]):
+        subprocess.run([sys.executable, "-m", "wukong.cli", "-q", *args], check=True, env=env,
+                       stdout=subprocess.DEVNULL)
+    seconds = time.perf_counter() - t0
+    kept = sum(pq.read_metadata(p).num_rows for p in (work / "release" / "manifests").glob("*.parquet"))
+    return seconds, kept
+
+
+def run_img2dataset(urls_file: Path, work: Path, processes: int, threads: int) -> tuple[float, int]:
+    code = (
+        "import sys; from img2dataset import download; "
+        f"download(url_list={str(urls_file)!r}, input_format='parquet', url_col='url', caption_col='caption', "
+        f"output_folder={str(work / 'i2d')!r}, output_format='webdataset', resize_mode='no', "
+        f"processes_count={processes}, thread_count={threads}, timeout=5, retries=1, number_sample_per_shard=500, "
+        "enable_wandb=False, disallowed_header_directives=[], distributor='multiprocessing')"
+    )
+    env = {**os.environ, "WANDB_MODE": "disabled", "NO_ALBUMENTATIONS_UPDATE": "1", "no_proxy": "127.0.0.1"}
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    seconds = time.perf_counter() - t0
+    import json
+
+    ok = sum(json.loads(p.read_text())["successes"] for p in (work / "i2d").glob("*_stats.json"))
+    return seconds, ok
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pairs", type=int, default=20000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--processes", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--threads", type=int, default=64)
+    args = ap.parse_args()
+    from bench.static_mirror import snapshot, start_mirror
+    from wukong.demoweb.process import spawn_demo_web
+
+    scratch = Path(tempfile.mkdtemp(prefix="bench_vs_i2d_"))
+    ours: list[tuple[float, int]] = []
+    theirs: list[tuple[float, int]] = []
+    try:
+        with spawn_demo_web(args.pairs, args.seed) as server:
+            demo_base = server.base_url
+            urls = url_list(demo_base, args.pairs, args.seed)
+            snapshot(urls.column("url").to_pylist(), scratch / "mirror.pickle")
+        with start_mirror(scratch / "mirror.pickle") as mirror:
+            urls = urls.set_column(0, "url", pa.compute.replace_substring(urls.column("url"), demo_base,
+                                                                          mirror.base_url))
+            urls = urls.set_column(2, "page_url", pa.compute.replace_substring(urls.column("page_url"), demo_base,
+                                                                               mirror.base_url))
+            n = urls.num_rows
+            write_candidates(urls, scratch / "candidates" / "part-bench-00000.parquet")
+            pq.write_table(urls, scratch / "urls.parquet")
+            for i in range(args.repeats):
+                for side, fn in (("img2dataset", lambda w: run_img2dataset(scratch / "urls.parquet", w,
+                                                                         args.processes, args.threads)),
+                                 ("wukong", lambda w: run_ours(scratch / "candidates", w))):
+                    work = scratch / f"{side}-{i}"
+                    seconds, count = fn(work)
+                    (ours if side == "wukong" else theirs).append((seconds, count))
+                    print(f"run {i} {side:<12} {seconds:7.1f} s  {n / seconds:7.1f} pairs/s  ({count} written)",
+                          flush=True)
+                    shutil.rmtree(work, ignore_errors=True)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    med_ours = statistics.median(s for s, _ in ours)
+    med_theirs = statistics.median(s for s, _ in theirs)
+    cores = os.cpu_count() or 1
+    rows = [
+        ("img2dataset (download + write, resize_mode=no)", med_theirs, theirs[0][1]),
+        ("wukong filter + shard (all filters, dedup, release)", med_ours, ours[0][1]),
+    ]
+    lines = [f"| {name} | {n / s:,.1f} | {n / s / cores:,.1f} | {s:,.1f} | {written:,} |" for name, s, written in rows]
+    ratio = med_theirs / med_ours
+    table = "\n".join([
+        f"{n:,} input pairs from the demo web, median of {args.repeats} alternating runs; {machine()}.",
+        "",
+        "| pipeline | pairs/s | pairs/s/core | seconds | pairs written |",
+        "|---|---:|---:|---:|---:|",
+        *lines,
+        "",
+        f"Ratio wukong / img2dataset: **{ratio:.2f}x** (goal >= 1.5x).",
+    ])
+    print(table)
+    command = f"python -m bench.bench_vs_img2dataset --pairs {args.pairs} --repeats {args.repeats}"
+    append_benchmarks("Head to head with img2dataset", f"Command: `{command}`\n\n{table}")
+
+
+if __name__ == "__main__":
+    main()

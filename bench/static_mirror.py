@@ -1,0 +1,110 @@
+"""A static loopback mirror of demo-web URLs for throughput benchmarks.
+
+The demo web renders images with Pillow on request; at 20,000+ images its cache cannot hold them and
+the server, not the pipelines under test, becomes the bottleneck. `snapshot()` fetches every URL
+once (status, Content-Type and body recorded as they are, errors included); `python -m
+bench.static_mirror SNAPSHOT` then serves those exact answers from memory on 127.0.0.1 in its own
+process, so both sides of a head-to-head pay the same small server cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiohttp
+from aiohttp import web
+
+READY = "serving mirror on "
+
+
+async def _fetch_all(urls: list[str], concurrency: int) -> dict[str, tuple[int, str, bytes]]:
+    out: dict[str, tuple[int, str, bytes]] = {}
+    gate = asyncio.Semaphore(concurrency)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(timeout=timeout, auto_decompress=False) as session:
+
+        async def one(url: str) -> None:
+            async with gate:
+                try:
+                    async with session.get(url, allow_redirects=False) as resp:
+                        body = await resp.read()
+                        out[urlsplit(url).path] = (resp.status, resp.headers.get("Content-Type", ""), body)
+                except (aiohttp.ClientError, TimeoutError):
+                    out[urlsplit(url).path] = (599, "text/plain", b"")
+
+        await asyncio.gather(*(one(u) for u in urls))
+    return out
+
+
+def snapshot(urls: list[str], path: Path, concurrency: int = 32) -> int:
+    """Fetches each distinct URL once (loopback only) and pickles {path: (status, type, body)}."""
+    for url in urls:
+        host = urlsplit(url).hostname
+        if host not in ("127.0.0.1", "localhost"):
+            raise ValueError(f"the mirror only snapshots loopback URLs, got {url}")
+    data = asyncio.run(_fetch_all(sorted(set(urls)), concurrency))
+    path.write_bytes(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+    return len(data)
+
+
+def _app(data: dict[str, tuple[int, str, bytes]]) -> web.Application:
+    async def handler(request: web.Request) -> web.Response:
+        status, ctype, body = data.get(request.path, (404, "text/plain", b"not in mirror"))
+        return web.Response(status=status, body=body, headers={"Content-Type": ctype} if ctype else None)
+
+    app = web.Application()
+    app.router.add_route("GET", "/{tail:.*}", handler)
+    return app
+
+
+def serve(snapshot_file: Path) -> None:
+    data = pickle.loads(snapshot_file.read_bytes())
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    print(f"{READY}http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
+    web.run_app(_app(data), sock=sock, print=None, handle_signals=True)
+
+
+@dataclass
+class Mirror:
+    popen: subprocess.Popen[str]
+    base_url: str
+
+    def __enter__(self) -> Mirror:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.popen.send_signal(signal.SIGTERM)
+        try:
+            self.popen.wait(10)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+
+
+def start_mirror(snapshot_file: Path, timeout: float = 60.0) -> Mirror:
+    proc = subprocess.Popen([sys.executable, "-m", "bench.static_mirror", str(snapshot_file)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if line.startswith(READY):
+            return Mirror(proc, line[len(READY):].strip())
+    proc.kill()
+    raise RuntimeError("mirror did not start")
+
+
+if __name__ == "__main__":
+    serve(Path(sys.argv[1]))
