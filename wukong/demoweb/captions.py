@@ -96,16 +96,23 @@ class CaptionFactory:
         return template.format(**values)
 
     # --- unique Chinese captions -------------------------------------------------------------
-    def _unique(self, draw: Callable[[], str]) -> str:
-        """A fresh caption: a second draw gets a prefix or suffix, the sixth also a number, until unused."""
+    def _unique(self, draw: Callable[[], str], traditional: bool = False) -> str:
+        """A fresh caption: a second draw gets a prefix or suffix, the sixth also a number, until unused.
+
+        Traditional captions (Big5 pages) are only ever numbered in traditional characters: the
+        simplified prefixes and suffixes cannot be encoded in Big5.
+        """
         r = self.r
         for attempt in range(1000):
             text = draw()
-            if attempt >= 1 and r.random() < 0.5:
+            if traditional:
+                if attempt >= 1:
+                    text = f"{text} 第{r.randrange(2, 100_000)}張"
+            elif attempt >= 1 and r.random() < 0.5:
                 text = self.fill(_pick(r, vocab.PREFIXES)) + text
             elif attempt >= 1:
                 text += _pick(r, vocab.SUFFIXES)
-            if attempt >= 5:
+            if attempt >= 5 and not traditional:
                 text = f"{text} 图{r.randrange(2, 10_000)}"
             key = unicodedata.normalize("NFKC", text)
             if key not in self._used and not self._has_sensitive(key):
@@ -136,7 +143,7 @@ class CaptionFactory:
 
     def traditional(self) -> str:
         """A traditional-Chinese caption (Big5-encodable), unique."""
-        return self._unique(lambda: self.fill(_pick(self.r, vocab.TW_TEMPLATES)))
+        return self._unique(lambda: self.fill(_pick(self.r, vocab.TW_TEMPLATES)), traditional=True)
 
     def gbk_only(self, index: int) -> str:
         """A caption with a GBK-only character (not in GB2312)."""
