@@ -7,7 +7,10 @@ import argparse
 from pathlib import Path
 
 from manifests.config import load_config
+from manifests.errors import UserError
+from manifests.layout import DataDir
 from wukong.commands.common import add_config_args
+from wukong.logs import close_file_logging, setup_file_logging
 
 
 def register(sub: argparse._SubParsersAction, name: str) -> None:
@@ -32,6 +35,15 @@ def run(args: argparse.Namespace) -> int:
     from filters.runner import run_filter
 
     cfg = load_config(args.config, args.set)
-    result = run_filter(Path(args.in_dir), Path(args.out_dir), cfg)
+    in_dir, out_dir = Path(args.in_dir), Path(args.out_dir)
+    if not in_dir.is_dir():
+        raise UserError(f"input folder not found: {in_dir}" if not in_dir.exists() else f"not a folder: {in_dir}")
+    log_file = setup_file_logging(DataDir(out_dir.resolve().parent).logs, "filter")
+    try:
+        result = run_filter(in_dir, out_dir, cfg)
+    finally:
+        close_file_logging(log_file)
     print(format_summary(result.stats.to_dict(), result.seconds, result.resumed_tasks, result.tasks))
+    print("  time per phase: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.phase_seconds.items()))
+    print(f"  log: {log_file}")
     return 0
