@@ -175,6 +175,8 @@ class Downloader:
                 raise _Failure(reasons.DNS_ERROR, str(exc)[:200]) from None
             except TimeoutError as exc:
                 raise _Failure(reasons.TIMEOUT, type(exc).__name__, retryable=True) from None
+            except aiohttp.InvalidURL as exc:  # e.g. a non-canonical IPv4 host (127.1): refused, never retried
+                raise _Failure(reasons.INVALID_URL, f"{type(exc).__name__}: {str(exc)[:200]}") from None
             except aiohttp.ClientPayloadError as exc:
                 raise _Failure(reasons.CONNECTION_ERROR, f"payload: {str(exc)[:200]}", retryable=True) from None
             except (aiohttp.ClientError, OSError) as exc:
