@@ -25,6 +25,7 @@ from filters.image import IMAGE_COLUMN, ImageFilter
 from filters.plan import Task, WorkLayout
 from filters.url import UrlFilter
 from manifests.config import Config
+from manifests.errors import UserError
 from manifests.parquet_io import write_parquet_atomic
 from manifests.schemas import CANDIDATE, REJECTED, SAMPLE
 
@@ -34,9 +35,12 @@ IMAGE_WORK_COLUMNS = (ROW, REASON, DETAIL, IMAGE_COLUMN, "width", "height", "mim
 
 
 def read_task_rows(task: Task) -> pa.Table:
-    table = pq.ParquetFile(task.path).read(columns=CANDIDATE.names)
-    table = table.slice(task.start, task.rows)
-    return pa.Table.from_arrays([table.column(f.name).cast(f.type) for f in CANDIDATE], schema=CANDIDATE)
+    try:
+        table = pq.ParquetFile(task.path).read(columns=CANDIDATE.names)
+        table = table.slice(task.start, task.rows)
+        return pa.Table.from_arrays([table.column(f.name).cast(f.type) for f in CANDIDATE], schema=CANDIDATE)
+    except (pa.ArrowException, OSError) as exc:  # a part whose footer reads but whose pages do not
+        raise UserError(f"{task.path}: corrupt parquet data ({str(exc).splitlines()[0][:200]})") from None
 
 
 def _summary(task: Task, stage: str, rows: int, rejected: int, started: float) -> dict[str, Any]:
@@ -136,7 +140,7 @@ class ImagePass:
         table = table.set_column(table.schema.get_field_index(IMAGE_COLUMN), IMAGE_COLUMN, image)
         table = table.select(list(IMAGE_WORK_COLUMNS))
         write_parquet_atomic(table, self.layout.image(task.task_id))
-        rejected = table.num_rows - pc.sum(kept_mask).as_py()
+        rejected = table.num_rows - (pc.sum(kept_mask).as_py() or 0)  # sum of nothing is null
         return _summary(task, "image", table.num_rows, rejected, started)
 
     def close(self) -> None:

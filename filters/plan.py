@@ -74,7 +74,26 @@ def _check_candidate_schema(path: Path) -> int:
     missing = [f.name for f in CANDIDATE if f.name not in schema.names]
     if missing:
         raise UserError(f"{path}: missing column(s) {', '.join(missing)}")
+    for f in CANDIDATE:
+        got = schema.field(f.name).type
+        if not _same_kind(got, f.type):
+            raise UserError(f"{path}: column {f.name} has type {got}, expected {f.type}")
     return meta.num_rows
+
+
+def _same_kind(got: pa.DataType, want: pa.DataType) -> bool:
+    """Whether a column of type `got` reads as `want` without changing its meaning (all-null columns do)."""
+    if pa.types.is_dictionary(got):
+        got = got.value_type
+    if got == want or pa.types.is_null(got):
+        return True
+    if pa.types.is_string(want):
+        return pa.types.is_string(got) or pa.types.is_large_string(got)
+    if pa.types.is_integer(want):
+        return pa.types.is_integer(got)
+    if pa.types.is_timestamp(want):
+        return pa.types.is_timestamp(got)
+    return False
 
 
 def plan_tasks(in_dir: Path, rows_per_task: int) -> list[Task]:

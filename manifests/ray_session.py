@@ -23,6 +23,7 @@ def _tidy_ray_data() -> None:
 
     ctx = DataContext.get_current()
     ctx.enable_progress_bars = False
+    logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)  # its "bars disabled" warning
     ctx.print_on_execution_start = False
     ctx.enable_auto_log_stats = False
     if not logging.getLogger().isEnabledFor(logging.DEBUG):
