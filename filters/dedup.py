@@ -1,32 +1,41 @@
 """Global image dedup: exact (sha256 of the bytes), then near (64-bit pHash within a Hamming distance).
 
 Pure numpy, run once on the driver over every downloaded and hashed row. The result depends only on
-the set of rows, never on their order or partitioning.
+the set of rows, never on their order or partitioning. Keys must be unique (they are after URL dedup).
 
 Exact: rows with the same sha256 form a group; the smallest key is kept, the others are
 `duplicate_image` with the kept key as detail. Found by sorting one uint64 per row (the digest's
 first bits packed with the row number) and comparing full digests only where those bits collide.
 
 Near: among the rows left, identical pHashes are collapsed to one value; pairs of distinct values
-within `max_distance` bits are linked and the groups are the connected components. Within a group
-the largest area, then the smallest key, is kept; the others are `near_duplicate`.
+within `max_distance` (d) bits are linked and the groups are the connected components. Within a
+group the largest area, then the smallest key, is kept; the others are `near_duplicate`.
 
 Pairs are found by multi-index hashing, never all pairs: the 64 bits are cut into m >= d+1 blocks,
 so two hashes within d bits agree exactly on at least m-d blocks. For every choice of m-d blocks
 (one "table"), the values are bit-permuted so that those blocks come first and sorted in place; the
-pairs are then within runs of equal leading bits and are verified with popcount(a ^ b), offset by
-offset, with streaming numpy operations. m is chosen from the input size (d+1 blocks of 13 bits are
-too coarse at millions of rows: 10M random hashes would give runs of ~1,200). A run longer than
-`max_run` is not compared pairwise: its members go, whole, to a sub-problem in which the run's bits
-are fixed and the remaining bits are split again by the same pigeonhole argument (recursively), so
-skewed inputs (blank-ish images sharing many bits) cost n log n, not n^2. A pair is kept only in the
-first table (and sub-table) whose blocks it agrees on, so each pair is emitted once. Recall of the
-pairs within d is complete by construction; the tests cross-check it against brute force.
+pairs are then inside runs of equal leading bits and are verified with popcount(a ^ b), offset by
+offset: streaming passes over the whole array while many positions still have a partner at that
+offset, then only the positions left. m comes from a cost model of the input size: d+1 blocks
+(13 bits at d=4) are too coarse at millions of rows (10M random hashes give runs of ~1,200 values
+per block value), so 10M rows at d=4 use m=6, i.e. 15 tables keyed on ~21 bits. Tables sharing
+their first block are re-sorted group by group (thousands of values each, in cache): 5 full sorts
+and 10 cheap ones instead of 15 full sorts. Bits that are the same in every value are left out.
 
-Memory: one uint64 per row is sorted in place for each table (plus a bool per row and small
-chunked temporaries), the result is an int8 reason code and an int32 index per row: about
-14 bytes per row beyond the inputs. Union-find runs over the (few) values that have a partner,
-with vectorised hooking and pointer jumping.
+A run longer than `max_run` (e.g. many blank-ish images sharing the key bits) is not compared
+pairwise when a sub-problem is cheaper: its members go, whole, to a sub-problem in which the run's
+bits are fixed and the remaining bits are cut again by the same pigeonhole argument, at most
+MAX_DEPTH levels deep (deeper long runs are compared pairwise, so that the branching cannot
+explode). A pair is kept only in the first table (and sub-table) whose blocks it agrees on, so
+each pair is emitted once, and every pair within d is found: recall is complete by construction
+(the tests cross-check it against brute force). The cost grows with the number of true pairs:
+inputs where most values are within d of many others (heavily biased bits, which median-thresholded
+pHashes do not have) are slow.
+
+Memory beyond the inputs: the result (an int8 reason and an int32 index per row), one uint64 per row
+sorted in place table after table, a bool per row, and temporaries bounded by chunking: ~18 bytes
+per row measured at 1M and 10M rows (bench/bench_dedup.py). Union-find runs over the values that
+have a partner only, with vectorised hooking and pointer jumping.
 """
 
 from __future__ import annotations
@@ -553,7 +562,7 @@ class _PairFinder:
             if long_runs:
                 pos = pos[same[pos]]
             self._emit(x[pos], x[pos + 1], back, filters)
-        self._offsets(x, same, limit, back, filters)
+        self._offsets(x, same, limit, back, filters, bool(long_runs))
         if long_runs:
             self._recurse(x, long_runs, order[:keybits], back, filters, depth + 1)
 
@@ -576,7 +585,7 @@ class _PairFinder:
         return [(s, e + span) for s, e in spans]
 
     def _offsets(self, x: np.ndarray, same: np.ndarray, limit: np.uint64, back: list[tuple[int, int, int]],
-                 filters: list[_Filter]) -> None:
+                 filters: list[_Filter], excluded: bool) -> None:
         """Verifies the pairs at offsets >= 2 inside every run (runs are contiguous, long ones excluded).
 
         While many positions still have a run partner at offset k, offset k is a streaming pass over
@@ -591,11 +600,14 @@ class _PairFinder:
             count = 0
             for a, b in _chunks(n - k):
                 xr = x[a:b] ^ x[a + k:b + k]
-                within = (xr < limit) & same[a:b]
+                within = xr < limit
+                if excluded:  # members of long runs, left to sub-problems, must not keep this loop going
+                    within &= same[a:b]
                 count += int(np.count_nonzero(within))
-                hit = np.flatnonzero(within & (np.bitwise_count(xr) <= self.d))
-                if hit.size:
-                    self._emit(x[hit + a], x[hit + a + k], back, filters)
+                hit = np.flatnonzero(np.bitwise_count(xr) <= self.d)
+                if hit.size:  # rare: keep those inside one (short) run
+                    hit = hit[(xr[hit] < limit) & same[hit + a]] + a
+                    self._emit(x[hit], x[hit + k], back, filters)
             compared += count
         if count and k + 1 < n:
             pos = np.concatenate([np.flatnonzero(((x[a:b] ^ x[a + k:b + k]) < limit) & same[a:b]) + a
