@@ -37,7 +37,9 @@ def decide_global_text(
 ) -> GlobalTextDecisions:
     """`cap_h`/`url_h`: uint64 per row; `alive`: rows no per-row text filter rejected.
 
-    1. A caption shared by more than `max_caption_repeats` rows (all rows counted) -> frequent_caption.
+    1. A caption shared by more than `max_caption_repeats` pairs (rows counted whatever their verdict,
+       but the same (caption, URL) pair only once: a crawl resumed after a kill delivers some pairs
+       twice, and that must not push a caption over the limit) -> frequent_caption.
     2. Among rows still alive, rows sharing one URL: the one whose `tie_breaker` value
        (page_url, caption) is smallest is kept, the others -> duplicate_url.
     `tie_breaker(positions)` returns the (page_url, caption) of those rows; it is called only for
@@ -47,8 +49,7 @@ def decide_global_text(
     why: list[str] = []
     detail: list[str] = []
 
-    _, inverse, counts = np.unique(cap_h, return_inverse=True, return_counts=True)
-    per_row = counts[inverse]
+    per_row = _pairs_per_caption(cap_h, url_h)
     frequent = alive & (per_row > max_caption_repeats)
     freq_rows = np.flatnonzero(frequent)
     rows.append(freq_rows)
@@ -80,3 +81,19 @@ def decide_global_text(
         rows.append(np.array(dup_rows, dtype=np.int64))
     all_rows = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
     return GlobalTextDecisions(all_rows.astype(np.int64), why, detail)
+
+
+_PAIR_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _pairs_per_caption(cap_h: np.ndarray, url_h: np.ndarray) -> np.ndarray:
+    """Per row, the number of distinct (caption, URL) pairs with its caption. Rows without a valid URL
+    (`url_h` 0) count one each."""
+    cap_h = cap_h.astype(np.uint64, copy=False)
+    has_url = url_h != 0
+    with np.errstate(over="ignore"):
+        pair_h = cap_h[has_url] ^ (url_h[has_url].astype(np.uint64, copy=False) * _PAIR_MIX)
+    _, first = np.unique(pair_h, return_index=True)
+    counted = np.concatenate([cap_h[has_url][first], cap_h[~has_url]])
+    caps, counts = np.unique(counted, return_counts=True)
+    return counts[np.searchsorted(caps, cap_h)]
