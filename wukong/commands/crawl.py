@@ -11,9 +11,7 @@ the filter stage dedups URLs).
 from __future__ import annotations
 
 import argparse
-import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Any
 
 from manifests.config import CrawlConfig, load_config
 from manifests.errors import UserError
+from manifests.ray_session import cluster_address
 from wukong.commands.common import add_config_args
 
 POLL_SECONDS = 0.25
@@ -115,8 +114,9 @@ def _progress_bar(total: int | None, unit: str, quiet: bool) -> Any:
                 dynamic_ncols=True)
 
 
-def _supervise(procs: list[subprocess.Popen[bytes]], job_dirs: list[Path], bar: Any, by_queries: bool) -> list[int]:
-    """Waits for the children, updating the bar; Ctrl-C is forwarded once per press (graceful, then forced)."""
+def _supervise(procs: list[Any], job_dirs: list[Path], bar: Any, by_queries: bool) -> list[int]:
+    """Waits for the children (`Popen`s, or `RayJob`s on a cluster), updating the bar; Ctrl-C is
+    forwarded once per press (graceful, then forced)."""
     from crawler.jobs import read_progress
 
     while True:
@@ -133,7 +133,7 @@ def _supervise(procs: list[subprocess.Popen[bytes]], job_dirs: list[Path], bar: 
             bar.write("wukong crawl: interrupting (finishing in-flight pages; press Ctrl-C again to force)")
             for p in procs:
                 if p.poll() is None:
-                    os.kill(p.pid, signal.SIGINT)
+                    p.send_signal(signal.SIGINT)
 
 
 def _fmt_counts(counts: dict[str, int]) -> str:
@@ -153,6 +153,10 @@ def run(args: argparse.Namespace) -> int:
     queries = jobs.read_queries(args.queries) if args.spider == "search" else []
     start_urls = [_check_url(u, "--start-url") for u in args.start_url]
     out = _out_dir(args.out)  # only once the input is known to be good: a bad one leaves nothing behind
+    full_cfg = load_config(args.config, args.set)
+    on_cluster = cluster_address(full_cfg) is not None
+    if on_cluster:  # jobs run on other nodes: absolute paths on the shared filesystem
+        out = out.resolve()
     log_level = "DEBUG" if getattr(args, "verbose", False) else "INFO"
     if args.spider == "search":
         specs, done_before = jobs.plan_search(out, queries, cfg, cfg.partitions, log_level)
@@ -169,7 +173,12 @@ def run(args: argparse.Namespace) -> int:
     if specs:
         bar = _progress_bar(total, "query" if args.spider == "search" else "page", getattr(args, "quiet", False))
         try:
-            codes = _supervise([jobs.launch(s) for s in specs], dirs, bar, args.spider == "search")
+            if on_cluster:  # one Ray task per job, spread over the nodes (crawler/ray_partitions.py)
+                from crawler.ray_partitions import run_on_cluster
+
+                codes = run_on_cluster(specs, full_cfg, lambda js: _supervise(js, dirs, bar, args.spider == "search"))
+            else:
+                codes = _supervise([jobs.launch(s) for s in specs], dirs, bar, args.spider == "search")
         finally:
             bar.close()
     elapsed = time.monotonic() - started

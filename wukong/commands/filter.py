@@ -35,7 +35,9 @@ def run(args: argparse.Namespace) -> int:
     from filters.runner import run_filter
 
     cfg = load_config(args.config, args.set)
-    in_dir, out_dir = Path(args.in_dir), Path(args.out_dir)
+    # Absolute paths: on a cluster, Ray workers do not share the driver's working directory.
+    in_dir, out_dir = Path(args.in_dir).absolute(), Path(args.out_dir).absolute()
+    cfg.text.sensitive_words = [str(Path(p).absolute()) for p in cfg.text.sensitive_words]
     if not in_dir.is_dir():
         raise UserError(f"input folder not found: {in_dir}" if not in_dir.exists() else f"not a folder: {in_dir}")
     log_file = setup_file_logging(DataDir(out_dir.resolve().parent).logs, "filter")

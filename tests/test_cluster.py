@@ -1,0 +1,183 @@
+"""The pipeline on a real multi-node Ray cluster: crawl + filter + shard of the demo web give the same
+release, byte for byte, as the embedded local run of the same commands.
+
+The cluster is three Ray nodes on this machine (a head and two workers, one CPU each, 127.0.0.1),
+each started by `ray start` in a session of its own; at the end exactly the processes of those
+sessions are stopped, by PID (never `ray stop`, which would end every Ray on the machine). The head
+and its workers run from a folder of their own, so a relative path that reached a worker would fail.
+Every pipeline step runs as `python -m wukong.cli ...` in a subprocess, like a user's shell: the
+pytest process may already hold a local Ray (`ray_local`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+CONFIG = str(Path(__file__).resolve().parents[1] / "configs" / "demo.yaml")
+RAY = str(Path(sys.executable).with_name("ray"))
+NODES = 3
+STEP_TIMEOUT_S = 240
+START_TIMEOUT_S = 90
+STOP_GRACE_S = 10.0
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _session_pids(sessions: set[int]) -> list[int]:
+    """Live (not zombie) processes whose session is one of ours: Ray's daemons and workers keep it."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2:].split()  # state ppid pgrp session ...
+        if fields[0] != "Z" and int(fields[3]) in sessions:
+            pids.append(int(stat.parent.name))
+    return [p for p in pids if p != os.getpid()]
+
+
+def _stop_sessions(sessions: set[int]) -> None:
+    """SIGTERM to every process of our sessions, then SIGKILL to whatever is left after a grace period."""
+    for sig, wait_s in ((signal.SIGTERM, STOP_GRACE_S), (signal.SIGKILL, 5.0)):
+        pids = _session_pids(sessions)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + wait_s
+        while _session_pids(sessions) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    left = _session_pids(sessions)
+    assert not left, f"Ray processes of the test cluster still alive: {left}"
+
+
+def _ray_start(args: list[str], env: dict[str, str], cwd: Path, log: Path, sessions: set[int]) -> None:
+    with open(log, "ab") as out:
+        proc = subprocess.Popen([RAY, "start", *args, "--disable-usage-stats"], cwd=cwd, env=env,
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    sessions.add(proc.pid)  # its session id: everything `ray start` spawns stays in it
+    try:
+        rc = proc.wait(timeout=START_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        rc = -1
+    assert rc == 0, f"ray start {' '.join(args)} failed ({rc}):\n{log.read_text(errors='replace')[-3000:]}"
+
+
+def _alive_nodes(address: str, env: dict[str, str]) -> int:
+    code = (f"import ray; ray.init(address={address!r}, log_to_driver=False); "
+            "print(sum(1 for n in ray.nodes() if n['Alive']))")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    return int(r.stdout.strip().splitlines()[-1]) if r.returncode == 0 and r.stdout.strip() else 0
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[str]:
+    """A head and two worker nodes (1 CPU each) on 127.0.0.1; yields the address for RAY_ADDRESS."""
+    home = Path(tempfile.mkdtemp(prefix="wkc-", dir="/tmp"))  # short: Ray's socket paths must stay < 108 bytes
+    sessions: set[int] = set()
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+    env.pop("RAY_ADDRESS", None)
+    try:
+        port = _free_port()
+        address = f"127.0.0.1:{port}"
+        # Ray replaces a loopback address by this machine's own address in what nodes advertise
+        # (`resolve_ip_for_localhost`: multi-node mode needs it); traffic stays on this machine.
+        _ray_start(["--head", "--port", str(port), "--num-cpus", "1", "--node-ip-address", "127.0.0.1",
+                    "--include-dashboard=false", "--temp-dir", str(home)], env, home, home / "head.log", sessions)
+        for i in range(NODES - 1):
+            _ray_start(["--address", address, "--num-cpus", "1", "--temp-dir", str(home)], env, home,
+                       home / f"worker{i}.log", sessions)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while (alive := _alive_nodes(address, env)) < NODES and time.monotonic() < deadline:
+            time.sleep(1.0)
+        assert alive == NODES, f"{alive} alive Ray node(s), expected {NODES}"
+        yield address
+    finally:
+        _stop_sessions(sessions)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _pipeline(root: Path, base_url: str, queries: Path, env: dict[str, str]) -> None:
+    """crawl (site, then search with 2 partitions), filter, shard: relative paths, run from `root`."""
+    root.mkdir(parents=True)
+    steps = [
+        ["crawl", "--spider", "site", "--start-url", f"{base_url}/", "--config", CONFIG, "--out", "candidates"],
+        ["crawl", "--spider", "search", "--queries", str(queries), "--endpoint", f"{base_url}/search/acjson",
+         "--partitions", "2", "--config", CONFIG, "--out", "candidates"],
+        ["filter", "--in", "candidates", "--out", "filtered", "--config", CONFIG],
+        ["shard", "--in", "filtered", "--out", "release", "--config", CONFIG],
+    ]
+    for step in steps:
+        r = subprocess.run([sys.executable, "-m", "wukong.cli", "-q", *step], cwd=root, env=env, capture_output=True,
+                           text=True, timeout=STEP_TIMEOUT_S)
+        assert r.returncode == 0, (f"wukong {' '.join(step)} failed ({r.returncode}):\n"
+                                   f"{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+
+
+def _candidates(root: Path) -> Counter[tuple]:
+    cols = ["url", "caption", "caption_source", "page_url", "query", "source", "width_hint", "height_hint"]
+    rows: Counter[tuple] = Counter()
+    for part in sorted((root / "candidates").glob("part-*.parquet")):
+        rows.update(tuple(r.values()) for r in pq.read_table(part, columns=cols).to_pylist())
+    return rows
+
+
+def _kept(root: Path) -> pa.Table:
+    table = pa.concat_tables(pq.read_table(p) for p in sorted((root / "filtered" / "kept").glob("*.parquet")))
+    return table.sort_by("key")
+
+
+def test_cluster_release_is_byte_identical_to_local(demo_web, ray_cluster: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    queries = tmp_path / "queries.txt"
+    queries.write_text("\n".join(demo_web.web.query_words) + "\n", encoding="utf-8")
+    base_env = {**os.environ, "RAY_AUTH_MODE": "disabled", "WUKONG_LOOPBACK_ONLY": "1"}
+    base_env.pop("RAY_ADDRESS", None)
+    local, cluster = tmp_path / "local", tmp_path / "cluster"
+
+    _pipeline(local, demo_web.base_url, queries, base_env)
+    _pipeline(cluster, demo_web.base_url, queries, {**base_env, "RAY_ADDRESS": ray_cluster})
+
+    # The crawl jobs ran as Ray tasks on the cluster (the search partitions on two nodes), never locally.
+    ran = {d.name: json.loads((d / "ray_task.json").read_text()) for d in (cluster / "candidates" / "_jobs").iterdir()}
+    assert sorted(ran) == ["search-p000", "search-p001", "site"]
+    assert ran["search-p000"]["node_id"] != ran["search-p001"]["node_id"]
+    assert not list((local / "candidates" / "_jobs").glob("*/ray_task.json"))
+
+    # Same candidates (their parts may hold them in another order), same filter output, same release.
+    assert _candidates(cluster) == _candidates(local)
+    assert sum(_candidates(local).values()) > 1000
+    assert json.loads((cluster / "filtered" / "stats.json").read_text()) == \
+        json.loads((local / "filtered" / "stats.json").read_text())
+    kept_local = _kept(local)
+    assert kept_local.num_rows > 100
+    assert _kept(cluster).equals(kept_local)
+    sums = (local / "release" / "SHA256SUMS").read_bytes()
+    assert sums and (cluster / "release" / "SHA256SUMS").read_bytes() == sums
+    for line in sums.decode().splitlines():  # and the files hold what the sums say
+        name = line.split(maxsplit=1)[1].lstrip("*")
+        assert (cluster / "release" / name).read_bytes() == (local / "release" / name).read_bytes(), name
