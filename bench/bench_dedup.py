@@ -15,10 +15,13 @@ rows end up in one group. Prints a table and appends a dated section to BENCHMAR
 from __future__ import annotations
 
 import argparse
+import cProfile
 import ctypes
 import gc
+import io
 import json
 import os
+import pstats
 import subprocess
 import sys
 import time
@@ -89,7 +92,17 @@ def make_rows(n: int, d: int, near: float, exact: float, seed: int) -> dict[str,
             "near_flips": np.bincount(flips, minlength=d + 1).tolist()}
 
 
-def child(n: int, d: int, near: float, exact: float, seed: int) -> dict[str, Any]:
+def profile_top(fn: Any, top: int = 12) -> str:
+    """cProfile (CPU time) of `fn()`: the functions with the most own time."""
+    prof = cProfile.Profile(time.process_time)
+    prof.runcall(fn)
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(top)
+    text = out.getvalue()
+    return text[text.index("   ncalls"):].rstrip() if "   ncalls" in text else text
+
+
+def child(n: int, d: int, near: float, exact: float, seed: int, profile: bool) -> dict[str, Any]:
     from filters.dedup import DUPLICATE_IMAGE_CODE, decide_duplicates
 
     t0 = time.perf_counter()
@@ -119,8 +132,9 @@ def child(n: int, d: int, near: float, exact: float, seed: int) -> dict[str, Any
     traced_peak = tracemalloc.get_traced_memory()[1] - base
     tracemalloc.stop()
     del traced
-    return {"n": n, "d": d, "generate_s": generated, "wall_s": wall, "cpu_s": cpu, "rss_peak": rss_peak,
-            "traced_peak": traced_peak, "input_bytes": input_bytes, "recall_near": recall_near,
+    prof = profile_top(lambda: decide_duplicates(*args)) if profile else ""
+    return {"profile": prof, "n": n, "d": d, "generate_s": generated, "wall_s": wall, "cpu_s": cpu,
+            "rss_peak": rss_peak, "traced_peak": traced_peak, "input_bytes": input_bytes, "recall_near": recall_near,
             "recall_exact": recall_exact, "planted_near": len(rows["near_src"]),
             "planted_exact": len(rows["exact_src"]), "near_flips": rows["near_flips"], "counts": counts,
             "stats": stats, "load": os.getloadavg()[0]}
@@ -129,6 +143,8 @@ def child(n: int, d: int, near: float, exact: float, seed: int) -> dict[str, Any
 def run_size(n: int, a: argparse.Namespace) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "bench.bench_dedup", "--child", str(n), "--max-distance", str(a.max_distance),
            "--near", str(a.near), "--exact", str(a.exact), "--seed", str(a.seed)]
+    if a.profile and n == max(a.sizes):
+        cmd.append("--profile")
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -174,6 +190,10 @@ def report(results: list[dict[str, Any]], a: argparse.Namespace, command: str) -
     notes.append(f"Goal <= {GOAL_BYTES_PER_ROW} B/row (at 1M rows and more): worst {worst:.1f} B/row "
                  f"({'met' if worst <= GOAL_BYTES_PER_ROW else 'NOT met'}); recall of planted pairs {recall:.4%}. "
                  "Below 1M rows a fixed ~3 MB of chunked temporaries weighs more per row.")
+    prof = [r for r in results if r.get("profile")]
+    if prof:
+        notes.append(f"cProfile (CPU time) of one call at {prof[-1]['n']:,} rows, top by own time:\n\n```\n"
+                     f"{prof[-1]['profile']}\n```")
     return table(results) + "\n\n" + "\n\n".join(notes) + "\n"
 
 
@@ -185,10 +205,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--exact", type=float, default=0.01, help="share of rows that are exact copies")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-append", action="store_true", help="print only; leave BENCHMARKS.md alone")
+    ap.add_argument("--profile", action="store_true", help="add a cProfile (CPU time) of the largest size")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.child is not None:
-        print(json.dumps(child(a.child, a.max_distance, a.near, a.exact, a.seed)))
+        print(json.dumps(child(a.child, a.max_distance, a.near, a.exact, a.seed, a.profile)))
         return
     results = []
     for n in a.sizes:

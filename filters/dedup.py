@@ -59,6 +59,7 @@ KEY_DIGITS = 20
 DEFAULT_MAX_RUN = 256  # runs longer than this go to a sub-problem instead of pairwise comparison
 MAX_DEPTH = 2  # nested sub-problems at most; deeper long runs are compared pairwise
 _NS_SORT, _NS_PAIR, _NS_TABLE = 3.0, 6.0, 25.0  # cost model, ns per value per sort level / pair / table
+_DENSE = 8  # offset passes stream over the whole array while more than 1/_DENSE of positions have a partner
 _CHUNK = 1 << 16  # elements per vectorised step: temporaries stay at ~0.5 MiB each
 _TEXT_CHUNK = 1 << 14
 _U64 = np.uint64
@@ -409,7 +410,7 @@ def _split(bits: list[int], m: int) -> list[list[int]]:
 _Filter = tuple[list[np.uint64], tuple[int, ...]]
 
 
-def _groups(x: np.ndarray, bits: int, min_mean: int = 256) -> list[tuple[int, int]] | None:
+def _groups(x: np.ndarray, bits: int, min_mean: int = 64) -> list[tuple[int, int]] | None:
     """[start, stop) of the groups of sorted `x` sharing the leading `bits` bits (those of >= 2 values),
     or None when the groups average fewer than `min_mean` values (one sort is then cheaper)."""
     n = len(x)
@@ -595,7 +596,7 @@ class _PairFinder:
         n = len(x)
         k, count = 1, int(np.count_nonzero(same))
         compared = count
-        while count * 8 > n and k + 1 < n:
+        while count * _DENSE > n and k + 1 < n:
             k += 1
             count = 0
             for a, b in _chunks(n - k):
