@@ -79,3 +79,36 @@ def test_stats_add_up_and_details_name_kept_keys(filtered: Path) -> None:
         t = pq.read_table(f, columns=["reason", "detail"]).to_pylist()
         near += [r["detail"] for r in t if r["reason"] in ("near_duplicate", "duplicate_image")]
     assert near and all(d in kept_keys for d in near)
+
+
+def test_release_of_the_demo_web_downloads_back_whole(demo_web, filtered: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shard the filtered demo crawl, then fetch the release again from its manifests with `wukong download`:
+    every released pair comes back once (the demo web still serves every kept image), captions and bytes equal."""
+    import hashlib
+
+    import webdataset as wds
+
+    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    release = tmp_path / "release"
+    assert wukong(["-q", "shard", "--in", str(filtered / "filtered"), "--out", str(release),
+                   "--config", str(CONFIG)]) == 0
+    assert wukong(["verify", str(release)]) == 0
+    manifest = {}
+    for f in sorted((release / "manifests").glob("*.parquet")):
+        for r in pq.read_table(f).to_pylist():
+            manifest[r["url"]] = r
+    out = tmp_path / "downloaded"
+    assert wukong(["-q", "download", "--manifests", str(release / "manifests" / "*.parquet"), "--out", str(out),
+                   "--processes", "1", "--threads", "16"]) == 0
+    got = {}
+    for sample in wds.WebDataset(sorted(str(p) for p in out.glob("*.tar")), shardshuffle=False):
+        meta = json.loads(sample["json"])
+        assert meta["url"] not in got, "a pair came back twice"
+        got[meta["url"]] = (sample["txt"].decode("utf-8"), hashlib.sha256(sample["jpg"]).hexdigest())
+    assert set(got) == set(manifest)
+    for url, (caption, digest) in got.items():
+        assert caption == manifest[url]["caption"]
+        assert digest == manifest[url]["sha256"]
