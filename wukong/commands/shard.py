@@ -6,7 +6,10 @@ import argparse
 from pathlib import Path
 
 from manifests.config import load_config
+from manifests.errors import UserError
+from manifests.layout import DataDir
 from wukong.commands.common import add_config_args
+from wukong.logs import close_file_logging, setup_file_logging
 
 
 def register(sub: argparse._SubParsersAction, name: str) -> None:
@@ -31,6 +34,13 @@ def run(args: argparse.Namespace) -> int:
         cfg.shard.samples_per_shard = args.samples_per_shard
     if args.csv:
         cfg.shard.csv = True
-    summary = build_release(Path(args.input), Path(args.out), cfg, progress=not args.quiet)
+    in_dir, out_dir = Path(args.input), Path(args.out)
+    if not in_dir.is_dir():
+        raise UserError(f"input folder not found: {in_dir}" if not in_dir.exists() else f"not a folder: {in_dir}")
+    log_file = setup_file_logging(DataDir(out_dir.resolve().parent).logs, "shard")
+    try:
+        summary = build_release(in_dir, out_dir, cfg, progress=not args.quiet)
+    finally:
+        close_file_logging(log_file)
     print(summary.paragraph())
     return 0
