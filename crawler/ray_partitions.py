@@ -62,13 +62,23 @@ def _where(child_pid: int) -> dict[str, Any]:
             "task_id": ctx.get_task_id(), "worker_pid": os.getpid(), "crawler_pid": child_pid}
 
 
+def _launch_interruptible(spec: JobSpec) -> Any:
+    """`launch` with SIGINT unblocked in the child: a Ray worker blocks SIGINT in its threads, and a
+    child inherits the signal mask of the thread that starts it (Ctrl-C would never reach Scrapy)."""
+    blocked = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    try:
+        return launch(spec)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
 def run_job_process(spec_fields: dict[str, Any], env: dict[str, str]) -> int:
     """The body of one Ray task: runs the crawler child for this job to its end; returns its exit code."""
     os.environ.update(env)
     spec = JobSpec(**spec_fields)
     job_dir = Path(spec.job_dir)
     (job_dir / INTERRUPTS_FILE).unlink(missing_ok=True)
-    proc = launch(spec)
+    proc = _launch_interruptible(spec)
     write_json_atomic(_where(proc.pid), job_dir / TASK_FILE)
     forwarded = 0
     try:

@@ -181,3 +181,31 @@ def test_cluster_release_is_byte_identical_to_local(demo_web, ray_cluster: str, 
     for line in sums.decode().splitlines():  # and the files hold what the sums say
         name = line.split(maxsplit=1)[1].lstrip("*")
         assert (cluster / "release" / name).read_bytes() == (local / "release" / name).read_bytes(), name
+
+
+def test_ctrl_c_reaches_a_crawl_job_running_as_a_ray_task(demo_web, ray_local: None, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Ray worker blocks SIGINT and its children inherit that: the task must unblock it for the crawler."""
+    from crawler import jobs
+    from crawler.ray_partitions import RayJob, run_on_cluster
+    from manifests.config import load_config
+
+    monkeypatch.setenv("WUKONG_LOOPBACK_ONLY", "1")
+    cfg = load_config(CONFIG, ["crawl.download_delay=0.05", "crawl.concurrent_requests_per_host=1"])
+    out = tmp_path / "candidates"
+    spec = jobs.plan_site(out, [f"{demo_web.base_url}/"], cfg.crawl)
+
+    def interrupt_once_started(running: list[RayJob]) -> list[int]:
+        deadline = time.monotonic() + 120
+        while not jobs.read_progress(running[0].job_dir).get("pages") and running[0].poll() is None:
+            assert time.monotonic() < deadline, "the crawl never started"
+            time.sleep(0.1)
+        running[0].send_signal(signal.SIGINT)
+        while running[0].poll() is None:
+            assert time.monotonic() < deadline, "the crawl did not stop after SIGINT"
+            time.sleep(0.1)
+        return [int(running[0].returncode or 0)]
+
+    assert run_on_cluster([spec], cfg, interrupt_once_started) == [130]
+    assert "Received SIGINT" in (Path(spec.job_dir) / "crawl.log").read_text(encoding="utf-8")
+    assert json.loads((Path(spec.job_dir) / "ray_task.json").read_text())["crawler_pid"] > 0
