@@ -145,6 +145,20 @@ def files_under(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.is_file()) if path.exists() else []
 
 
+@pytest.mark.parametrize("command", ["filter", "shard", "crawl", "download"])
+def test_out_that_is_a_file_is_one_line_exit_2(command: str, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Found here: `wukong filter --out FILE` ended in a NotADirectoryError traceback."""
+    _write(candidates_table(3), tmp_path / "in")
+    (tmp_path / "afile").write_text("mine", encoding="utf-8")
+    source = {"filter": ["--in", str(tmp_path / "in")], "shard": ["--in", str(tmp_path / "in")],
+              "crawl": ["--spider", "site", "--start-url", "http://127.0.0.1:9/"],
+              "download": ["--manifests", str(tmp_path / "in" / "*.parquet")]}[command]
+    assert main([command, *source, "--out", str(tmp_path / "afile")]) == 2
+    assert_one_error_line(capsys.readouterr().err, "not a folder")
+    assert (tmp_path / "afile").read_text(encoding="utf-8") == "mine"
+
+
 @pytest.mark.parametrize("case", sorted(FILTER_CASES))
 def test_filter_bad_input_is_one_line_exit_2_and_writes_nothing(case: str, tmp_path: Path,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:

@@ -40,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
     cfg.text.sensitive_words = [str(Path(p).absolute()) for p in cfg.text.sensitive_words]
     if not in_dir.is_dir():
         raise UserError(f"input folder not found: {in_dir}" if not in_dir.exists() else f"not a folder: {in_dir}")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out is not a folder: {out_dir}")
     log_file = setup_file_logging(DataDir(out_dir.resolve().parent).logs, "filter")
     try:
         result = run_filter(in_dir, out_dir, cfg)
