@@ -143,5 +143,6 @@ def run_on_cluster(specs: list[JobSpec], cfg: Config, supervise: Callable[[list[
 
         remote_fn = ray.remote(num_cpus=1, max_retries=0)(run_job_process).options(scheduling_strategy="SPREAD")
         env = forwarded_env()
-        log.info("crawl: %d job(s) as Ray tasks on %s", len(specs), ray.cluster_resources().get("CPU", 0))
+        log.info("crawl: %d job(s) as Ray tasks on a cluster of %d CPU(s)", len(specs),
+                 int(ray.cluster_resources().get("CPU", 0)))
         return supervise([RayJob(spec, remote_fn, env) for spec in specs])
