@@ -120,6 +120,17 @@ def fingerprint(tasks: list[Task], cfg: Config) -> dict[str, object]:
     return {"inputs": stat, "config_and_tasks_sha256": digest.hexdigest()}
 
 
+def _remove_temp_files(layout: WorkLayout) -> None:
+    """The hidden temporary files (`.<name>.<hex>.tmp`) a killed run left mid-write: never read, only
+    in the way."""
+    for path in layout.out.root.glob(".*.tmp"):
+        path.unlink(missing_ok=True)
+    for folder in (layout.out.work, layout.out.kept, layout.out.rejected):
+        if folder.is_dir():
+            for path in folder.rglob(".*.tmp"):
+                path.unlink(missing_ok=True)
+
+
 def prepare_work(layout: WorkLayout, tasks: list[Task], cfg: Config) -> bool:
     """Keeps previous work when it was made from the same input and config; otherwise starts over.
 
@@ -132,6 +143,7 @@ def prepare_work(layout: WorkLayout, tasks: list[Task], cfg: Config) -> bool:
         except json.JSONDecodeError:
             old = None
         if old == fp:
+            _remove_temp_files(layout)
             return True
     for d in (layout.out.work, layout.out.kept, layout.out.rejected):
         if d.exists():

@@ -335,9 +335,14 @@ def test_filter_killed_twice_then_resumed_equals_an_uninterrupted_run(
     assert all(k for k, _, _ in killed), killed
     assert killed[0][2] > 3, "the first run should have had its own Ray processes"
     time.sleep(0.5)  # let the session's Ray reap the dead driver's workers
+    # what a kill mid-write leaves (whether or not these two kills did): hidden temporary files
+    (out / "kept").mkdir(exist_ok=True)
+    (out / "kept" / ".part-00001.parquet.0badc0de.tmp").write_bytes(b"PAR1 half")
+    (out / ".stats.json.0badc0de.tmp").write_text("{", encoding="utf-8")
     done_run = run_to_end(cmd, session_ray)
     assert "already done" in done_run.stdout
     assert_same_filter_result(out, filter_reference)
+    assert not [p for p in out.rglob(".*") if p.is_file()], "temporary files of the killed runs remain"
 
 
 def worker_talking_to(port: int) -> int | None:
