@@ -146,44 +146,46 @@ def _global_text(tasks: list[Task], layout: WorkLayout, cfg: Config) -> None:
 
 
 def _dedup(tasks: list[Task], layout: WorkLayout, cfg: Config) -> None:
-    from filters.dedup import decide_duplicates, format_keys, phash_from_hex
+    """Exact and near-duplicate decisions over every alive image row, written as (task, row) decisions.
+
+    Columns go to `decide_duplicates` as arrow/numpy arrays (never Python lists): ~25 bytes per row
+    on the driver beyond the arrays read, instead of ~300.
+    """
+    from filters.dedup import decide_duplicates, format_keys
 
     frames = []
     for t in tasks:
         table = pq.read_table(layout.image(t.task_id), columns=[ROW, REASON, "sha256", "phash", "width", "height"])
-        table = table.filter(pc.is_null(table.column(REASON)))
+        table = table.filter(pc.is_null(table.column(REASON))).drop_columns([REASON])
         frames.append(table.append_column(TASK, pa.array(np.full(table.num_rows, t.task_id, np.int32))))
     alive = pa.concat_tables(frames) if frames else pa.table({})
-    text_keys = _keys_for(alive, layout)
     if alive.num_rows == 0:
         write_parquet_atomic(DECISIONS.empty_table(), layout.dedup)
         return
-    area = (pc.multiply(alive.column("width").cast(pa.int64()), alive.column("height").cast(pa.int64()))).to_numpy()
+    area = pc.multiply(alive.column("width").cast(pa.int64()), alive.column("height").cast(pa.int64())).to_numpy()
     result = decide_duplicates(
-        keys=np.array(text_keys, dtype=np.uint64),
-        sha256=alive.column("sha256").to_pylist(),
-        phash=phash_from_hex(np.array(alive.column("phash").to_pylist())),
+        keys=_keys_for(alive, layout),
+        sha256=alive.column("sha256").combine_chunks(),
+        phash=alive.column("phash").combine_chunks(),
         area=area,
         max_distance=cfg.dedup.phash_max_distance,
         near=cfg.dedup.near_duplicates,
     )
-    reasons_arr = pa.array(result.reasons().tolist(), pa.string())
-    mask = pc.is_valid(reasons_arr)
+    rejected = np.flatnonzero(~result.keep_mask)
     # The detail names the member that is finally kept (an exact copy's kept twin may itself be a
     # near duplicate of a larger image).
-    survivors = format_keys(result.keys[result.survivor_index()]).astype(object)
+    survivors = format_keys(result.keys[result.survivor_index()[rejected]]).astype(object)
     table = pa.Table.from_arrays(
-        [alive.column(TASK), alive.column(ROW), reasons_arr, pa.array(survivors.tolist(), pa.string())],
+        [alive.column(TASK).take(rejected), alive.column(ROW).take(rejected),
+         pa.array(result.reasons()[rejected].tolist(), pa.string()), pa.array(survivors.tolist(), pa.string())],
         schema=DECISIONS,
-    ).filter(mask)
+    )
     write_parquet_atomic(table, layout.dedup)
 
 
-def _keys_for(alive: pa.Table, layout: WorkLayout) -> list[int]:
-    """The uint64 key of each alive image row, looked up in its task's text work file."""
-    out: list[int] = []
-    if alive.num_rows == 0:
-        return out
+def _keys_for(alive: pa.Table, layout: WorkLayout) -> np.ndarray:
+    """The uint64 key of each alive image row (in `alive`'s order), looked up in its task's text work file."""
+    out = np.zeros(alive.num_rows, dtype=np.uint64)
     task_col = alive.column(TASK).to_numpy()
     row_col = alive.column(ROW).to_numpy()
     for task_id in np.unique(task_col):
@@ -191,9 +193,7 @@ def _keys_for(alive: pa.Table, layout: WorkLayout) -> list[int]:
         by_row = np.zeros(text.num_rows, dtype=np.uint64)
         by_row[text.column(ROW).to_numpy()] = text.column("url_h").fill_null(0).to_numpy()
         sel = task_col == task_id
-        out_arr = by_row[row_col[sel]]
-        out.extend(out_arr.tolist())
-    # Restore the original row order of `alive` (grouped by task above, which it already is).
+        out[sel] = by_row[row_col[sel]]
     return out
 
 
