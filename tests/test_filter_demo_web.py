@@ -24,6 +24,7 @@ def filtered(demo_web, ray_local: None, tmp_path_factory: pytest.TempPathFactory
     rc = wukong(["-q", "crawl", "--spider", "site", "--start-url", f"{demo_web.base_url}/", "--config", str(CONFIG),
                  "--out", str(root / "candidates")])
     assert rc == 0
+    assert "crawl site:" in (root / "logs" / "crawl.log").read_text(encoding="utf-8")  # DIR/logs/<stage>.log
     run_filter(root / "candidates", root / "filtered", load_config(CONFIG))
     return root
 

@@ -11,6 +11,7 @@ the filter stage dedups URLs).
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import time
@@ -19,8 +20,10 @@ from typing import Any
 
 from manifests.config import CrawlConfig, load_config
 from manifests.errors import UserError
+from manifests.layout import DataDir
 from manifests.ray_session import cluster_address
 from wukong.commands.common import add_config_args
+from wukong.logs import close_file_logging, setup_file_logging
 
 POLL_SECONDS = 0.25
 EXIT_BUSY = 3
@@ -144,6 +147,16 @@ def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
     return {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
 
 
+def _log_to_data_dir(out: Path, report: str) -> None:
+    """Appends the run's summary to DIR/logs/crawl.log (Scrapy's own logs stay per job in OUT/_jobs/)."""
+    log_file = setup_file_logging(DataDir(out.resolve().parent).logs, "crawl")
+    try:
+        for line in report.splitlines():
+            logging.getLogger("wukong.crawl").info(line)
+    finally:
+        close_file_logging(log_file)
+
+
 def run(args: argparse.Namespace) -> int:
     from crawler import jobs
     from crawler.stats import PAGES, PAIRS, merge_jobs
@@ -185,13 +198,17 @@ def run(args: argparse.Namespace) -> int:
     summary = jobs.write_crawl_stats(out, args.spider, processes=len(specs), last_run_seconds=round(elapsed, 3),
                                      last_run_exit_codes=codes)
     run_counts = _delta(summary["counters"], before)
-    print(f"crawl {args.spider}: {work}, {len(specs)} process(es), {elapsed:.1f} s -> "
-          f"{run_counts.get(PAIRS, 0):,} pairs from {run_counts.get(PAGES, 0):,} pages this run; "
-          f"{summary['pairs']:,} pairs in {summary['parts_on_disk']} part(s) in all")
-    print(f"  errors: {_fmt_counts(summary['errors'])}; blocked: {summary['blocked']:,} "
-          f"({summary['blocked_gave_up']:,} gave up); robots.txt forbidden: {summary['robots_forbidden']:,}")
-    print(f"  dropped: {_fmt_counts(summary['dropped'])}")
-    print(f"  stats: {jobs.stats_file(out, args.spider)}; logs: {jobs.jobs_root(out)}/*/crawl.log")
+    report = "\n".join([
+        f"crawl {args.spider}: {work}, {len(specs)} process(es), {elapsed:.1f} s -> "
+        f"{run_counts.get(PAIRS, 0):,} pairs from {run_counts.get(PAGES, 0):,} pages this run; "
+        f"{summary['pairs']:,} pairs in {summary['parts_on_disk']} part(s) in all",
+        f"  errors: {_fmt_counts(summary['errors'])}; blocked: {summary['blocked']:,} "
+        f"({summary['blocked_gave_up']:,} gave up); robots.txt forbidden: {summary['robots_forbidden']:,}",
+        f"  dropped: {_fmt_counts(summary['dropped'])}",
+        f"  stats: {jobs.stats_file(out, args.spider)}; logs: {jobs.jobs_root(out)}/*/crawl.log",
+    ])
+    print(report)
+    _log_to_data_dir(out, report)
     if not specs:
         print("  nothing to do: every query was finished by an earlier run (use a new --out to crawl again)")
     busy = [d for d, c in zip(dirs, codes, strict=True) if c == EXIT_BUSY]
