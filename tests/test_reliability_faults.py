@@ -125,8 +125,6 @@ class Expect:
     dup_group: bool = False
 
 
-OK = Expect(None, (400, 300), "image/jpeg", dup_group=True)
-
 # path under the demo web -> expected outcome through download + image filter
 DEMO_FAULTS: dict[str, Expect] = {
     "/fault/ok.jpg": Expect(None, (400, 300), "image/jpeg", 1, dup_group=True),
@@ -270,7 +268,7 @@ def test_drip_ends_as_timeout_within_connect_plus_read(demo_web: Any) -> None:
     t0 = time.monotonic()
     (out,) = download_and_inspect([demo_web.url("/fault/drip.jpg?n=10")], download_cfg(retries=0))
     assert out.reason == "timeout" and out.fetch.attempts == 1
-    assert time.monotonic() - t0 < CONNECT_S + READ_S + 0.5
+    assert time.monotonic() - t0 < CONNECT_S + READ_S + 1.0  # 1 s of scheduling slack on a busy machine
 
 
 def test_429_waits_for_retry_after(demo_web: Any) -> None:
@@ -378,7 +376,9 @@ def test_filter_stage_on_every_fault(demo_web: Any, unaccepting_port: int, own_w
                                      tmp_path: Path) -> None:
     # The private redirect stays out: the demo config allows private networks (the demo web is on
     # loopback), so the stage would really connect to 10.0.0.1. The guard test above covers it.
-    expected = {demo_web.url(p): e for p, e in DEMO_FAULTS.items()} | _other_faults(unaccepting_port, own_web)
+    # Transient faults get ids of their own: the demo web counts failures per id for the whole session.
+    expected = {demo_web.url(p.replace("&id=rel-", "&id=stage-")): e for p, e in DEMO_FAULTS.items()} \
+        | _other_faults(unaccepting_port, own_web)
     urls = list(expected)
     candidates = write_candidates(urls, tmp_path / "candidates")
     cfg = load_config(CONFIG, [f"download.connect_timeout={CONNECT_S}", f"download.read_timeout={READ_S}",
