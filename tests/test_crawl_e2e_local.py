@@ -283,8 +283,8 @@ def test_site_crawl_survives_ctrl_c_sigkill_and_a_dead_parent(web: LocalWeb, tmp
     job, log = _job(out)
     assert job["finish_reason"] == "shutdown" and "unclean shutdown" not in log
     written = {p.name: p.read_bytes() for p in out.glob("part-site-*.parquet")}
-    # still unfinished: fewer distinct pairs than the site has (rows may repeat: at-least-once)
-    assert len(set(read_out(out, "site").column("url").to_pylist())) < PAGES * 3
+    # On a quiet machine the three interrupted runs may already have written every pair; the run
+    # below must then download no journaled page again and change no written part (checked below).
     # 4. to the end
     begin()
     resumed = wukong(*args)
