@@ -11,10 +11,10 @@ the filter stage dedups URLs).
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,6 @@ from manifests.errors import UserError
 from manifests.layout import DataDir
 from manifests.ray_session import cluster_address
 from wukong.commands.common import add_config_args
-from wukong.logs import close_file_logging, setup_file_logging
 
 POLL_SECONDS = 0.25
 EXIT_BUSY = 3
@@ -149,12 +148,14 @@ def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
 
 def _log_to_data_dir(out: Path, report: str) -> None:
     """Appends the run's summary to DIR/logs/crawl.log (Scrapy's own logs stay per job in OUT/_jobs/)."""
-    log_file = setup_file_logging(DataDir(out.resolve().parent).logs, "crawl")
+    log_dir = DataDir(out.resolve().parent).logs
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
     try:
-        for line in report.splitlines():
-            logging.getLogger("wukong.crawl").info(line)
-    finally:
-        close_file_logging(log_file)
+        log_dir.mkdir(parents=True, exist_ok=True)
+        with open(log_dir / "crawl.log", "a", encoding="utf-8") as fh:
+            fh.writelines(f"{stamp} {line}\n" for line in report.splitlines())
+    except OSError as exc:
+        raise UserError(f"cannot write the log file {log_dir / 'crawl.log'}: {exc.strerror or exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:
