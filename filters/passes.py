@@ -48,10 +48,6 @@ def _summary(task: Task, stage: str, rows: int, rejected: int, started: float) -
             "seconds": time.perf_counter() - started}
 
 
-def _row_subset(table: pa.Table, rows: pa.Array) -> pa.Table:
-    return table.take(rows)
-
-
 class TextPass:
     """Loads the text filters once (jieba, fastText, Aho-Corasick); runs them on one task at a time."""
 
