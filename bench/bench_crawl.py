@@ -20,11 +20,11 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.common import BENCHMARKS, append_benchmarks, cpu_model, load_average
+
 REPO = Path(__file__).resolve().parents[1]
-BENCHMARKS = REPO / "BENCHMARKS.md"
 
 
 @dataclass(slots=True)
@@ -48,20 +48,10 @@ HEADER = ("| run | processes | pages | pairs | crawl s | pages/s | pairs/s | wal
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     import scrapy
 
-    load = ""
-    if hasattr(os, "getloadavg"):
-        load = ", load average {:.1f} {:.1f} {:.1f} at the end".format(*os.getloadavg())
-    return f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, Scrapy {scrapy.__version__}{load}"
+    return f"{os.cpu_count()} CPUs ({cpu_model()}), Python {platform.python_version()}, Scrapy {scrapy.__version__}, " \
+        + load_average()
 
 
 def crawl(name: str, out: Path, *args: str) -> Run:
@@ -78,15 +68,6 @@ def crawl(name: str, out: Path, *args: str) -> Run:
     jobs = [json.loads(p.read_text(encoding="utf-8")) for p in (out / "_jobs").glob("*/stats.json")]
     crawl_s = max(j.get("last_run_crawl_seconds", wall) for j in jobs)  # processes run side by side
     return Run(name, len(jobs), summary["pages"], summary["pairs"], crawl_s, wall, summary["errors"])
-
-
-def append_section(title: str, body: str) -> None:
-    """Appends one dated section to BENCHMARKS.md (append only; never rewrites other sections)."""
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    text = "" if BENCHMARKS.exists() else "# Benchmarks\n"
-    text += f"\n## {title} ({stamp})\n\n{body.rstrip()}\n"
-    with open(BENCHMARKS, "a", encoding="utf-8") as fh:
-        fh.write(text)
 
 
 def main() -> int:
@@ -126,7 +107,7 @@ def main() -> int:
     print()
     print(notes)
     if not args.no_append:
-        append_section("Crawl: pages/s and pairs/s on the demo web (bench/bench_crawl.py)", f"{table}\n\n{notes}")
+        append_benchmarks("Crawl: pages/s and pairs/s on the demo web (bench/bench_crawl.py)", f"{table}\n\n{notes}")
         print(f"\nappended to {BENCHMARKS}")
     return 0
 

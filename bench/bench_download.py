@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from bench.bench_shard import append_benchmarks, machine
+from bench.common import append_benchmarks, machine
 from manifests.config import Config
 from manifests.download import DownloadOptions, download_release
 from manifests.parquet_io import write_parquet_atomic

@@ -32,8 +32,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.common import BENCHMARKS, cpu_model, load_average
+
 REPO = Path(__file__).resolve().parents[1]
-BENCHMARKS = REPO / "BENCHMARKS.md"
 CONFIG = REPO / "configs" / "demo.yaml"
 SAMPLE_S = 0.25
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
@@ -263,17 +264,9 @@ def describe(stage: str, data: Path) -> str:
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    load = "load average {:.1f} {:.1f} {:.1f} at the end".format(*os.getloadavg())
-    return f"{os.cpu_count()} CPUs ({cpu}), {mem:.0f} GiB RAM, Python {platform.python_version()}, {load}"
+    return f"{os.cpu_count()} CPUs ({cpu_model()}), {mem:.0f} GiB RAM, Python {platform.python_version()}, " \
+        + load_average()
 
 
 def flatness(runs: list[StageRun]) -> list[str]:

@@ -27,8 +27,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bench.bench_shard import append_benchmarks, machine
 from bench.bench_vs_img2dataset import CONFIG, url_list, write_candidates
+from bench.common import append_benchmarks, machine
 
 PHASE_LINE = re.compile(r"time per phase: (.*)")
 PHASE = re.compile(r"(\w+) ([0-9.]+)s")

@@ -11,40 +11,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.common import append_benchmarks, machine
 from manifests.config import Config
 from sharding.release import build_release
 from sharding.synthetic import make_rows, write_filtered
 
 MB = 1_000_000
-BENCHMARKS = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, {platform.system()}"
-
-
-def append_benchmarks(title: str, body: str) -> None:
-    """Appends one dated section to BENCHMARKS.md (created with `# Benchmarks` when absent)."""
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    text = "" if BENCHMARKS.exists() else "# Benchmarks\n"
-    text += f"\n## {title} ({stamp})\n\n{body.rstrip()}\n"
-    with open(BENCHMARKS, "a", encoding="utf-8") as fh:
-        fh.write(text)
 
 
 def raw_write(directory: Path, total: int, files: int, block: int = 4 << 20) -> float:

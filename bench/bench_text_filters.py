@@ -28,7 +28,7 @@ from collections.abc import Callable
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bench.bench_shard import append_benchmarks, machine
+from bench.common import append_benchmarks, machine
 from filters.base import Filter, apply_filters
 from filters.length import load_jieba
 from filters.privacy import NameMasker

@@ -30,7 +30,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bench.bench_shard import append_benchmarks, machine
+from bench.common import append_benchmarks, machine
 from manifests.schemas import CANDIDATE
 
 REPO = Path(__file__).resolve().parents[1]

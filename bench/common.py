@@ -1,0 +1,37 @@
+"""What every benchmark shares: the machine description and appending a dated section to BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import os
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def machine() -> str:
+    return f"{os.cpu_count()} CPUs ({cpu_model()}), Python {platform.python_version()}, {platform.system()}"
+
+
+def load_average() -> str:
+    return "load average {:.1f} {:.1f} {:.1f} at the end".format(*os.getloadavg())
+
+
+def append_benchmarks(title: str, body: str) -> None:
+    """Appends one dated section to BENCHMARKS.md (created with `# Benchmarks` when absent); never rewrites."""
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    text = "" if BENCHMARKS.exists() else "# Benchmarks\n"
+    text += f"\n## {title} ({stamp})\n\n{body.rstrip()}\n"
+    with open(BENCHMARKS, "a", encoding="utf-8") as fh:
+        fh.write(text)
