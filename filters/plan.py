@@ -114,8 +114,8 @@ def plan_tasks(in_dir: Path, rows_per_task: int) -> list[Task]:
 def fingerprint(tasks: list[Task], cfg: Config) -> dict[str, object]:
     files = sorted({t.path for t in tasks})
     stat = [[f, Path(f).stat().st_size, int(Path(f).stat().st_mtime)] for f in files]
-    relevant = {k: v for k, v in cfg.to_dict().items() if k in ("text", "image", "dedup", "privacy", "download")}
-    relevant.pop("download", None)
+    # Settings that change the output; download settings (timeouts, concurrency) do not invalidate work.
+    relevant = {k: v for k, v in cfg.to_dict().items() if k in ("text", "image", "dedup", "privacy")}
     digest = hashlib.sha256(json.dumps([stat, relevant, [asdict(t) for t in tasks]], sort_keys=True).encode())
     return {"inputs": stat, "config_and_tasks_sha256": digest.hexdigest()}
 
