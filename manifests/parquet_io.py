@@ -66,13 +66,19 @@ def write_json_atomic(obj: Any, path: str | Path) -> Path:
     return write_bytes_atomic(text.encode("utf-8"), path)
 
 
-def list_parts(directory: str | Path, pattern: str = "*.parquet") -> list[Path]:
-    """The parquet parts in `directory`, sorted; hidden temporary files are never listed."""
+def require_input_folder(directory: str | Path) -> Path:
+    """`directory` as a Path, or a one-line error when it is missing or not a folder."""
     d = Path(directory)
     if not d.exists():
         raise UserError(f"input folder not found: {d}")
     if not d.is_dir():
         raise UserError(f"not a folder: {d}")
+    return d
+
+
+def list_parts(directory: str | Path, pattern: str = "*.parquet") -> list[Path]:
+    """The parquet parts in `directory`, sorted; hidden temporary files are never listed."""
+    d = require_input_folder(directory)
     return sorted(p for p in d.glob(pattern) if p.is_file() and not p.name.startswith("."))
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from manifests.config import load_config
 from manifests.errors import UserError
 from manifests.layout import DataDir
+from manifests.parquet_io import require_input_folder
 from wukong.commands.common import add_config_args
 from wukong.logs import close_file_logging, setup_file_logging
 
@@ -38,8 +39,7 @@ def run(args: argparse.Namespace) -> int:
     # Absolute paths: on a cluster, Ray workers do not share the driver's working directory.
     in_dir, out_dir = Path(args.in_dir).absolute(), Path(args.out_dir).absolute()
     cfg.text.sensitive_words = [str(Path(p).absolute()) for p in cfg.text.sensitive_words]
-    if not in_dir.is_dir():
-        raise UserError(f"input folder not found: {in_dir}" if not in_dir.exists() else f"not a folder: {in_dir}")
+    require_input_folder(in_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"--out is not a folder: {out_dir}")
     log_file = setup_file_logging(DataDir(out_dir.resolve().parent).logs, "filter")

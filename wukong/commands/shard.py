@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from manifests.config import load_config
-from manifests.errors import UserError
 from manifests.layout import DataDir
+from manifests.parquet_io import require_input_folder
 from wukong.commands.common import add_config_args
 from wukong.logs import close_file_logging, setup_file_logging
 
@@ -35,8 +35,7 @@ def run(args: argparse.Namespace) -> int:
     if args.csv:
         cfg.shard.csv = True
     in_dir, out_dir = Path(args.input), Path(args.out)
-    if not in_dir.is_dir():
-        raise UserError(f"input folder not found: {in_dir}" if not in_dir.exists() else f"not a folder: {in_dir}")
+    require_input_folder(in_dir)
     log_file = setup_file_logging(DataDir(out_dir.resolve().parent).logs, "shard")
     try:
         summary = build_release(in_dir, out_dir, cfg, progress=not args.quiet)
