@@ -101,6 +101,18 @@ class ShardConfig:
 
 
 @dataclass(slots=True)
+class StorageConfig:
+    """Options for fsspec URLs (`s3://bucket/prefix`); None falls back to the environment
+    (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION, ~/.aws)."""
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    anonymous: bool = False
+
+
+@dataclass(slots=True)
 class Config:
     crawl: CrawlConfig = field(default_factory=CrawlConfig)
     download: DownloadConfig = field(default_factory=DownloadConfig)
@@ -110,6 +122,7 @@ class Config:
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     ray: RayConfig = field(default_factory=RayConfig)
     shard: ShardConfig = field(default_factory=ShardConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return dataclasses.asdict(self)

@@ -1,92 +1,88 @@
-"""Parquet reading and atomic writing: a file appears complete under its final name, or not at all."""
+"""Parquet reading and atomic writing, local or on object storage: a file appears complete under its
+final name, or not at all."""
 
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from manifests.errors import UserError
-
-
-def _tmp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-
+from manifests.storage import DataPath, arrow_location, atomic_output, data_path
 
 # Columns that hold already-compressed bytes (encoded images): compressing them again costs CPU for nothing.
 INCOMPRESSIBLE_COLUMNS = frozenset({"image"})
 
 
-def write_parquet_atomic(table: pa.Table, path: str | Path, compression: str = "zstd") -> Path:
-    """Writes `table` to a hidden temporary file beside `path`, fsyncs it, then renames it.
+def write_parquet_atomic(table: pa.Table, path: str | DataPath, compression: str = "zstd") -> DataPath:
+    """Writes `table` so that it appears complete under `path` or not at all (local or object storage).
 
     Image-byte columns are stored uncompressed; every other column with `compression`.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_name(path)
+    dest = data_path(path) if isinstance(path, str) else path
     codecs: str | dict[str, str] = compression
     if INCOMPRESSIBLE_COLUMNS.intersection(table.column_names):
         codecs = {name: "none" if name in INCOMPRESSIBLE_COLUMNS else compression for name in table.column_names}
-    try:
+    with atomic_output(dest) as tmp:
         pq.write_table(table, tmp, compression=codecs)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return dest
 
 
-def write_bytes_atomic(data: bytes, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_name(path)
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+def write_bytes_atomic(data: bytes, path: str | DataPath) -> DataPath:
+    dest = data_path(path) if isinstance(path, str) else path
+    with atomic_output(dest) as tmp:
+        tmp.write_bytes(data)
+    return dest
 
 
-def write_json_atomic(obj: Any, path: str | Path) -> Path:
+def write_json_atomic(obj: Any, path: str | DataPath) -> DataPath:
     text = json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
     return write_bytes_atomic(text.encode("utf-8"), path)
 
 
-def require_input_folder(directory: str | Path) -> Path:
-    """`directory` as a Path, or a one-line error when it is missing or not a folder."""
-    d = Path(directory)
-    if not d.exists():
+def require_input_folder(directory: str | DataPath) -> DataPath:
+    """`directory` as a path, or a one-line error when it is missing or not a folder."""
+    d = data_path(directory) if isinstance(directory, str) else directory
+    try:
+        exists = d.exists()
+    except (PermissionError, OSError) as exc:
+        raise UserError(f"cannot read {d}: {str(exc).splitlines()[0] or type(exc).__name__}") from None
+    if not exists:
         raise UserError(f"input folder not found: {d}")
     if not d.is_dir():
         raise UserError(f"not a folder: {d}")
     return d
 
 
-def list_parts(directory: str | Path, pattern: str = "*.parquet") -> list[Path]:
+def list_parts(directory: str | DataPath, pattern: str = "*.parquet") -> list[DataPath]:
     """The parquet parts in `directory`, sorted; hidden temporary files are never listed."""
     d = require_input_folder(directory)
     return sorted(p for p in d.glob(pattern) if p.is_file() and not p.name.startswith("."))
 
 
-def read_parquet_checked(path: str | Path, schema: pa.Schema, columns: list[str] | None = None) -> pa.Table:
+def parquet_file(path: str | DataPath) -> pq.ParquetFile:
+    """A ParquetFile on a local path or an object-storage URL."""
+    where, fs = arrow_location(data_path(path) if isinstance(path, str) else path)
+    return pq.ParquetFile(where, filesystem=fs)
+
+
+def read_table(path: str | DataPath, columns: list[str] | None = None, filters: Any = None) -> pa.Table:
+    """`pq.read_table` on a local path or an object-storage URL."""
+    where, fs = arrow_location(data_path(path) if isinstance(path, str) else path)
+    return pq.read_table(where, columns=columns, filters=filters, filesystem=fs)
+
+
+def read_metadata(path: str | DataPath) -> pq.FileMetaData:
+    return parquet_file(path).metadata
+
+
+def read_parquet_checked(path: str | DataPath, schema: pa.Schema, columns: list[str] | None = None) -> pa.Table:
     """Reads a parquet file and checks it has the columns of `schema`; one-line errors otherwise."""
-    path = Path(path)
     try:
-        pf = pq.ParquetFile(path)
+        pf = parquet_file(path)
     except FileNotFoundError:
         raise UserError(f"file not found: {path}") from None
     except (pa.ArrowInvalid, OSError) as exc:
@@ -109,9 +105,9 @@ def read_parquet_checked(path: str | Path, schema: pa.Schema, columns: list[str]
         raise UserError(f"{path}: a column has the wrong type ({str(exc).splitlines()[0]})") from None
 
 
-def iter_parquet_batches(path: str | Path, batch_size: int = 4096) -> Iterator[pa.RecordBatch]:
-    yield from pq.ParquetFile(path).iter_batches(batch_size=batch_size)
+def iter_parquet_batches(path: str | DataPath, batch_size: int = 4096) -> Iterator[pa.RecordBatch]:
+    yield from parquet_file(path).iter_batches(batch_size=batch_size)
 
 
-def count_rows(path: str | Path) -> int:
-    return pq.ParquetFile(path).metadata.num_rows
+def count_rows(path: str | DataPath) -> int:
+    return parquet_file(path).metadata.num_rows

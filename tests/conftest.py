@@ -37,3 +37,12 @@ def demo_web() -> Iterator[object]:
 
     with DemoWebServer(pairs=1500, seed=7) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[object]:
+    """moto's S3 server on 127.0.0.1 (tests/s3local.py); use `.new_bucket()` per test."""
+    from s3local import local_s3
+
+    with local_s3() as server:
+        yield server

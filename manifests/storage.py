@@ -1,0 +1,149 @@
+"""Where the pipeline's files live: a local path, or an fsspec URL (`s3://bucket/prefix`) on object
+storage, behind one Path-like type so that every stage reads and writes both the same way.
+
+Local paths stay `pathlib.Path`; URLs become `upath.UPath` objects that carry their storage options
+(endpoint, credentials) and travel pickled to Ray workers on other nodes: no shared disk is needed.
+
+Atomic completion: a file is written complete under a local temporary name first. Locally it is
+then fsynced and renamed into place; on object storage it is uploaded to its final key, and an
+object becomes visible only when its upload (one PUT, or a completed multipart upload) ends, so a
+reader never sees a partial file there either. `exclusive=True` refuses to replace an existing
+object (a conditional PUT, `If-None-Match: *`): how parallel writers claim distinct names.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from upath import UPath
+
+from manifests.errors import UserError
+
+if TYPE_CHECKING:
+    from manifests.config import StorageConfig
+
+DataPath: TypeAlias = Path | UPath
+
+_LOCAL_PROTOCOLS = ("", "file", "local")
+
+
+def is_url(spec: str | os.PathLike[str]) -> bool:
+    text = str(spec)
+    return "://" in text and not text.startswith("file://")
+
+
+def storage_options(storage: StorageConfig | None, protocol: str) -> dict[str, Any]:
+    """fsspec options for `protocol` from the config; unset keys are left to the environment."""
+    opts: dict[str, Any] = {}
+    if protocol in ("s3", "s3a"):
+        # Listings are never cached: other workers write into the same prefixes.
+        opts["use_listings_cache"] = False
+        if storage is not None:
+            if storage.endpoint_url:
+                opts["endpoint_url"] = storage.endpoint_url
+            if storage.region:
+                opts["client_kwargs"] = {"region_name": storage.region}
+            if storage.access_key_id:
+                opts["key"] = storage.access_key_id
+            if storage.secret_access_key:
+                opts["secret"] = storage.secret_access_key
+            if storage.anonymous:
+                opts["anon"] = True
+    return opts
+
+
+def data_path(spec: str | os.PathLike[str], storage: StorageConfig | None = None) -> DataPath:
+    """A local `Path` (absolute) for a plain path or `file://` URL, a `UPath` for any other URL."""
+    if isinstance(spec, UPath) and is_remote(spec):
+        return spec
+    text = os.fspath(spec) if not isinstance(spec, str) else spec
+    if text.startswith("file://"):
+        return Path(text.removeprefix("file://")).absolute()
+    if not is_url(text):
+        return Path(text).absolute()
+    protocol = text.split("://", 1)[0]
+    try:
+        return UPath(text, **storage_options(storage, protocol))
+    except (ValueError, ImportError) as exc:
+        raise UserError(f"unsupported storage URL {text}: {str(exc).splitlines()[0]}") from None
+
+
+def is_remote(path: DataPath | str) -> bool:
+    if isinstance(path, str):
+        return is_url(path)
+    return isinstance(path, UPath) and path.protocol not in _LOCAL_PROTOCOLS
+
+
+def arrow_location(path: DataPath) -> tuple[str, Any]:
+    """(path, filesystem) for pyarrow readers: the fsspec filesystem for remote paths, None locally."""
+    if is_remote(path):
+        assert isinstance(path, UPath)
+        return path.path, path.fs
+    return os.fspath(path), None
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def upload(local: Path, dest: UPath, exclusive: bool = False) -> bool:
+    """Copies a complete local file to `dest`; with `exclusive`, returns False when `dest` exists."""
+    fs = dest.fs
+    if not exclusive:
+        fs.put_file(os.fspath(local), dest.path)
+        return True
+    try:
+        fs.put_file(os.fspath(local), dest.path, mode="create")
+    except FileExistsError:
+        return False
+    return True
+
+
+@contextmanager
+def atomic_output(dest: DataPath) -> Iterator[Path]:
+    """Yields a local temporary file to write; on a clean exit it becomes `dest` whole, on an
+    exception nothing appears and the temporary file is removed."""
+    if is_remote(dest):
+        with tempfile.TemporaryDirectory(prefix="wukong-upload-") as tmp_dir:
+            tmp = Path(tmp_dir) / dest.name
+            yield tmp
+            assert isinstance(dest, UPath)
+            upload(tmp, dest)
+        return
+    assert isinstance(dest, Path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        yield tmp
+        _fsync_file(tmp)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def remove_tree(path: DataPath) -> None:
+    """Removes a folder (a prefix on object storage) and everything in it; missing is fine."""
+    if is_remote(path):
+        assert isinstance(path, UPath)
+        if path.fs.exists(path.path):
+            path.fs.rm(path.path, recursive=True)
+        return
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def local_cache_dir(path: DataPath, purpose: str) -> Path:
+    """A local folder tied to a remote location, for what cannot live on object storage (locks,
+    append-only journals, logs): `$WUKONG_CACHE` or ~/.cache/wukong, then purpose and the URL."""
+    import hashlib
+
+    base = Path(os.environ.get("WUKONG_CACHE") or Path.home() / ".cache" / "wukong")
+    digest = hashlib.sha256(str(path).encode("utf-8")).hexdigest()[:16]
+    return base / purpose / f"{path.name or 'root'}-{digest}"
