@@ -1,9 +1,11 @@
-"""Where each stage's files live inside a data directory (DESIGN.md: the storage contract)."""
+"""Where each stage's files live inside a data directory (DESIGN.md: the storage contract); the root may
+be a local path or an object-storage URL (manifests.storage)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+
+from manifests.storage import DataPath
 
 
 def part_name(index: int, prefix: str = "part-") -> str:
@@ -16,30 +18,30 @@ def shard_name(index: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class DataDir:
-    root: Path
+    root: DataPath
 
     @property
-    def candidates(self) -> Path:
+    def candidates(self) -> DataPath:
         return self.root / "candidates"
 
     @property
-    def filtered(self) -> Path:
+    def filtered(self) -> DataPath:
         return self.root / "filtered"
 
     @property
-    def release(self) -> Path:
+    def release(self) -> DataPath:
         return self.root / "release"
 
     @property
-    def report_html(self) -> Path:
+    def report_html(self) -> DataPath:
         return self.root / "report.html"
 
     @property
-    def report_assets(self) -> Path:
+    def report_assets(self) -> DataPath:
         return self.root / "report"
 
     @property
-    def logs(self) -> Path:
+    def logs(self) -> DataPath:
         return self.root / "logs"
 
 
@@ -47,42 +49,42 @@ class DataDir:
 class FilteredDir:
     """The filter stage's output folder."""
 
-    root: Path
+    root: DataPath
 
     @property
-    def kept(self) -> Path:
+    def kept(self) -> DataPath:
         return self.root / "kept"
 
     @property
-    def rejected(self) -> Path:
+    def rejected(self) -> DataPath:
         return self.root / "rejected"
 
     @property
-    def stats(self) -> Path:
+    def stats(self) -> DataPath:
         return self.root / "stats.json"
 
     @property
-    def work(self) -> Path:
+    def work(self) -> DataPath:
         """Intermediate per-task results that make a re-run resume (removed by nobody: cheap)."""
         return self.root / "_work"
 
 
 @dataclass(frozen=True, slots=True)
 class ReleaseDir:
-    root: Path
+    root: DataPath
 
     @property
-    def shards(self) -> Path:
+    def shards(self) -> DataPath:
         return self.root / "shards"
 
     @property
-    def manifests(self) -> Path:
+    def manifests(self) -> DataPath:
         return self.root / "manifests"
 
     @property
-    def checksums(self) -> Path:
+    def checksums(self) -> DataPath:
         return self.root / "SHA256SUMS"
 
     @property
-    def card(self) -> Path:
+    def card(self) -> DataPath:
         return self.root / "README.md"
