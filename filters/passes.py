@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from filters.base import DETAIL, REASON, apply_filters, ensure_verdict_columns
 from filters.download import Downloader
@@ -24,19 +23,20 @@ from filters.global_text import caption_hash64
 from filters.image import IMAGE_COLUMN, ImageFilter
 from filters.plan import Task, WorkLayout
 from filters.url import UrlFilter
-from manifests.config import Config
+from manifests.config import Config, StorageConfig
 from manifests.errors import UserError
-from manifests.parquet_io import write_parquet_atomic
+from manifests.parquet_io import parquet_file, read_table, write_parquet_atomic
 from manifests.schemas import CANDIDATE, REJECTED, SAMPLE
+from manifests.storage import data_path
 
 ROW = "row"
 TASK = "task_id"
 IMAGE_WORK_COLUMNS = (ROW, REASON, DETAIL, IMAGE_COLUMN, "width", "height", "mime", "sha256", "phash")
 
 
-def read_task_rows(task: Task) -> pa.Table:
+def read_task_rows(task: Task, storage: StorageConfig | None = None) -> pa.Table:
     try:
-        table = pq.ParquetFile(task.path).read(columns=CANDIDATE.names)
+        table = parquet_file(data_path(task.path, storage)).read(columns=CANDIDATE.names)
         table = table.slice(task.start, task.rows)
         return pa.Table.from_arrays([table.column(f.name).cast(f.type) for f in CANDIDATE], schema=CANDIDATE)
     except (pa.ArrowException, OSError) as exc:  # a part whose footer reads but whose pages do not
@@ -61,7 +61,7 @@ class TextPass:
 
     def run(self, task: Task) -> dict[str, Any]:
         started = time.perf_counter()
-        table = read_task_rows(task)
+        table = read_task_rows(task, self.cfg.storage)
         table = self._normalize(table, self.cfg.text.max_chars)
         table = ensure_verdict_columns(table)
         table = apply_filters(table, self.filters)
@@ -77,7 +77,7 @@ class TextPass:
 
 def _task_decisions(path: Any, task_id: int) -> pa.Table:
     """The rows of one task in a driver-written decision file (task_id, row, reason, detail)."""
-    return pq.read_table(path, filters=[(TASK, "=", task_id)], columns=[ROW, REASON, DETAIL])
+    return read_table(path, filters=[(TASK, "=", task_id)], columns=[ROW, REASON, DETAIL])
 
 
 def _apply_decisions(table: pa.Table, decisions: pa.Table) -> pa.Table:
@@ -114,7 +114,7 @@ class ImagePass:
 
     def run(self, task: Task) -> dict[str, Any]:
         started = time.perf_counter()
-        text = pq.read_table(self.layout.text(task.task_id), columns=[ROW, "url", REASON, DETAIL])
+        text = read_table(self.layout.text(task.task_id), columns=[ROW, "url", REASON, DETAIL])
         text = _apply_decisions(text, _task_decisions(self.layout.text_global, task.task_id))
         alive = text.take(alive_rows(text))
         urls = alive.column("url").to_pylist()
@@ -157,10 +157,10 @@ class FinalizePass:
 
     def run(self, task: Task) -> dict[str, Any]:
         started = time.perf_counter()
-        text = pq.read_table(self.layout.text(task.task_id))
+        text = read_table(self.layout.text(task.task_id))
         text = _apply_decisions(text, _task_decisions(self.layout.text_global, task.task_id))
         image_path = self.layout.image(task.task_id)
-        image = pq.read_table(image_path) if image_path.exists() else None
+        image = read_table(image_path) if image_path.exists() else None
         if image is not None and image.num_rows:
             image = _apply_decisions(image, _task_decisions(self.layout.dedup, task.task_id))
             text = _apply_decisions(text, image.select([ROW, REASON, DETAIL]).filter(

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from manifests.config import Config
+from manifests.config import Config, StorageConfig
 from manifests.errors import UserError
 from manifests.layout import FilteredDir, part_name
-from manifests.parquet_io import list_parts, write_json_atomic
+from manifests.parquet_io import list_parts, read_metadata, write_json_atomic
 from manifests.schemas import CANDIDATE
+from manifests.storage import DataPath, data_path, is_remote, remove_tree
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,34 +38,34 @@ class Task:
 class WorkLayout:
     out: FilteredDir
 
-    def text(self, task_id: int) -> Path:
+    def text(self, task_id: int) -> DataPath:
         return self.out.work / "text" / part_name(task_id, "task-")
 
-    def image(self, task_id: int) -> Path:
+    def image(self, task_id: int) -> DataPath:
         return self.out.work / "image" / part_name(task_id, "task-")
 
     @property
-    def text_global(self) -> Path:
+    def text_global(self) -> DataPath:
         return self.out.work / "text_global.parquet"
 
     @property
-    def dedup(self) -> Path:
+    def dedup(self) -> DataPath:
         return self.out.work / "dedup.parquet"
 
     @property
-    def fingerprint(self) -> Path:
+    def fingerprint(self) -> DataPath:
         return self.out.work / "input.json"
 
-    def kept(self, task_id: int) -> Path:
+    def kept(self, task_id: int) -> DataPath:
         return self.out.kept / part_name(task_id)
 
-    def rejected(self, task_id: int) -> Path:
+    def rejected(self, task_id: int) -> DataPath:
         return self.out.rejected / part_name(task_id)
 
 
-def _check_candidate_schema(path: Path) -> int:
+def _check_candidate_schema(path: DataPath) -> int:
     try:
-        meta = pq.read_metadata(path)
+        meta = read_metadata(path)
         schema = meta.schema.to_arrow_schema()
     except (pa.ArrowInvalid, OSError) as exc:
         raise UserError(f"{path}: not a readable parquet file ({str(exc).splitlines()[0]})") from None
@@ -96,9 +94,9 @@ def _same_kind(got: pa.DataType, want: pa.DataType) -> bool:
     return False
 
 
-def plan_tasks(in_dir: Path, rows_per_task: int) -> list[Task]:
+def plan_tasks(in_dir: DataPath, rows_per_task: int, storage: StorageConfig | None = None) -> list[Task]:
     """Cuts every candidate part into tasks; checks each part's schema first (one-line errors)."""
-    parts = list_parts(in_dir)
+    parts = list_parts(data_path(in_dir, storage) if isinstance(in_dir, str) else in_dir)
     if not parts:
         raise UserError(f"no candidate parquet parts in {in_dir}")
     if rows_per_task < 1:
@@ -107,13 +105,17 @@ def plan_tasks(in_dir: Path, rows_per_task: int) -> list[Task]:
     for path in parts:
         n = _check_candidate_schema(path)
         for start in range(0, n, rows_per_task):
-            tasks.append(Task(len(tasks), str(path.resolve()), start, min(start + rows_per_task, n)))
+            where = str(path) if is_remote(path) else str(path.resolve())
+            tasks.append(Task(len(tasks), where, start, min(start + rows_per_task, n)))
     return tasks
 
 
 def fingerprint(tasks: list[Task], cfg: Config) -> dict[str, object]:
     files = sorted({t.path for t in tasks})
-    stat = [[f, Path(f).stat().st_size, int(Path(f).stat().st_mtime)] for f in files]
+    stat = []
+    for f in files:
+        st = data_path(f, cfg.storage).stat()
+        stat.append([f, st.st_size, int(st.st_mtime)])
     # Settings that change the output; download settings (timeouts, concurrency) do not invalidate work.
     relevant = {k: v for k, v in cfg.to_dict().items() if k in ("text", "image", "dedup", "privacy")}
     digest = hashlib.sha256(json.dumps([stat, relevant, [asdict(t) for t in tasks]], sort_keys=True).encode())
@@ -146,8 +148,7 @@ def prepare_work(layout: WorkLayout, tasks: list[Task], cfg: Config) -> bool:
             _remove_temp_files(layout)
             return True
     for d in (layout.out.work, layout.out.kept, layout.out.rejected):
-        if d.exists():
-            shutil.rmtree(d)
+        remove_tree(d)
     if layout.out.stats.exists():
         layout.out.stats.unlink()
     write_json_atomic(fp, layout.fingerprint)

@@ -12,13 +12,11 @@ import logging
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from filters.base import DETAIL, REASON
@@ -28,9 +26,10 @@ from filters.plan import Task, WorkLayout, plan_tasks, prepare_work
 from manifests.config import Config
 from manifests.errors import UserError
 from manifests.layout import FilteredDir
-from manifests.parquet_io import write_json_atomic, write_parquet_atomic
+from manifests.parquet_io import read_metadata, read_table, write_json_atomic, write_parquet_atomic
 from manifests.ray_session import ray_session
 from manifests.stats import FilterStats
+from manifests.storage import DataPath
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +111,7 @@ def _run_pass(actor: type[_PassActor], todo: list[Task], cfg: Config, layout: Wo
 
 def _global_text(tasks: list[Task], layout: WorkLayout, cfg: Config) -> None:
     paths = [layout.text(t.task_id) for t in tasks]
-    frames = [pq.read_table(p, columns=[ROW, "cap_h", "url_h", REASON]) for p in paths]
+    frames = [read_table(p, columns=[ROW, "cap_h", "url_h", REASON]) for p in paths]
     task_ids = np.concatenate([np.full(f.num_rows, t.task_id, dtype=np.int32) for f, t in zip(frames, tasks,
                                                                                             strict=True)])
     cols = pa.concat_tables(frames)
@@ -127,7 +126,7 @@ def _global_text(tasks: list[Task], layout: WorkLayout, cfg: Config) -> None:
         wanted = pa.array(np.unique(url_h[positions]), pa.uint64())
         lookup: dict[tuple[int, int], tuple[str, str]] = {}
         for path, t in zip(paths, tasks, strict=True):
-            sub = pq.read_table(path, columns=[ROW, "page_url", "caption"], filters=pc.field("url_h").isin(wanted))
+            sub = read_table(path, columns=[ROW, "page_url", "caption"], filters=pc.field("url_h").isin(wanted))
             for r, page, cap in zip(sub.column(ROW).to_pylist(), sub.column("page_url").to_pylist(),
                                     sub.column("caption").to_pylist(), strict=True):
                 lookup[(t.task_id, r)] = (page or "", cap or "")
@@ -155,7 +154,7 @@ def _dedup(tasks: list[Task], layout: WorkLayout, cfg: Config) -> None:
 
     frames = []
     for t in tasks:
-        table = pq.read_table(layout.image(t.task_id), columns=[ROW, REASON, "sha256", "phash", "width", "height"])
+        table = read_table(layout.image(t.task_id), columns=[ROW, REASON, "sha256", "phash", "width", "height"])
         table = table.filter(pc.is_null(table.column(REASON))).drop_columns([REASON])
         frames.append(table.append_column(TASK, pa.array(np.full(table.num_rows, t.task_id, np.int32))))
     alive = pa.concat_tables(frames) if frames else pa.table({})
@@ -189,7 +188,7 @@ def _keys_for(alive: pa.Table, layout: WorkLayout) -> np.ndarray:
     task_col = alive.column(TASK).to_numpy()
     row_col = alive.column(ROW).to_numpy()
     for task_id in np.unique(task_col):
-        text = pq.read_table(layout.text(int(task_id)), columns=[ROW, "url_h"])
+        text = read_table(layout.text(int(task_id)), columns=[ROW, "url_h"])
         by_row = np.zeros(text.num_rows, dtype=np.uint64)
         by_row[text.column(ROW).to_numpy()] = text.column("url_h").fill_null(0).to_numpy()
         sel = task_col == task_id
@@ -200,16 +199,19 @@ def _keys_for(alive: pa.Table, layout: WorkLayout) -> np.ndarray:
 def collect_stats(layout: WorkLayout, tasks: list[Task]) -> FilterStats:
     stats = FilterStats()
     for t in tasks:
-        kept = pq.read_metadata(layout.kept(t.task_id)).num_rows
-        rejected = pq.read_table(layout.rejected(t.task_id), columns=[REASON]).column(REASON).to_pylist()
+        kept = read_metadata(layout.kept(t.task_id)).num_rows
+        rejected = read_table(layout.rejected(t.task_id), columns=[REASON]).column(REASON).to_pylist()
         stats = stats + FilterStats(t.rows, kept, Counter(rejected))
     return stats
 
 
-def run_filter(in_dir: Path, out_dir: Path, cfg: Config) -> FilterRun:
-    """Runs the whole filter stage; resumes from `out_dir/_work` when the input is unchanged."""
+def run_filter(in_dir: DataPath, out_dir: DataPath, cfg: Config) -> FilterRun:
+    """Runs the whole filter stage; resumes from `out_dir/_work` when the input is unchanged.
+
+    Either folder may be on object storage (a `UPath`): tasks then read and write there directly.
+    """
     started = time.perf_counter()
-    tasks = plan_tasks(in_dir, cfg.ray.rows_per_task)
+    tasks = plan_tasks(in_dir, cfg.ray.rows_per_task, cfg.storage)
     layout = WorkLayout(FilteredDir(out_dir))
     prepare_work(layout, tasks, cfg)
     done_before = sum(1 for t in tasks if layout.kept(t.task_id).exists() and layout.rejected(t.task_id).exists())

@@ -13,10 +13,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from manifests.errors import UserError
+from manifests.layout import DataDir
+from manifests.storage import DataPath, is_remote, local_cache_dir
 from wukong import __version__
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _root_level_before: dict[Path, int] = {}  # log file -> the root logger's level before its handler was added
+
+
+def logs_dir_for(out: DataPath) -> Path:
+    """Where a stage writing to `out` keeps its log: `DIR/logs` beside a local output folder, a local
+    cache folder (manifests.storage.local_cache_dir) for an object-storage one, where nothing appends."""
+    if is_remote(out):
+        return local_cache_dir(out, "logs")
+    return DataDir(Path(out).resolve().parent).logs
 
 
 def setup_file_logging(log_dir: str | Path, stage: str) -> Path:

@@ -8,17 +8,18 @@ from pathlib import Path
 
 from manifests.config import load_config
 from manifests.errors import UserError
-from manifests.layout import DataDir
 from manifests.parquet_io import require_input_folder
+from manifests.storage import data_path
 from wukong.commands.common import add_config_args
-from wukong.logs import close_file_logging, setup_file_logging
+from wukong.logs import close_file_logging, logs_dir_for, setup_file_logging
 
 
 def register(sub: argparse._SubParsersAction, name: str) -> None:
     p = sub.add_parser(name, help="filter candidates into kept/ and rejected/ (Ray Data)", description=__doc__)
-    p.add_argument("--in", dest="in_dir", required=True, metavar="DIR", help="candidate parquet parts (crawl output)")
+    p.add_argument("--in", dest="in_dir", required=True, metavar="DIR",
+                   help="candidate parquet parts (crawl output): a folder or an s3:// URL")
     p.add_argument("--out", dest="out_dir", required=True, metavar="DIR",
-                   help="output: kept/, rejected/, stats.json (a re-run resumes)")
+                   help="output: kept/, rejected/, stats.json (a re-run resumes); a folder or an s3:// URL")
     add_config_args(p)
     p.set_defaults(func=run)
 
@@ -36,13 +37,13 @@ def run(args: argparse.Namespace) -> int:
     from filters.runner import run_filter
 
     cfg = load_config(args.config, args.set)
-    # Absolute paths: on a cluster, Ray workers do not share the driver's working directory.
-    in_dir, out_dir = Path(args.in_dir).absolute(), Path(args.out_dir).absolute()
+    # Absolute paths or URLs: on a cluster, Ray workers do not share the driver's working directory.
+    in_dir, out_dir = data_path(args.in_dir, cfg.storage), data_path(args.out_dir, cfg.storage)
     cfg.text.sensitive_words = [str(Path(p).absolute()) for p in cfg.text.sensitive_words]
     require_input_folder(in_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"--out is not a folder: {out_dir}")
-    log_file = setup_file_logging(DataDir(out_dir.resolve().parent).logs, "filter")
+    log_file = setup_file_logging(logs_dir_for(out_dir), "filter")
     try:
         result = run_filter(in_dir, out_dir, cfg)
     finally:
