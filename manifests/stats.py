@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from manifests.errors import UserError
+from manifests.storage import DataPath, as_path
 
 
 @dataclass(slots=True)
@@ -42,8 +42,8 @@ class FilterStats:
             raise UserError("stats are malformed: expected input, kept and rejected") from None
 
     @classmethod
-    def load(cls, path: str | Path) -> FilterStats:
-        p = Path(path)
+    def load(cls, path: str | DataPath) -> FilterStats:
+        p = as_path(path)
         if not p.is_file():
             raise UserError(f"stats file not found: {p}")
         try:

@@ -147,3 +147,11 @@ def local_cache_dir(path: DataPath, purpose: str) -> Path:
     base = Path(os.environ.get("WUKONG_CACHE") or Path.home() / ".cache" / "wukong")
     digest = hashlib.sha256(str(path).encode("utf-8")).hexdigest()[:16]
     return base / purpose / f"{path.name or 'root'}-{digest}"
+
+
+def as_path(spec: str | DataPath, storage: StorageConfig | None = None) -> DataPath:
+    """`spec` as a path object: a URL string becomes a UPath, a local string a `Path` as given
+    (relative stays relative), and a path object is returned unchanged."""
+    if isinstance(spec, str):
+        return data_path(spec, storage) if is_url(spec) else Path(spec)
+    return spec

@@ -314,3 +314,26 @@ def test_synthetic_generator_cli(tmp_path: Path) -> None:
     assert synth([str(tmp_path / "s"), "--rows", "100", "--stages", "crawl"]) == 0
     assert list((tmp_path / "s" / "candidates").glob("*.parquet"))
     shutil.rmtree(tmp_path / "s")
+
+
+def test_report_of_a_data_dir_on_s3(tmp_path: Path, s3_server, capsys: pytest.CaptureFixture[str]) -> None:
+    """A data dir on object storage (moto on 127.0.0.1): read there, report.html and PNGs uploaded there,
+    the same plots and numbers as for the local copy."""
+    local = tmp_path / "data"
+    write_synthetic_data_dir(local, rows=400, seed=5, stages=("crawl", "filter"))
+    fs = s3_server.filesystem()
+    bucket = s3_server.new_bucket()
+    fs.put(str(local) + "/", f"{bucket}/data/", recursive=True)
+    args = ["--quiet", "report", "--data-dir", f"s3://{bucket}/data", "--caption-sample", "200"]
+    for s in s3_server.config_overrides():
+        args += ["--set", s]
+    assert main(args) == 0
+    assert f"report: s3://{bucket}/data/report.html" in capsys.readouterr().out
+    assert main(["--quiet", "report", "--data-dir", str(local), "--caption-sample", "200"]) == 0
+    remote_pngs = sorted(p.rsplit("/", 1)[1] for p in fs.glob(f"{bucket}/data/report/*.png"))
+    assert remote_pngs == sorted(p.name for p in (local / "report").glob("*.png")) and len(remote_pngs) >= 5
+    for name in remote_pngs:
+        assert fs.cat(f"{bucket}/data/report/{name}")[:8] == b"\x89PNG\r\n\x1a\n"
+    page = fs.cat(f"{bucket}/data/report.html").decode("utf-8")
+    kept = json.loads((local / "filtered" / "stats.json").read_text())["kept"]
+    assert f"{kept:,}" in page and f"s3://{bucket}/data" in page

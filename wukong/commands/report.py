@@ -12,8 +12,11 @@ import argparse
 import logging
 from pathlib import Path
 
+from manifests.config import load_config
 from manifests.errors import UserError
 from manifests.layout import DataDir
+from manifests.storage import data_path, is_remote, is_url, local_cache_dir
+from wukong.commands.common import add_config_args
 from wukong.logs import close_file_logging, setup_file_logging
 
 log = logging.getLogger(__name__)
@@ -23,11 +26,13 @@ def register(sub: argparse._SubParsersAction, name: str) -> None:
     p = sub.add_parser(name, help="write DIR/report.html (funnel and distributions, PNG plots)",
                        description=__doc__)
     p.add_argument("--data-dir", default="data", metavar="DIR",
-                   help="the data directory holding candidates/, filtered/ and/or release/ (default: data)")
+                   help="the data directory holding candidates/, filtered/ and/or release/: a folder or an "
+                        "s3:// URL (default: data)")
     p.add_argument("--caption-sample", type=int, default=20_000, metavar="N",
                    help="captions sampled (evenly spaced) for the jieba word-count plot (default: 20000)")
     p.add_argument("--examples", type=int, default=30, metavar="N",
                    help="sample kept pairs listed in the captions table (default: 30)")
+    add_config_args(p)
     p.set_defaults(func=run)
 
 
@@ -36,19 +41,20 @@ def run(args: argparse.Namespace) -> int:
 
     if args.caption_sample < 0 or args.examples < 0:
         raise UserError("--caption-sample and --examples must be >= 0")
-    root = Path(args.data_dir)
+    cfg = load_config(args.config, args.set)
+    root = data_path(args.data_dir, cfg.storage) if is_url(args.data_dir) else Path(args.data_dir)
     if not root.is_dir():
         raise UserError(f"data directory not found: {root}" if not root.exists() else f"not a directory: {root}")
     data = DataDir(root)
     log_file = None
     if any(p.exists() for p in (data.candidates, data.filtered, data.release)):  # never litter a wrong dir
-        log_file = setup_file_logging(data.logs, "report")
+        log_file = setup_file_logging(local_cache_dir(root, "logs") if is_remote(root) else data.logs, "report")
     try:
         result = build_report(root, Limits(captions=args.caption_sample, examples=args.examples))
     finally:
         if log_file is not None:
             close_file_logging(log_file)
-    print(f"report: {result.html} ({len(result.images)} plots in {result.html.parent / 'report'}, "
+    print(f"report: {result.html} ({len(result.images)} plots in {DataDir(root).report_assets}, "
           f"{result.seconds:.1f}s)")
     if result.missing_stages:
         print(f"report: stages not found yet: {', '.join(result.missing_stages)}")

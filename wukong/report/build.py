@@ -6,10 +6,10 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from manifests.layout import DataDir
 from manifests.parquet_io import write_bytes_atomic
+from manifests.storage import DataPath, is_remote, local_cache_dir, upload
 from wukong import __version__
 from wukong.report import sections as sec
 from wukong.report.data import Limits, ReportData, load_report_data
@@ -22,8 +22,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class ReportResult:
-    html: Path
-    images: list[Path]
+    html: DataPath
+    images: list[DataPath]
     missing_stages: list[str]
     seconds: float
 
@@ -41,21 +41,25 @@ def _cards(data: ReportData) -> list[tuple[str, str]]:
     return cards
 
 
-def _clear_old_plots(assets: Path) -> None:
+def _clear_old_plots(assets: DataPath) -> None:
     """report/ holds only this report's PNGs: plots of an earlier run that this one does not draw go."""
     if assets.is_dir():
         for old in assets.glob("*.png"):
             old.unlink()
 
 
-def build_report(data_dir: str | Path, limits: Limits | None = None, style: Style | None = None) -> ReportResult:
+def build_report(data_dir: str | DataPath, limits: Limits | None = None,
+                 style: Style | None = None) -> ReportResult:
     """Writes `DIR/report.html` and its PNGs in `DIR/report/` from whatever stages exist under `data_dir`.
 
+    A data directory on object storage is read there; the report is drawn in a local folder, then
+    uploaded beside the stages (each file whole).
     Raises UserError when `data_dir` is missing or holds no stage output, or a stage's files are malformed.
     """
     started = time.perf_counter()
     data = load_report_data(data_dir, limits)
-    layout = DataDir(data.root)
+    target = DataDir(data.root)
+    layout = DataDir(local_cache_dir(data.root, "report")) if is_remote(data.root) else target
     style = style if style is not None else Style(cjk_font_family())
     _clear_old_plots(layout.report_assets)
     layout.report_assets.mkdir(parents=True, exist_ok=True)
@@ -76,10 +80,18 @@ def build_report(data_dir: str | Path, limits: Limits | None = None, style: Styl
     if crawl_stats is not None:
         sections.append(crawl_stats)
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    page = render_page("Wukong dataset report", f"{data.root.resolve()} · generated {generated} · wukong "
+    shown = data.root if is_remote(data.root) else data.root.resolve()
+    page = render_page("Wukong dataset report", f"{shown} · generated {generated} · wukong "
                        f"{__version__}", _cards(data), sections, data.warnings)
     write_bytes_atomic(page.encode("utf-8"), layout.report_html)
+    images: list[DataPath] = list(plotter.written)
+    if target != layout:
+        _clear_old_plots(target.report_assets)
+        images = [target.report_assets / p.name for p in plotter.written]
+        for local, remote in zip(plotter.written, images, strict=True):
+            upload(local, remote)
+        upload(layout.report_html, target.report_html)
     missing = [s.name for s in data.stages if not s.present]
     seconds = time.perf_counter() - started
-    log.debug("report: %s with %d plots in %.1fs", layout.report_html, len(plotter.written), seconds)
-    return ReportResult(layout.report_html, list(plotter.written), missing, seconds)
+    log.debug("report: %s with %d plots in %.1fs", target.report_html, len(images), seconds)
+    return ReportResult(target.report_html, images, missing, seconds)

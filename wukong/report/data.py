@@ -13,7 +13,6 @@ import math
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,6 +26,7 @@ from manifests.layout import DataDir, FilteredDir, ReleaseDir
 from manifests.parquet_io import count_rows, list_parts, read_parquet_checked
 from manifests.schemas import CANDIDATE, MANIFEST, REJECTED, SAMPLE
 from manifests.stats import FilterStats
+from manifests.storage import DataPath, as_path
 from wukong.report.funnel import DOWNLOAD_REASONS, STEP_NAMES, STEPS
 
 # Rows that reached the download step: rejected there or later, or kept.
@@ -52,7 +52,7 @@ class StageStatus:
     """Whether a stage's output exists, where, and a one-line note (its size, or how to produce it)."""
 
     name: str
-    path: Path
+    path: DataPath
     present: bool
     note: str
 
@@ -103,7 +103,7 @@ class ReleaseSummary:
 
 @dataclass(slots=True)
 class ReportData:
-    root: Path
+    root: DataPath
     stages: list[StageStatus]
     crawl: CrawlSummary | None
     filtered: FilterSummary | None
@@ -146,7 +146,7 @@ def hosts_of(urls: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pc.fill_null(hosts, NO_HOST)
 
 
-def _rows(parts: list[Path]) -> int:
+def _rows(parts: list[DataPath]) -> int:
     """Rows in `parts`, from the parquet footers; an unreadable part is a UserError."""
     total = 0
     for part in parts:
@@ -157,11 +157,11 @@ def _rows(parts: list[Path]) -> int:
     return total
 
 
-def _parts(directory: Path) -> list[Path]:
+def _parts(directory: DataPath) -> list[DataPath]:
     return list_parts(directory) if directory.is_dir() else []
 
 
-def _iter_parts(parts: list[Path], schema: pa.Schema, columns: list[str], what: str,
+def _iter_parts(parts: list[DataPath], schema: pa.Schema, columns: list[str], what: str,
                 ) -> Iterator[tuple[int, pa.Table]]:
     """(global row offset, projected table) per part, with a progress bar on a terminal (not with --quiet)."""
     quiet = logging.getLogger().getEffectiveLevel() > logging.INFO
@@ -172,7 +172,7 @@ def _iter_parts(parts: list[Path], schema: pa.Schema, columns: list[str], what: 
         offset += table.num_rows
 
 
-def _read_json(path: Path, warnings: list[str]) -> dict[str, Any] | None:
+def _read_json(path: DataPath, warnings: list[str]) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -190,7 +190,7 @@ def _int_array(column: pa.ChunkedArray, positions: np.ndarray) -> np.ndarray:
     return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
-def load_crawl(directory: Path, limits: Limits, warnings: list[str]) -> CrawlSummary | None:
+def load_crawl(directory: DataPath, limits: Limits, warnings: list[str]) -> CrawlSummary | None:
     parts = _parts(directory)
     stats_files = sorted(directory.glob("crawl_stats*.json")) if directory.is_dir() else []
     if not parts and not stats_files:
@@ -227,7 +227,7 @@ def _add_groups(counter: Counter[str], rejected: pa.Table, reason: str) -> None:
     counter.update(value_counts(details, "(unknown)"))
 
 
-def load_filtered(directory: Path, limits: Limits, warnings: list[str]) -> FilterSummary | None:
+def load_filtered(directory: DataPath, limits: Limits, warnings: list[str]) -> FilterSummary | None:
     fdir = FilteredDir(directory)
     if not fdir.stats.is_file():
         return None
@@ -277,7 +277,7 @@ def load_filtered(directory: Path, limits: Limits, warnings: list[str]) -> Filte
     return summary
 
 
-def _release_stats(shards: Path, summary: ReleaseSummary, warnings: list[str]) -> None:
+def _release_stats(shards: DataPath, summary: ReleaseSummary, warnings: list[str]) -> None:
     for path in sorted(shards.glob("*_stats.json")):
         data = _read_json(path, warnings)
         if data is None:
@@ -295,7 +295,7 @@ def _release_stats(shards: Path, summary: ReleaseSummary, warnings: list[str]) -
         summary.tar_bytes += values["tar_bytes"]
 
 
-def load_release(directory: Path, warnings: list[str]) -> ReleaseSummary | None:
+def load_release(directory: DataPath, warnings: list[str]) -> ReleaseSummary | None:
     rdir = ReleaseDir(directory)
     parts = _parts(rdir.manifests)
     if not parts:
@@ -332,9 +332,10 @@ def _stage_statuses(data: DataDir, crawl: CrawlSummary | None, filtered: FilterS
     ]
 
 
-def load_report_data(root: str | Path, limits: Limits | None = None) -> ReportData:
-    """Summarises every stage found under `root`; a missing root or no stage at all is a UserError."""
-    data = DataDir(Path(root))
+def load_report_data(root: str | DataPath, limits: Limits | None = None) -> ReportData:
+    """Summarises every stage found under `root` (a folder or an object-storage URL); a missing root or
+    no stage at all is a UserError."""
+    data = DataDir(as_path(root))
     if not data.root.exists():
         raise UserError(f"data directory not found: {data.root}")
     if not data.root.is_dir():
