@@ -6,14 +6,16 @@ from the clock, so the card is as reproducible as the shards.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
+from manifests.errors import UserError
 from manifests.stats import FilterStats
+from manifests.storage import DataPath
 from sharding.distributions import histogram_table, quantile_table, word_counts
 
 MB = 1_000_000
@@ -142,7 +144,17 @@ The release stage ran with:
 """
 
 
-def find_filter_config(filtered_root: Path) -> tuple[str, str] | None:
+def load_filter_stats(path: DataPath) -> FilterStats | None:
+    """The filter stage's stats.json (local or on object storage), None when it is missing."""
+    if not path.is_file():
+        return None
+    try:
+        return FilterStats.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except json.JSONDecodeError:
+        raise UserError(f"{path}: not valid JSON") from None
+
+
+def find_filter_config(filtered_root: DataPath) -> tuple[str, str] | None:
     """The config the filter stage saved beside its output, when it saved one."""
     for name in ("config.yaml", "config.yml", "config.json"):
         p = filtered_root / name

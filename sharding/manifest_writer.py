@@ -9,13 +9,12 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from manifests.parquet_io import write_bytes_atomic, write_parquet_atomic
+from manifests.parquet_io import read_table, write_bytes_atomic, write_parquet_atomic
 from manifests.schemas import MANIFEST, conform
+from manifests.storage import DataPath
 from sharding.files import ShardFiles, manifest_path
 
 
@@ -42,20 +41,20 @@ def csv_bytes(table: pa.Table) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-def write_manifest_part(number: int, start: int, stop: int, spans: list[ShardSpan], shards_dir: str,
-                        manifests_dir: str, with_csv: bool) -> list[str]:
-    """Writes manifest part `number` holding global rows [start, stop); returns the paths written."""
+def write_manifest_part(number: int, start: int, stop: int, spans: list[ShardSpan], shards_dir: DataPath,
+                        manifests_dir: DataPath, with_csv: bool) -> list[str]:
+    """Writes manifest part `number` holding global rows [start, stop); returns the names written."""
     pieces = []
     for span in spans:
         lo, hi = max(start, span.start), min(stop, span.start + span.count)
         if hi <= lo:
             continue
-        sidecar = pq.read_table(ShardFiles(Path(shards_dir), span.index).sidecar,
-                                columns=[f.name for f in MANIFEST if f.name != "shard"])
+        sidecar = read_table(ShardFiles(shards_dir, span.index).sidecar,
+                             columns=[f.name for f in MANIFEST if f.name != "shard"])
         piece = sidecar.slice(lo - span.start, hi - lo)
         pieces.append(piece.append_column("shard", pa.array([span.name] * piece.num_rows, pa.string())))
     table = conform(pa.concat_tables(pieces), MANIFEST)
-    written = [write_parquet_atomic(table, manifest_path(Path(manifests_dir), number, "parquet"))]
+    written = [write_parquet_atomic(table, manifest_path(manifests_dir, number, "parquet"))]
     if with_csv:
-        written.append(write_bytes_atomic(csv_bytes(table), manifest_path(Path(manifests_dir), number, "csv")))
-    return [str(p) for p in written]
+        written.append(write_bytes_atomic(csv_bytes(table), manifest_path(manifests_dir, number, "csv")))
+    return [p.name for p in written]

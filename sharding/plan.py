@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -18,6 +17,7 @@ from manifests.errors import UserError
 from manifests.layout import shard_name
 from manifests.parquet_io import read_parquet_checked
 from manifests.schemas import SAMPLE
+from manifests.storage import DataPath
 from sharding.files import ShardFiles
 from sharding.sample import FORMAT_VERSION, META_COLUMNS, check_row, row_digest
 
@@ -28,7 +28,7 @@ INDEX_SCHEMA = pa.schema([pa.field("key", pa.string()), pa.field("digest", pa.bi
 class PartIndex:
     """What one kept part holds: its keys with their row digests, or why it cannot be released."""
 
-    path: str
+    path: DataPath
     table: pa.Table | None = None
     error: str | None = None
 
@@ -52,11 +52,11 @@ class ShardSpec:
 @dataclass(frozen=True, slots=True)
 class ReleasePlan:
     shards: list[ShardSpec]
-    parts: list[str]
+    parts: list[DataPath]
     total: int
 
 
-def index_part(path: str) -> PartIndex:
+def index_part(path: DataPath) -> PartIndex:
     """Reads a kept part's columns except `image`, validates every row, returns (key, digest) rows."""
     try:
         table = read_parquet_checked(path, SAMPLE, columns=[*META_COLUMNS])
@@ -108,8 +108,10 @@ def read_stats(files: ShardFiles) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def is_complete(spec: ShardSpec, shards_dir: Path) -> bool:
-    """A shard is done when its stats file (written last) has this plan and its files are all there."""
+def is_complete(spec: ShardSpec, shards_dir: DataPath) -> bool:
+    """A shard is done when its stats file (written last, the completion marker) has this plan and its
+    files are all there. Also on object storage: there the stats object is uploaded after the tar and
+    sidecar uploads have completed, and deleted before a shard is rewritten."""
     files = ShardFiles(shards_dir, spec.index)
     stats = read_stats(files)
     if stats is None or stats.get("plan") != spec.plan:

@@ -3,38 +3,43 @@
 index parts -> plan shards -> skip complete shards -> scatter parts into buckets -> write shards
 -> manifests -> dataset card -> SHA256SUMS. Everything heavy runs as Ray tasks; the driver holds
 keys and digests only, never image bytes.
+
+FILTERED and RELEASE may each be a local folder or a prefix on object storage (`s3://bucket/prefix`,
+as `manifests.storage.data_path` makes it): the tasks get paths that carry their storage options,
+and everything they hand each other (the buckets) lives under RELEASE, so no shared disk is needed.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import logging
-import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import yaml
+from upath import UPath
 
 from manifests.config import Config
 from manifests.errors import UserError
 from manifests.layout import FilteredDir, ReleaseDir
-from manifests.parquet_io import list_parts, write_bytes_atomic
+from manifests.parquet_io import list_parts, read_table, write_bytes_atomic
 from manifests.ray_session import ray_session
-from manifests.stats import FilterStats
-from sharding.card import CardFacts, find_filter_config, render_card
+from manifests.storage import DataPath, data_path, is_remote, local_cache_dir, remove_tree
+from sharding.card import CardFacts, find_filter_config, load_filter_stats, render_card
 from sharding.checksums import CHECKSUMS, sha256_file, write_checksums
 from sharding.files import MANIFEST_FILE_RE, SHARD_FILE_RE, TEMP_FILE_RE, ShardFiles
 from sharding.manifest_writer import ShardSpan, manifest_slices, write_manifest_part
-from sharding.plan import ReleasePlan, ShardSpec, index_part, is_complete, make_plan, read_stats
+from sharding.plan import ReleasePlan, ShardSpec, index_part, is_complete, make_plan
 from sharding.scatter import Range, scatter_part
 from sharding.shard_writer import ShardResult, write_shard
-from sharding.tasks import run_tasks
+from sharding.tasks import run_tasks, thread_map
 
 log = logging.getLogger(__name__)
 MB = 1_000_000
@@ -44,7 +49,7 @@ LOCK = ".lock"
 
 @dataclass(slots=True)
 class ReleaseSummary:
-    root: Path
+    root: DataPath
     pairs: int = 0
     shards: int = 0
     written: int = 0
@@ -71,9 +76,18 @@ class ReleaseSummary:
 
 
 @contextmanager
-def release_lock(root: Path) -> Iterator[None]:
-    """One writer per release folder (the lock dies with its process, so a killed run never blocks)."""
-    path = root / LOCK
+def release_lock(root: DataPath) -> Iterator[None]:
+    """One writer per release folder (the lock dies with its process, so a killed run never blocks).
+
+    Object storage has no locks: there the lock file is local (`local_cache_dir`), so it keeps out a
+    second run on the same machine only.
+    """
+    if isinstance(root, Path):
+        path = root / LOCK
+    else:
+        lock_dir = local_cache_dir(root, "locks")
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        path = lock_dir / LOCK
     with open(path, "a+") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -85,12 +99,31 @@ def release_lock(root: Path) -> Iterator[None]:
             path.unlink(missing_ok=True)
 
 
-def check_folders(filtered: Path, release: Path) -> None:
+def absolute(path: DataPath) -> DataPath:
+    """Local paths resolved (Ray workers need absolute paths); URLs are absolute already."""
+    return path.resolve() if isinstance(path, Path) else path
+
+
+def overlapping(a: DataPath, b: DataPath) -> bool:
+    """Whether one folder is, or is inside, the other."""
+    if isinstance(a, Path) and isinstance(b, Path):
+        f, r = a.resolve(), b.resolve()
+        return f == r or f in r.parents or r in f.parents
+    if isinstance(a, UPath) and isinstance(b, UPath) and a.protocol == b.protocol:
+        x, y = a.path.rstrip("/") + "/", b.path.rstrip("/") + "/"
+        return x.startswith(y) or y.startswith(x)
+    return False
+
+
+def check_folders(filtered: DataPath, release: DataPath) -> None:
     if not filtered.is_dir():
         raise UserError(f"input folder not found: {filtered}")
-    f, r = filtered.resolve(), release.resolve()
-    if f == r or f in r.parents or r in f.parents:
+    if overlapping(filtered, release):
         raise UserError("--in and --out must be separate folders")
+    if isinstance(release, UPath) and is_remote(release):
+        bucket = release.path.split("/", 1)[0]
+        if not release.fs.exists(bucket):
+            raise UserError(f"bucket not found: {release.protocol}://{bucket}")
     if release.exists() and not release.is_dir():
         raise UserError(f"not a folder: {release}")
     rd = ReleaseDir(release)
@@ -101,27 +134,33 @@ def check_folders(filtered: Path, release: Path) -> None:
 
 def remove_stale(rd: ReleaseDir, shards: int) -> None:
     """Temp files and buckets of killed runs, and shards beyond this plan (a re-run with other settings)."""
-    shutil.rmtree(rd.root / WORK, ignore_errors=True)
+    remove_tree(rd.root / WORK)
+    if not rd.root.is_dir():  # a new release on object storage: nothing there yet
+        return
     for p in rd.root.iterdir():
-        if p.is_file() and TEMP_FILE_RE.fullmatch(p.name):
+        if TEMP_FILE_RE.fullmatch(p.name) and p.is_file():
             p.unlink()
+    if not rd.shards.is_dir():
+        return
+    stale = []
     for p in rd.shards.iterdir():
         m = SHARD_FILE_RE.fullmatch(p.name)
         if TEMP_FILE_RE.fullmatch(p.name) or (m is not None and int(m.group(1)) >= shards):
-            p.unlink()
+            stale.append(p)
+    thread_map(lambda p: p.unlink(), stale)
 
 
 def write_shards(plan: ReleasePlan, rd: ReleaseDir, progress: bool, summary: ReleaseSummary) -> None:
-    todo = [s for s in plan.shards if not is_complete(s, rd.shards)]
+    complete = thread_map(lambda s: is_complete(s, rd.shards), plan.shards)
+    todo = [s for s, done in zip(plan.shards, complete, strict=True) if not done]
     summary.written = len(todo)
     if not todo:
         return
     work = rd.root / WORK
     t0 = time.perf_counter()
     ranges = [Range(s.index, s.name, s.first_key, s.last_key) for s in todo]
-    for spec in todo:
-        ShardFiles(rd.shards, spec.index).stats.unlink(missing_ok=True)
-    scattered = run_tasks(scatter_part, [(p, i, ranges, str(work)) for i, p in enumerate(plan.parts)],
+    thread_map(lambda spec: ShardFiles(rd.shards, spec.index).stats.unlink(missing_ok=True), todo)
+    scattered = run_tasks(scatter_part, [(p, i, ranges, work) for i, p in enumerate(plan.parts)],
                           "bucketing parts", "part", progress)
     for r in scattered:
         if r.error:
@@ -131,37 +170,62 @@ def write_shards(plan: ReleasePlan, rd: ReleaseDir, progress: bool, summary: Rel
         summary.written_bytes += result.tar_bytes
         bar.set_postfix_str(f"{summary.written_bytes / MB:,.1f} MB")
 
-    results = run_tasks(write_shard, [(s, str(work / s.name), str(rd.shards)) for s in todo],
+    results = run_tasks(write_shard, [(s, work / s.name, rd.shards) for s in todo],
                         "writing shards", "shard", progress, show)
     for r in results:
         if r.error:
             raise UserError(r.error)
     summary.write_seconds = time.perf_counter() - t0
-    shutil.rmtree(work, ignore_errors=True)
+    remove_tree(work)
 
 
-def write_manifests(plan: ReleasePlan, rd: ReleaseDir, cfg: Config, progress: bool) -> list[Path]:
-    rd.manifests.mkdir(parents=True, exist_ok=True)
+def write_manifests(plan: ReleasePlan, rd: ReleaseDir, cfg: Config, progress: bool) -> list[DataPath]:
+    if isinstance(rd.manifests, Path):
+        rd.manifests.mkdir(parents=True, exist_ok=True)
     spans = [ShardSpan(s.index, s.name, s.start, s.count) for s in plan.shards]
     slices = manifest_slices(plan.total, cfg.shard.manifest_rows_per_file)
-    calls = [(n, a, b, [s for s in spans if s.start < b and s.start + s.count > a], str(rd.shards),
-              str(rd.manifests), cfg.shard.csv) for n, (a, b) in enumerate(slices)]
-    written = {Path(p) for paths in run_tasks(write_manifest_part, calls, "writing manifests", "file", progress)
-               for p in paths}
-    for p in rd.manifests.iterdir():
-        if p not in written and (MANIFEST_FILE_RE.fullmatch(p.name) or TEMP_FILE_RE.fullmatch(p.name)):
-            p.unlink()
-    return sorted(written)
+    calls = [(n, a, b, [s for s in spans if s.start < b and s.start + s.count > a], rd.shards,
+              rd.manifests, cfg.shard.csv) for n, (a, b) in enumerate(slices)]
+    written = {name for names in run_tasks(write_manifest_part, calls, "writing manifests", "file", progress)
+               for name in names}
+    thread_map(lambda p: p.unlink(), [
+        p for p in rd.manifests.iterdir()
+        if p.name not in written and (MANIFEST_FILE_RE.fullmatch(p.name) or TEMP_FILE_RE.fullmatch(p.name))])
+    return [rd.manifests / name for name in sorted(written)]
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenStats:
+    """A complete shard's stats file as written: its bytes (for SHA256SUMS) and its fields."""
+
+    raw: bytes
+    fields: dict[str, Any]
+
+
+def read_written_stats(plan: ReleasePlan, rd: ReleaseDir) -> list[WrittenStats]:
+    """Every shard's stats file, read once (in parallel: one round trip each on object storage)."""
+
+    def read(spec: ShardSpec) -> WrittenStats:
+        path = ShardFiles(rd.shards, spec.index).stats
+        try:
+            raw = path.read_bytes()
+            fields = json.loads(raw)
+        except (OSError, ValueError):
+            raise UserError(f"{path}: missing or unreadable after the shard was written") from None
+        return WrittenStats(raw, fields if isinstance(fields, dict) else {})
+
+    return thread_map(read, plan.shards)
 
 
 def card_meta(plan: ReleasePlan, rd: ReleaseDir) -> pa.Table:
     cols = ["caption", "width", "height", "mime"]
-    return pa.concat_tables(pq.read_table(ShardFiles(rd.shards, s.index).sidecar, columns=cols)
-                            for s in plan.shards)
+    return pa.concat_tables(thread_map(lambda s: read_table(ShardFiles(rd.shards, s.index).sidecar, columns=cols),
+                                       plan.shards))
 
 
-def write_card(plan: ReleasePlan, rd: ReleaseDir, cfg: Config, filtered: Path, manifest_files: int) -> Path:
-    stats_by_shard = [read_stats(ShardFiles(rd.shards, s.index)) or {} for s in plan.shards]
+def write_card(plan: ReleasePlan, rd: ReleaseDir, cfg: Config, filtered: DataPath, manifest_files: int,
+               shard_stats: list[WrittenStats]) -> DataPath:
+    stats_by_shard = [s.fields for s in shard_stats]
     facts = CardFacts(
         pairs=plan.total, shards=len(plan.shards), samples_per_shard=cfg.shard.samples_per_shard,
         image_bytes=sum(int(s.get("image_bytes", 0)) for s in stats_by_shard),
@@ -169,7 +233,7 @@ def write_card(plan: ReleasePlan, rd: ReleaseDir, cfg: Config, filtered: Path, m
         manifest_files=manifest_files, manifest_rows_per_file=cfg.shard.manifest_rows_per_file, csv=cfg.shard.csv,
     )
     fd = FilteredDir(filtered)
-    stats = FilterStats.load(fd.stats) if fd.stats.is_file() else None
+    stats = load_filter_stats(fd.stats)
     if stats is None:
         log.warning("%s not found: the dataset card has no filter funnel", fd.stats)
     config_yaml = yaml.safe_dump({"shard": {k: getattr(cfg.shard, k) for k in ("samples_per_shard",
@@ -178,33 +242,46 @@ def write_card(plan: ReleasePlan, rd: ReleaseDir, cfg: Config, filtered: Path, m
     return write_bytes_atomic(text.encode("utf-8"), rd.card)
 
 
-def checksum_release(plan: ReleasePlan, rd: ReleaseDir, manifests: list[Path]) -> int:
+def checksum_release(plan: ReleasePlan, rd: ReleaseDir, manifests: list[DataPath],
+                     shard_stats: list[WrittenStats]) -> int:
     """SHA256SUMS over the release's files; tar digests come from the stats written with the tars."""
     digests: dict[str, str] = {}
-    rel = lambda p: p.relative_to(rd.root).as_posix()  # noqa: E731
-    for spec in plan.shards:
+    shards, manifest_dir = rd.shards.name, rd.manifests.name
+    for spec, stats in zip(plan.shards, shard_stats, strict=True):
         files = ShardFiles(rd.shards, spec.index)
-        digests[rel(files.tar)] = json.loads(files.stats.read_text(encoding="utf-8"))["tar_sha256"]
-        digests[rel(files.sidecar)] = sha256_file(files.sidecar)
-        digests[rel(files.stats)] = sha256_file(files.stats)
-    for p in [*manifests, rd.card]:
-        digests[rel(p)] = sha256_file(p)
+        digests[f"{shards}/{files.tar.name}"] = stats.fields["tar_sha256"]
+        digests[f"{shards}/{files.stats.name}"] = hashlib.sha256(stats.raw).hexdigest()
+    sidecars = [ShardFiles(rd.shards, spec.index).sidecar for spec in plan.shards]
+    for path, digest in zip(sidecars, thread_map(sha256_file, sidecars), strict=True):
+        digests[f"{shards}/{path.name}"] = digest
+    for path, digest in zip(manifests, thread_map(sha256_file, manifests), strict=True):
+        digests[f"{manifest_dir}/{path.name}"] = digest
+    digests[rd.card.name] = sha256_file(rd.card)
     write_checksums(rd.root, digests)
     return len(digests)
 
 
-def build_release(filtered: Path, release: Path, cfg: Config, progress: bool = True) -> ReleaseSummary:
-    """Writes (or completes) the release of `filtered` in `release`; returns its summary."""
+def build_release(filtered: str | DataPath, release: str | DataPath, cfg: Config,
+                  progress: bool = True) -> ReleaseSummary:
+    """Writes (or completes) the release of `filtered` in `release`; returns its summary.
+
+    Either may be local or a URL; a URL given as a string gets `cfg.storage`'s options.
+    """
     if cfg.shard.samples_per_shard < 1 or cfg.shard.manifest_rows_per_file < 1:
         raise UserError("shard.samples_per_shard and shard.manifest_rows_per_file must be at least 1")
     t0 = time.perf_counter()
+    if isinstance(filtered, str):
+        filtered = data_path(filtered, cfg.storage)
+    if isinstance(release, str):
+        release = data_path(release, cfg.storage)
     check_folders(filtered, release)
-    shown, filtered, release = release, filtered.resolve(), release.resolve()  # Ray workers need absolute paths
-    parts = [str(p) for p in list_parts(FilteredDir(filtered).kept)]
+    shown, filtered, release = release, absolute(filtered), absolute(release)
+    parts = list_parts(FilteredDir(filtered).kept)
     if not parts:
         raise UserError(f"no kept parts in {FilteredDir(filtered).kept}")
     rd = ReleaseDir(release)
-    rd.shards.mkdir(parents=True, exist_ok=True)
+    if isinstance(rd.shards, Path):
+        rd.shards.mkdir(parents=True, exist_ok=True)
     summary = ReleaseSummary(shown)
     clock = time.perf_counter()
 
@@ -225,12 +302,13 @@ def build_release(filtered: Path, release: Path, cfg: Config, progress: bool = T
         lap("bucket and write shards")
         manifests = write_manifests(plan, rd, cfg, progress)
         lap("manifests")
-        write_card(plan, rd, cfg, filtered, len([p for p in manifests if p.suffix == ".parquet"]))
+        shard_stats = read_written_stats(plan, rd)
+        write_card(plan, rd, cfg, filtered, len([p for p in manifests if p.name.endswith(".parquet")]), shard_stats)
         lap("dataset card")
-        summary.checksummed = checksum_release(plan, rd, manifests)
+        summary.checksummed = checksum_release(plan, rd, manifests, shard_stats)
         lap("SHA256SUMS")
     summary.pairs, summary.shards = plan.total, len(plan.shards)
-    summary.tar_bytes = sum(ShardFiles(rd.shards, s.index).tar.stat().st_size for s in plan.shards)
+    summary.tar_bytes = sum(int(s.fields["tar_bytes"]) for s in shard_stats)
     summary.manifest_files = len(manifests)
     summary.total_seconds = time.perf_counter() - t0
     return summary

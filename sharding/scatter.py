@@ -1,5 +1,7 @@
 """Scatter: one task per kept part sorts it by key and writes the rows of each shard still to be
 written into that shard's bucket (an Arrow IPC file under the release's hidden work folder).
+With a release on object storage the buckets are objects under the release's prefix, so the shard
+task that reads a bucket may run on another node than the task that wrote it.
 
 Keys are hashes, so every part feeds every shard: bucketing reads each part once, where reading
 "rows in my key range" from every part in every shard task would read the image bytes once per shard.
@@ -17,6 +19,7 @@ import pyarrow.compute as pc
 from manifests.errors import UserError
 from manifests.parquet_io import read_parquet_checked
 from manifests.schemas import SAMPLE
+from manifests.storage import DataPath, atomic_output, is_remote
 from sharding.tarwriter import temp_path
 
 
@@ -37,27 +40,37 @@ class ScatterResult:
     error: str | None = None
 
 
-def bucket_path(work: Path, shard: str, part_number: int) -> Path:
+def bucket_path(work: DataPath, shard: str, part_number: int) -> DataPath:
     return work / shard / f"{part_number:05d}.arrow"
 
 
-def write_arrow_atomic(table: pa.Table, path: Path) -> None:
+def _write_ipc(table: pa.Table, path: Path) -> None:
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+
+
+def write_arrow_atomic(table: pa.Table, path: DataPath) -> None:
+    """The bucket appears whole or not at all: renamed into place locally, uploaded whole remotely."""
+    if is_remote(path):
+        with atomic_output(path) as tmp:
+            _write_ipc(table, tmp)
+        return
+    assert isinstance(path, Path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(path)
     try:
-        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table)
+        _write_ipc(table, tmp)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def scatter_part(path: str, part_number: int, ranges: list[Range], work: str) -> ScatterResult:
+def scatter_part(path: DataPath, part_number: int, ranges: list[Range], work: DataPath) -> ScatterResult:
     """Writes `work/<shard>/<part_number>.arrow` for every range this part has rows in."""
     try:
         table = read_parquet_checked(path, SAMPLE)
     except UserError as exc:
-        return ScatterResult(path, error=str(exc))
+        return ScatterResult(str(path), error=str(exc))
     table = table.take(pc.sort_indices(table, [("key", "ascending")]))
     keys = np.asarray(table.column("key").to_pylist(), dtype=object)
     written = 0
@@ -65,6 +78,6 @@ def scatter_part(path: str, part_number: int, ranges: list[Range], work: str) ->
         lo = int(np.searchsorted(keys, r.first_key, side="left"))
         hi = int(np.searchsorted(keys, r.last_key, side="right"))
         if hi > lo:
-            write_arrow_atomic(table.slice(lo, hi - lo), bucket_path(Path(work), r.name, part_number))
+            write_arrow_atomic(table.slice(lo, hi - lo), bucket_path(work, r.name, part_number))
             written += hi - lo
-    return ScatterResult(path, rows=written)
+    return ScatterResult(str(path), rows=written)

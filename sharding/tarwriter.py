@@ -2,17 +2,24 @@
 
 The same members in the same order always give the same bytes. The archive is written under a
 hidden temporary name and renamed into place by `commit()`, so a killed writer never leaves a
-truncated tar under its final name.
+truncated tar under its final name. For a destination on object storage the temporary file is local
+and `commit()` uploads it whole: the object appears complete or not at all.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tarfile
+import tempfile
 import uuid
 from pathlib import Path
 from types import TracebackType
+
+from upath import UPath
+
+from manifests.storage import DataPath, data_path, is_remote, upload
 
 FIXED_MTIME = 946684800  # 2000-01-01T00:00:00Z: any constant works; this one is a valid date everywhere
 _BLOCK = tarfile.BLOCKSIZE
@@ -59,9 +66,14 @@ def temp_path(final: Path) -> Path:
 class DeterministicTarWriter:
     """`add(name, data)` members in the order given, then `commit()`; `abort()` (or an error) removes the temp."""
 
-    def __init__(self, final: str | Path, buffer_size: int = 4 << 20) -> None:
-        self.final = Path(final)
-        self.tmp = temp_path(self.final)
+    def __init__(self, final: str | DataPath, buffer_size: int = 4 << 20) -> None:
+        self.final: DataPath = data_path(final) if isinstance(final, str) else final
+        self._tmp_dir: Path | None = None
+        if is_remote(self.final):
+            self._tmp_dir = Path(tempfile.mkdtemp(prefix="wukong-tar-"))
+            self.tmp = self._tmp_dir / self.final.name
+        else:
+            self.tmp = temp_path(Path(self.final))
         self._fh = open(self.tmp, "wb", buffering=buffer_size)  # closed by commit() or abort()
         self._sha = hashlib.sha256()
         self.size = 0
@@ -80,21 +92,33 @@ class DeterministicTarWriter:
             self._write(_NUL_BLOCK[:pad])
 
     def commit(self) -> tuple[int, str]:
-        """Ends the archive as `tarfile` does, fsyncs, renames it into place; returns (size, sha256)."""
+        """Ends the archive as `tarfile` does, fsyncs, renames it into place (uploads it, for object
+        storage); returns (size, sha256)."""
         self._write(_NUL_BLOCK * 2)
         pad = -self.size % _RECORD
         if pad:
             self._write(b"\0" * pad)
         self._fh.flush()
-        os.fsync(self._fh.fileno())
-        self._fh.close()
-        os.replace(self.tmp, self.final)
+        if self._tmp_dir is not None:
+            assert isinstance(self.final, UPath)
+            self._fh.close()
+            upload(self.tmp, self.final)
+            self._remove_tmp()
+        else:
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+            os.replace(self.tmp, self.final)
         return self.size, self._sha.hexdigest()
+
+    def _remove_tmp(self) -> None:
+        self.tmp.unlink(missing_ok=True)
+        if self._tmp_dir is not None:
+            shutil.rmtree(self._tmp_dir, ignore_errors=True)
 
     def abort(self) -> None:
         if not self._fh.closed:
             self._fh.close()
-        self.tmp.unlink(missing_ok=True)
+        self._remove_tmp()
 
     def __enter__(self) -> DeterministicTarWriter:
         return self

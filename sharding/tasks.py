@@ -1,4 +1,5 @@
-"""Running a function as Ray tasks over a list of argument tuples, with a tqdm bar, results in order."""
+"""Running a function as Ray tasks over a list of argument tuples, with a tqdm bar, results in order;
+and small I/O-bound calls on a thread pool."""
 
 from __future__ import annotations
 
@@ -35,3 +36,14 @@ def run_tasks(fn: Callable[..., T], calls: Sequence[tuple[Any, ...]], desc: str,
                 if on_result is not None:
                     on_result(result, bar)
     return results
+
+
+def thread_map(fn: Callable[[Any], T], items: Sequence[Any], threads: int = 16) -> list[T]:
+    """`fn` over `items` on a thread pool, results in order: the driver's many small reads and
+    deletes (stats files, sidecars), which cost a round trip each on object storage."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if len(items) <= 1:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(threads, len(items))) as pool:
+        return list(pool.map(fn, items))
