@@ -1,4 +1,5 @@
-"""`SHA256SUMS` in sha256sum's format (relative paths, sorted) and its verification."""
+"""`SHA256SUMS` in sha256sum's format (relative paths, sorted) and its verification, for a release in a
+local folder or on object storage (the files are then hashed as they stream in)."""
 
 from __future__ import annotations
 
@@ -6,24 +7,26 @@ import hashlib
 import re
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 from manifests.errors import UserError
 from manifests.parquet_io import write_bytes_atomic
+from manifests.storage import DataPath, is_remote
+from sharding.files import relative_files
 
 CHECKSUMS = "SHA256SUMS"
 _LINE_RE = re.compile(r"([0-9a-f]{64}) [ *](.+)")
 
 
-def sha256_file(path: Path, chunk: int = 4 << 20) -> str:
+def sha256_file(path: DataPath, chunk: int = 4 << 20) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with path.open("rb") as fh:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
 
 
-def write_checksums(root: Path, digests: dict[str, str]) -> Path:
+def write_checksums(root: DataPath, digests: dict[str, str]) -> DataPath:
     """Writes `root/SHA256SUMS` from {relative posix path: sha256}."""
     lines = [f"{digests[rel]}  {rel}\n" for rel in sorted(digests)]
     return write_bytes_atomic("".join(lines).encode("utf-8"), root / CHECKSUMS)
@@ -36,7 +39,7 @@ def _safe_relative(text: str) -> str | None:
     return str(p)
 
 
-def parse_checksums(path: Path) -> list[tuple[str, str]]:
+def parse_checksums(path: DataPath) -> list[tuple[str, str]]:
     """(sha256, relative path) pairs; a malformed line or a path leaving the release is a UserError."""
     entries = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -50,8 +53,11 @@ def parse_checksums(path: Path) -> list[tuple[str, str]]:
     return entries
 
 
-def verify(root: Path, threads: int = 4) -> tuple[int, list[str]]:
-    """Recomputes every listed file's sha256: (files checked, one `path: PROBLEM` line per bad file)."""
+def verify(root: DataPath, threads: int | None = None) -> tuple[int, list[str]]:
+    """Recomputes every listed file's sha256: (files checked, one `path: PROBLEM` line per bad file).
+
+    `threads` defaults to 4 for a local folder and 16 on object storage (network round trips).
+    """
     if not root.is_dir():
         raise UserError(f"release folder not found: {root}")
     sums = root / CHECKSUMS
@@ -67,17 +73,18 @@ def verify(root: Path, threads: int = 4) -> tuple[int, list[str]]:
         try:
             got = sha256_file(path)
         except OSError as exc:
-            return f"{rel}: FAILED to read ({exc.strerror})"
+            return f"{rel}: FAILED to read ({exc.strerror or str(exc).splitlines()[0]})"
         return None if got == want else f"{rel}: FAILED checksum"
 
+    if threads is None:
+        threads = 16 if is_remote(root) else 4
     with ThreadPoolExecutor(max_workers=threads) as pool:
         problems = [p for p in pool.map(check, entries) if p]
     return len(entries), problems
 
 
-def unlisted(root: Path, listed: Iterable[str]) -> list[str]:
+def unlisted(root: DataPath, listed: Iterable[str]) -> list[str]:
     """Visible files under `root` that SHA256SUMS does not list (reported, not an error)."""
     known = set(listed) | {CHECKSUMS}
-    rels = (p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
-    return sorted(rel for rel in rels
+    return sorted(rel for rel in relative_files(root)
                   if rel not in known and not any(part.startswith(".") for part in rel.split("/")))
