@@ -1,13 +1,19 @@
-"""`wukong shard`: the release stage, filtered pairs -> webdataset shards, manifests, SHA256SUMS, dataset card."""
+"""`wukong shard`: the release stage, filtered pairs -> webdataset shards, manifests, SHA256SUMS, dataset card.
+
+FILTERED and RELEASE are folders or object-storage URLs (`s3://bucket/prefix`; endpoint and
+credentials from the `storage` config section or the environment).
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from manifests.config import load_config
 from manifests.layout import DataDir
 from manifests.parquet_io import require_input_folder
+from manifests.storage import data_path, local_cache_dir
 from wukong.commands.common import add_config_args
 from wukong.logs import close_file_logging, setup_file_logging
 
@@ -16,8 +22,9 @@ def register(sub: argparse._SubParsersAction, name: str) -> None:
     p = sub.add_parser(name, help="write the release (tar shards, manifests, SHA256SUMS, README.md)",
                        description=__doc__)
     p.add_argument("--in", dest="input", metavar="FILTERED", required=True,
-                   help="the filter stage's output folder (with kept/ and stats.json)")
-    p.add_argument("--out", metavar="RELEASE", required=True, help="the release folder (re-runs complete it)")
+                   help="the filter stage's output folder or URL (with kept/ and stats.json)")
+    p.add_argument("--out", metavar="RELEASE", required=True,
+                   help="the release folder or URL, e.g. s3://bucket/release (re-runs complete it)")
     p.add_argument("--samples-per-shard", type=int, metavar="N", default=None,
                    help="pairs per tar shard (default: shard.samples_per_shard)")
     p.add_argument("--csv", action="store_true", default=None,
@@ -34,9 +41,14 @@ def run(args: argparse.Namespace) -> int:
         cfg.shard.samples_per_shard = args.samples_per_shard
     if args.csv:
         cfg.shard.csv = True
-    in_dir, out_dir = Path(args.input), Path(args.out)
+    # Plain paths keep their spelling (the summary names RELEASE as given); URLs carry cfg.storage.
+    in_dir, out_dir = (data_path(spec, cfg.storage) if "://" in spec else Path(spec) for spec in (args.input, args.out))
     require_input_folder(in_dir)
-    log_file = setup_file_logging(DataDir(out_dir.resolve().parent).logs, "shard")
+    if isinstance(out_dir, Path):
+        log_file = setup_file_logging(DataDir(out_dir.resolve().parent).logs, "shard")
+    else:  # object storage cannot be appended to: the log stays on this machine
+        log_file = setup_file_logging(local_cache_dir(out_dir, "logs"), "shard")
+        logging.getLogger(__name__).info("log of %s: %s", out_dir, log_file)
     try:
         summary = build_release(in_dir, out_dir, cfg, progress=not args.quiet)
     finally:
