@@ -6,14 +6,12 @@ from the clock, so the card is as reproducible as the shards.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
-from manifests.errors import UserError
 from manifests.stats import FilterStats
 from manifests.storage import DataPath
 from sharding.distributions import histogram_table, quantile_table, word_counts
@@ -142,16 +140,6 @@ The release stage ran with:
 - The captions were normalised (NFKC), filtered for sensitive words, and person names were masked
   when the privacy filter was on; automatic filters miss things: review before use.
 """
-
-
-def load_filter_stats(path: DataPath) -> FilterStats | None:
-    """The filter stage's stats.json (local or on object storage), None when it is missing."""
-    if not path.is_file():
-        return None
-    try:
-        return FilterStats.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except json.JSONDecodeError:
-        raise UserError(f"{path}: not valid JSON") from None
 
 
 def find_filter_config(filtered_root: DataPath) -> tuple[str, str] | None:

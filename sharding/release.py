@@ -31,8 +31,9 @@ from manifests.errors import UserError
 from manifests.layout import FilteredDir, ReleaseDir
 from manifests.parquet_io import list_parts, read_table, write_bytes_atomic
 from manifests.ray_session import ray_session
+from manifests.stats import FilterStats
 from manifests.storage import DataPath, data_path, is_remote, local_cache_dir, remove_tree
-from sharding.card import CardFacts, find_filter_config, load_filter_stats, render_card
+from sharding.card import CardFacts, find_filter_config, render_card
 from sharding.checksums import CHECKSUMS, sha256_file, write_checksums
 from sharding.files import MANIFEST_FILE_RE, SHARD_FILE_RE, TEMP_FILE_RE, ShardFiles
 from sharding.manifest_writer import ShardSpan, manifest_slices, write_manifest_part
@@ -233,7 +234,7 @@ def write_card(plan: ReleasePlan, rd: ReleaseDir, cfg: Config, filtered: DataPat
         manifest_files=manifest_files, manifest_rows_per_file=cfg.shard.manifest_rows_per_file, csv=cfg.shard.csv,
     )
     fd = FilteredDir(filtered)
-    stats = load_filter_stats(fd.stats)
+    stats = FilterStats.load(fd.stats) if fd.stats.is_file() else None
     if stats is None:
         log.warning("%s not found: the dataset card has no filter funnel", fd.stats)
     config_yaml = yaml.safe_dump({"shard": {k: getattr(cfg.shard, k) for k in ("samples_per_shard",
