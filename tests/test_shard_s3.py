@@ -10,8 +10,13 @@ from typing import Any
 
 import pytest
 
-from manifests.config import Config
+from manifests.config import Config, load_config
+from manifests.parquet_io import list_parts
+from manifests.storage import data_path
+from sharding.plan import index_part, make_plan
 from sharding.release import build_release
+from sharding.scatter import Range, scatter_part
+from sharding.shard_writer import write_shard
 from sharding.synthetic import make_rows, write_filtered
 from wukong.cli import main
 
@@ -58,8 +63,11 @@ def local_run(ray_local: None, tmp_path_factory: pytest.TempPathFactory) -> tupl
     """A filtered folder and its release written locally: the reference for every remote run."""
     base = tmp_path_factory.mktemp("shard_s3")
     write_filtered(make_rows(N_ROWS, "http://127.0.0.1:9/img", seed=11), base / "filtered", parts=4, seed=2)
+    (base / "filtered" / "config.yaml").write_text("text:\n  max_words: 40  # 中文\n", encoding="utf-8")
     summary = build_release(base / "filtered", base / "reference", local_config(), progress=False)
     assert (summary.shards, summary.written) == (SHARDS, SHARDS)
+    card = (base / "reference" / "README.md").read_text(encoding="utf-8")
+    assert "max_words: 40  # 中文" in card and "`too_small` | 7" in card  # filter config and funnel read remotely too
     return base / "filtered", base / "reference"
 
 
@@ -70,8 +78,8 @@ def bucket(s3_server: Any, local_run: tuple[Path, Path]) -> str:
     fs = s3_server.filesystem()
     fs.call_s3("put_bucket_versioning", Bucket=name, VersioningConfiguration={"Status": "Enabled"})
     fs.put(str(local_run[0]), f"{name}/filtered", recursive=True)
-    assert sorted(fs.find(f"{name}/filtered")) == [f"{name}/filtered/kept/part-0000{i}.parquet" for i in range(4)] \
-        + [f"{name}/filtered/stats.json"]
+    assert sorted(fs.find(f"{name}/filtered")) == [f"{name}/filtered/config.yaml"] + [
+        f"{name}/filtered/kept/part-0000{i}.parquet" for i in range(4)] + [f"{name}/filtered/stats.json"]
     return name
 
 
@@ -96,6 +104,28 @@ def test_release_on_s3_is_byte_identical(s3_server: Any, bucket: str, local_run:
     if remote_out:
         logs = list((cache_dir / "logs").glob("*/shard.log"))
         assert logs and any(dest in p.read_text(encoding="utf-8") for p in logs)
+
+
+def test_buckets_travel_through_the_release_prefix(s3_server: Any, bucket: str,
+                                                  local_run: tuple[Path, Path]) -> None:
+    """Without Ray: scatter writes its buckets as objects under RELEASE/.work (no shared disk needed),
+    the shard task reads them from there, writes the shard's objects and removes its buckets."""
+    storage = load_config(None, s3_server.config_overrides()).storage
+    fs = s3_server.filesystem()
+    parts = list_parts(data_path(f"s3://{bucket}/filtered/kept", storage))
+    plan = make_plan([index_part(p) for p in parts], PER_SHARD)
+    release = data_path(f"s3://{bucket}/buckets", storage)
+    work, shards = release / ".work", release / "shards"
+    todo = plan.shards[:2]
+    ranges = [Range(s.index, s.name, s.first_key, s.last_key) for s in todo]
+    assert sum(scatter_part(p, i, ranges, work).rows for i, p in enumerate(parts)) == 2 * PER_SHARD
+    objects = fs.find(f"{bucket}/buckets/.work")
+    assert {o.rsplit("/", 2)[1] for o in objects} == {"00000", "00001"} and all(o.endswith(".arrow") for o in objects)
+    result = write_shard(todo[0], work / todo[0].name, shards)
+    assert result.error is None and result.count == PER_SHARD
+    assert {o.rsplit("/", 2)[1] for o in fs.find(f"{bucket}/buckets/.work")} == {"00001"}
+    for name in ("00000.tar", "00000.parquet", "00000_stats.json"):
+        assert fs.cat_file(f"{bucket}/buckets/shards/{name}") == (local_run[1] / "shards" / name).read_bytes()
 
 
 def test_resume_on_s3_rewrites_only_incomplete_shards(s3_server: Any, bucket: str, local_run: tuple[Path, Path],
