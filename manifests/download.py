@@ -12,19 +12,21 @@ import glob
 import json
 import logging
 import math
+import os
 import signal
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import fsspec
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
-from manifests.config import Config
+from manifests.config import Config, StorageConfig
 from manifests.errors import UserError
-from manifests.parquet_io import write_json_atomic, write_parquet_atomic
+from manifests.parquet_io import parquet_file, read_table, write_json_atomic, write_parquet_atomic
+from manifests.storage import DataPath, data_path, is_remote, is_url, storage_options
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,7 @@ class HostStats:
 
 @dataclass(slots=True)
 class DownloadSummary:
-    out: Path
+    out: DataPath
     count: int = 0
     successes: int = 0
     failed_to_download: int = 0
@@ -94,10 +96,18 @@ class DownloadSummary:
         return "\n".join(lines)
 
 
-def find_manifests(pattern: str) -> tuple[list[Path], str]:
-    """The files the glob matches, sorted, and their one input format (parquet or csv)."""
-    files = sorted(Path(p) for p in glob.glob(pattern, recursive=True)
-                   if Path(p).is_file() and not Path(p).name.startswith("."))
+def _glob(pattern: str, storage: StorageConfig | None) -> list[DataPath]:
+    if not is_url(pattern):
+        return [Path(p) for p in glob.glob(pattern, recursive=True)]
+    protocol = pattern.split("://", 1)[0]
+    fs, path = fsspec.core.url_to_fs(pattern, **storage_options(storage, protocol))
+    return [data_path(f"{protocol}://{p}", storage) for p in fs.glob(path)]
+
+
+def find_manifests(pattern: str, storage: StorageConfig | None = None) -> tuple[list[DataPath], str]:
+    """The files the glob (a local pattern or an s3:// URL pattern) matches, sorted, and their one
+    input format (parquet or csv)."""
+    files = sorted((p for p in _glob(pattern, storage) if p.is_file() and not p.name.startswith(".")), key=str)
     if not files:
         raise UserError(f"no manifest matches {pattern}")
     formats = {FORMATS.get(p.suffix.lower()) for p in files}
@@ -109,12 +119,13 @@ def find_manifests(pattern: str) -> tuple[list[Path], str]:
     return files, formats.pop()
 
 
-def read_manifest(path: Path, fmt: str) -> pa.Table:
+def read_manifest(path: DataPath, fmt: str) -> pa.Table:
     try:
         if fmt == "parquet":
-            table = pq.read_table(path)
+            table = read_table(path)
         else:
-            table = pacsv.read_csv(path)
+            with path.open("rb") as fh:
+                table = pacsv.read_csv(fh)
             table = table.rename_columns([c.lstrip("\ufeff").strip() for c in table.column_names])
             table = pa.table({c: table.column(c).cast(pa.string()) for c in table.column_names})
     except (pa.ArrowInvalid, OSError) as exc:
@@ -129,21 +140,23 @@ def staged_columns(names: list[str]) -> dict[str, str]:
     return {c: (f"release_{c}" if c in RESERVED else c) for c in names}
 
 
-def stage_inputs(files: list[Path], fmt: str, out: Path, samples_per_shard: int) -> tuple[Path, list[str], bool]:
+def stage_inputs(files: list[DataPath], fmt: str, out: DataPath,
+                 samples_per_shard: int) -> tuple[DataPath, list[str], bool]:
     """Writes the manifests as `OUT/_wukong/input/NNNNN.parquet`; returns (folder, extra columns, has caption).
 
     A re-run into the same OUT must name the same manifests with the same shard size, or img2dataset's
     shard numbers would point at other rows: that is checked against `OUT/_wukong/plan.json`.
     """
     staging = out / STAGING
-    plan = {"manifests": [{"path": str(p.resolve()), "bytes": p.stat().st_size} for p in files],
+    plan = {"manifests": [{"path": str(p if is_remote(p) else p.resolve()), "bytes": p.stat().st_size}
+                          for p in files],
             "samples_per_shard": samples_per_shard}
     plan_file = staging / "plan.json"
     staged = [staging / "input" / f"{n:05d}.parquet" for n in range(len(files))]
     if plan_file.is_file():
         if json.loads(plan_file.read_text(encoding="utf-8")) != plan:
             raise UserError(f"{out} holds a download of other manifests or shard size: choose another --out")
-        columns = pq.read_schema(staged[0]).names if all(p.is_file() for p in staged) else None
+        columns = parquet_file(staged[0]).schema_arrow.names if all(p.is_file() for p in staged) else None
     else:
         columns = None
     if columns is None:
@@ -162,11 +175,22 @@ def stage_inputs(files: list[Path], fmt: str, out: Path, samples_per_shard: int)
     return staging / "input", extra, "caption" in columns
 
 
-def run_img2dataset(input_dir: Path, out: Path, extra: list[str], has_caption: bool, cfg: Config,
+def _share_storage_options(cfg: Config) -> None:
+    """img2dataset opens `s3://` folders with fsspec's defaults, in its own worker processes: the
+    storage.* options reach it as fsspec's per-protocol config, in this process and (through the
+    FSSPEC_S3 environment variable, read at import) in its children."""
+    opts = storage_options(cfg.storage, "s3")
+    fsspec.config.conf.setdefault("s3", {}).update(opts)
+    os.environ["FSSPEC_S3"] = json.dumps(opts)
+
+
+def run_img2dataset(input_dir: DataPath, out: DataPath, extra: list[str], has_caption: bool, cfg: Config,
                     opts: DownloadOptions) -> None:
     """img2dataset's Python API with defaults for slow, far-away hosts; original bytes unless resizing."""
     from img2dataset import download
 
+    if is_remote(out) or is_remote(input_dir):
+        _share_storage_options(cfg)
     verify = opts.verify_hash and "release_sha256" in extra
     previous = signal.getsignal(signal.SIGINT)
     try:
@@ -207,7 +231,7 @@ def host_of(url: str | None) -> str:
         return "(invalid)"
 
 
-def summarize(out: Path) -> DownloadSummary:
+def summarize(out: DataPath) -> DownloadSummary:
     """img2dataset's per-shard stats added up, and the success rate per host from its sidecars."""
     summary = DownloadSummary(out)
     starts, ends = [], []
@@ -227,7 +251,7 @@ def summarize(out: Path) -> DownloadSummary:
     for sidecar in sorted(out.glob("[0-9]*.parquet")):
         if not (out / f"{sidecar.stem}_stats.json").is_file():
             continue  # a shard cut short: its rows are tried again on the next run
-        table = pq.read_table(sidecar, columns=["url", "status"])
+        table = read_table(sidecar, columns=["url", "status"])
         for url, status in zip(table.column("url").to_pylist(), table.column("status").to_pylist(), strict=True):
             h = hosts.setdefault(host_of(url), HostStats(host_of(url)))
             h.count += 1
@@ -236,11 +260,12 @@ def summarize(out: Path) -> DownloadSummary:
     return summary
 
 
-def download_release(pattern: str, out: Path, cfg: Config, opts: DownloadOptions) -> DownloadSummary:
-    """Downloads every pair of the manifests matching `pattern` into webdataset shards in `out`."""
+def download_release(pattern: str, out: DataPath, cfg: Config, opts: DownloadOptions) -> DownloadSummary:
+    """Downloads every pair of the manifests matching `pattern` into webdataset shards in `out`
+    (either may be on object storage)."""
     if opts.processes < 1 or opts.threads < 1 or opts.samples_per_shard < 1:
         raise UserError("--processes, --threads and --samples-per-shard must be at least 1")
-    files, fmt = find_manifests(pattern)
+    files, fmt = find_manifests(pattern, cfg.storage)
     if out.exists() and not out.is_dir():
         raise UserError(f"not a folder: {out}")
     out.mkdir(parents=True, exist_ok=True)

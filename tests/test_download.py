@@ -110,3 +110,20 @@ def test_download_input_errors(release: Path, tmp_path: Path, capsys: pytest.Cap
     (other / "_wukong" / "plan.json").write_text('{"manifests": []}')
     assert download(str(release / "manifests" / "*.parquet"), other) == 2
     assert "holds a download of other manifests" in capsys.readouterr().err
+
+
+def test_download_from_and_to_s3(release: Path, rows: list[dict[str, Any]], tmp_path: Path, s3_server,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """Manifests read from object storage, shards written there (moto's S3 server on 127.0.0.1)."""
+    fs = s3_server.filesystem()
+    bucket = s3_server.new_bucket()
+    fs.put(str(release / "manifests") + "/", f"{bucket}/release/manifests/", recursive=True)
+    args = ["download", "--manifests", f"s3://{bucket}/release/manifests/*.parquet", "--out", f"s3://{bucket}/dl",
+            "--processes", "1", "--threads", "8", "--samples-per-shard", "12", "--set", "download.retries=0"]
+    for s in s3_server.config_overrides():
+        args += ["--set", s]
+    assert main(args) == 0
+    assert "26 pairs tried, 20 images saved (76.9%)" in capsys.readouterr().out
+    fs.get(f"{bucket}/dl/", str(tmp_path / "dl") + "/", recursive=True)
+    got = read_back(tmp_path / "dl")
+    assert set(got) == {r["url"] for r in rows[:SERVED]}

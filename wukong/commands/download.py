@@ -8,9 +8,9 @@ parquet sidecars and stats; a re-run with the same manifests and OUT resumes whe
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from manifests.config import load_config
+from manifests.storage import data_path
 from wukong.commands.common import add_config_args
 
 
@@ -18,8 +18,9 @@ def register(sub: argparse._SubParsersAction, name: str) -> None:
     p = sub.add_parser(name, help="download a released dataset from its manifests (img2dataset)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--manifests", metavar="GLOB", required=True,
-                   help="manifest files, e.g. 'data/release/manifests/*.parquet' or 'wukong_100m_*.csv' (quote it)")
-    p.add_argument("--out", metavar="DIR", required=True, help="output folder (a re-run resumes into it)")
+                   help="manifest files, e.g. 'data/release/manifests/*.parquet', "
+                        "'s3://bucket/release/manifests/*.parquet' or 'wukong_100m_*.csv' (quote it)")
+    p.add_argument("--out", metavar="DIR", required=True, help="output folder or s3:// URL (a re-run resumes into it)")
     p.add_argument("--processes", type=int, default=4, metavar="N", help="download processes (default 4)")
     p.add_argument("--threads", type=int, default=64, metavar="N", help="threads per process (default 64)")
     p.add_argument("--samples-per-shard", type=int, default=10_000, metavar="N",
@@ -46,6 +47,6 @@ def run(args: argparse.Namespace) -> int:
         samples_per_shard=args.samples_per_shard, verify_hash=args.verify_hash,
         respect_x_robots_tag=not args.ignore_x_robots_tag,
     )
-    summary = download_release(args.manifests, Path(args.out), cfg, opts)
+    summary = download_release(args.manifests, data_path(args.out, cfg.storage), cfg, opts)
     print(summary.render())
     return 0
