@@ -21,10 +21,9 @@ from typing import IO
 from scrapy.crawler import CrawlerProcess
 
 from crawler.jobs import LOCK_FILE, JobSpec
-from crawler.pipelines import STATS_NAME
 from crawler.settings import scrapy_settings
 from crawler.spiders import SPIDERS
-from crawler.stats import load_job_counters, write_job_stats
+from crawler.stats import STATS_NAME, load_job_counters, write_job_stats
 
 EXIT_BUSY = 3
 
@@ -70,9 +69,11 @@ def run_job(spec: JobSpec) -> str:
     """Runs the crawl to its end; returns Scrapy's finish reason."""
     job_dir = Path(spec.job_dir)
     cfg = spec.config
-    process = CrawlerProcess(scrapy_settings(cfg, Path(spec.out_dir), job_dir, spec.log_level))
+    state_dir = spec.state_dir
+    process = CrawlerProcess(scrapy_settings(cfg, spec.out, job_dir, spec.log_level, state_dir=state_dir,
+                                             storage=spec.storage))
     spider_cls = SPIDERS[spec.spider]
-    kwargs: dict[str, object] = {"config": cfg, "job_dir": str(job_dir)}
+    kwargs: dict[str, object] = {"config": cfg, "job_dir": str(job_dir), "state_dir": state_dir}
     if spec.spider == "search":
         kwargs["queries"] = spec.queries
     else:
@@ -83,7 +84,7 @@ def run_job(spec: JobSpec) -> str:
     process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}
     reason = str(stats.get("finish_reason", "unknown"))
-    stats_path = job_dir / STATS_NAME
+    stats_path = state_dir / STATS_NAME
     write_job_stats(stats_path, load_job_counters(stats_path), finish_reason=reason,
                     last_run_crawl_seconds=round(float(stats.get("elapsed_time_seconds", 0.0)), 3))
     return reason

@@ -1,6 +1,6 @@
 """Scrapy settings of the crawl stage: static project defaults, plus those derived from `CrawlConfig`.
 
-`scrapy_settings(cfg, out_dir, job_dir)` is what a crawl child process runs with; the module-level
+`scrapy_settings(cfg, out_dir, job_dir, ...)` is what a crawl child process runs with; the module-level
 constants are the project defaults (polite: robots.txt obeyed, AutoThrottle, identifying UA).
 """
 
@@ -12,6 +12,7 @@ from typing import Any
 from scrapy.settings import Settings
 
 from manifests.config import DEFAULT_USER_AGENT, CrawlConfig
+from manifests.storage import DataPath
 
 BOT_NAME = "wukong"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -68,14 +69,21 @@ def config_settings(cfg: CrawlConfig) -> dict[str, Any]:
     }
 
 
-def scrapy_settings(cfg: CrawlConfig, out_dir: Path, job_dir: Path, log_level: str = "INFO") -> Settings:
-    """Project defaults < config keys < the job's paths; logs go to `job_dir/crawl.log`."""
+def scrapy_settings(cfg: CrawlConfig, out_dir: DataPath, job_dir: Path, log_level: str = "INFO",
+                    state_dir: DataPath | None = None, storage: dict[str, Any] | None = None) -> Settings:
+    """Project defaults < config keys < the job's paths; logs go to `job_dir/crawl.log`.
+
+    `out_dir` and `state_dir` (journal and stats; default `job_dir`) may be URLs, reached with the
+    `storage` settings (StorageConfig's fields); `job_dir` is a local folder.
+    """
     settings = Settings()
     settings.setmodule(__name__, priority="project")
     settings.setdict(config_settings(cfg), priority="cmdline")
     settings.setdict({
         "WUKONG_OUT": str(out_dir),
         "WUKONG_JOBDIR": str(job_dir),
+        "WUKONG_STATEDIR": str(job_dir if state_dir is None else state_dir),
+        "WUKONG_STORAGE": dict(storage) if storage else None,
         "LOG_FILE": str(job_dir / "crawl.log"),
         "LOG_FILE_APPEND": True,
         "LOG_LEVEL": log_level,

@@ -1,18 +1,20 @@
 """Crawl statistics: namespaced Scrapy counters (`wukong/...`), summed across runs and partitions.
 
 A job's `stats.json` is cumulative: a run starts from what the file holds (written at every part
-commit, so even a killed run's counts up to its last part survive) and adds its own counters.
+commit, so even a killed run's counts up to its last part survive) and adds its own counters. It
+sits in the job's state folder, on object storage for an output folder there (crawler.jobs).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 from manifests.parquet_io import write_json_atomic
+from manifests.storage import DataPath
 
+STATS_NAME = "stats.json"  # a job's cumulative counters, in its state folder
 PREFIX = "wukong/"
 PAGES = "wukong/pages"  # pages parsed: HTML pages (site) or API answers (search)
 PAIRS = "wukong/pairs"  # pairs accepted by the output pipeline
@@ -76,7 +78,7 @@ def summarize(counters: Mapping[str, int]) -> dict[str, Any]:
     }
 
 
-def load_job_counters(path: Path) -> Counters:
+def load_job_counters(path: DataPath) -> Counters:
     """The cumulative counters in a job's stats file ({} when missing or unreadable)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -85,9 +87,9 @@ def load_job_counters(path: Path) -> Counters:
         return {}
 
 
-def write_job_stats(path: Path, counters: Mapping[str, int], **extra: Any) -> None:
+def write_job_stats(path: DataPath, counters: Mapping[str, int], **extra: Any) -> None:
     write_json_atomic({"counters": dict(sorted(counters.items())), **extra}, path)
 
 
-def merge_jobs(paths: Iterable[Path]) -> Counters:
+def merge_jobs(paths: Iterable[DataPath]) -> Counters:
     return add_counters(*(load_job_counters(p) for p in paths))

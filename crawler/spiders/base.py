@@ -34,6 +34,7 @@ from twisted.web._newclient import ResponseFailed
 from crawler.items import CandidatePair
 from crawler.stats import DROPPED, ERRORS
 from manifests.config import CrawlConfig
+from manifests.storage import DataPath
 
 
 def error_kind(failure: Failure) -> str | None:
@@ -58,7 +59,7 @@ class WukongSpider(scrapy.Spider):
     allowed_netlocs: set[str] | None = None
 
     def __init__(self, config: CrawlConfig | Mapping[str, Any] | None = None, job_dir: str | Path = ".",
-                 **kwargs: Any) -> None:
+                 state_dir: DataPath | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if config is None:
             config = CrawlConfig()
@@ -66,6 +67,7 @@ class WukongSpider(scrapy.Spider):
             config = CrawlConfig(**dict(config))
         self.config: CrawlConfig = config
         self.job_dir = Path(job_dir)
+        self.state_dir: DataPath = self.job_dir if state_dir is None else state_dir  # journal and stats
 
     def inc(self, key: str, count: int = 1) -> None:
         if count and getattr(self, "crawler", None) is not None and self.crawler.stats is not None:

@@ -18,7 +18,7 @@ from twisted.python.failure import Failure
 
 from crawler.html import extract_images, extract_links, netloc_key, page_key
 from crawler.items import Checkpoint
-from crawler.journal import JOURNAL_NAME, done_pages
+from crawler.journal import done_pages, journal_path
 from crawler.spiders.base import WukongSpider
 from crawler.stats import PAGES, SKIPPED_DONE
 
@@ -38,7 +38,7 @@ class SiteSpider(WukongSpider):
         self.allowed_netlocs = {n for n in (netloc_key(u) for u in self.start_urls) if n}
         self.seen: set[str] = set()  # page keys scheduled (or replayed), against the budget
         self.parsed: set[str] = set()  # final page keys parsed by this run
-        self.done: dict[str, list[str]] = done_pages(self.job_dir / JOURNAL_NAME)
+        self.done: dict[str, list[str]] = done_pages(journal_path(self.state_dir))
 
     async def start(self) -> AsyncIterator[Any]:
         for request in self.visit(self.start_urls):
