@@ -6,6 +6,13 @@ list round-robin to N of them. Output: `OUT/part-<spider>-NNNNN.parquet` (schema
 resume journal and stats. Re-running the same command resumes: finished queries and pages are
 skipped; a unit interrupted halfway is crawled again, so a pair may appear twice (at-least-once;
 the filter stage dedups URLs).
+
+`--out` (and `--queries`) may be an object-storage URL (`s3://bucket/prefix`, reached with the
+`storage.*` config keys): parts and crawl stats are uploaded whole, each part under a name claimed
+with a conditional PUT, so partitions and Ray tasks on nodes without a shared disk never clobber
+one another. The resume journal and stats go to `OUT/_jobs/<job>/` there; what object storage
+cannot hold (locks, progress, Scrapy's log) stays in a local folder of the machine that runs each
+job, under $WUKONG_CACHE or ~/.cache/wukong (`crawl-jobs/`), and the run summary in its `logs/`.
 """
 
 from __future__ import annotations
@@ -18,10 +25,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from manifests.config import CrawlConfig, load_config
+from manifests.config import CrawlConfig, StorageConfig, load_config
 from manifests.errors import UserError
 from manifests.layout import DataDir
 from manifests.ray_session import cluster_address
+from manifests.storage import DataPath, data_path, is_remote, local_cache_dir
 from wukong.commands.common import add_config_args
 
 POLL_SECONDS = 0.25
@@ -32,7 +40,8 @@ def register(sub: argparse._SubParsersAction, name: str) -> None:
     p = sub.add_parser(name, help="crawl image-text candidates into CANDIDATE parquet parts", description=__doc__)
     p.add_argument("--spider", choices=("search", "site"), required=True, help="search API queries, or site links")
     p.add_argument("--queries", metavar="FILE",
-                   help="search: one query per line (UTF-8; blank lines and repeats ignored; default: none)")
+                   help="search: one query per line (UTF-8; blank lines and repeats ignored), a local file or a "
+                        "URL such as s3://bucket/queries.txt (default: none)")
     p.add_argument("--endpoint", metavar="URL", help="search: the API endpoint (default: crawl.endpoint)")
     p.add_argument("--max-per-query", type=int, metavar="N",
                    help="search: at most N pairs per query (default: crawl.max_per_query)")
@@ -42,7 +51,11 @@ def register(sub: argparse._SubParsersAction, name: str) -> None:
                    help="site: a start page (repeatable); links are followed within its host:port (default: none)")
     p.add_argument("--max-pages", type=int, metavar="N",
                    help="site: page budget, 0 = unlimited (default: crawl.max_pages)")
-    p.add_argument("--out", metavar="DIR", required=True, help="output folder (a re-run resumes it)")
+    p.add_argument("--out", metavar="DIR", required=True,
+                   help="output folder (a re-run resumes it), or an object-storage URL such as s3://bucket/prefix "
+                        "(storage.* config keys): there, each job's lock, progress and Scrapy log stay in a local "
+                        "folder of the machine that runs it ($WUKONG_CACHE or ~/.cache/wukong), while parts, "
+                        "stats and the resume journal are on object storage, so a re-run on any machine resumes")
     add_config_args(p)
     p.set_defaults(func=run)
 
@@ -98,8 +111,29 @@ def _check_flags(args: argparse.Namespace) -> None:
         raise UserError("--spider site needs at least one --start-url URL")
 
 
-def _out_dir(path: str) -> Path:
-    out = Path(path)
+def _remote_out_dir(out: DataPath) -> DataPath:
+    """Checks that an object-storage `--out` can be reached: its bucket exists, it is not an object."""
+    bucket = str(getattr(out, "path", "")).split("/", 1)[0]
+    try:
+        if bucket:
+            out.fs.info(bucket)  # type: ignore[union-attr]
+        if out.is_file():
+            raise UserError(f"--out is not a folder: {out}")
+    except FileNotFoundError:
+        raise UserError(f"--out: bucket not found: {str(out).split('://', 1)[0]}://{bucket}") from None
+    except UserError:
+        raise
+    except Exception as exc:  # credentials, permissions, an unreachable endpoint: botocore has its own types
+        raise UserError(f"cannot reach {out}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") \
+            from None
+    return out
+
+
+def _out_dir(spec: str, storage: StorageConfig | None = None) -> DataPath:
+    out = data_path(spec, storage)
+    if is_remote(out):
+        return _remote_out_dir(out)
+    assert isinstance(out, Path)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out is not a folder: {out}")
     try:
@@ -121,10 +155,14 @@ def _supervise(procs: list[Any], job_dirs: list[Path], bar: Any, by_queries: boo
     forwarded once per press (graceful, then forced)."""
     from crawler.jobs import read_progress
 
+    def progress_of(proc: Any, job_dir: Path) -> dict[str, Any]:  # a RayJob reports it; a local child writes it
+        report = getattr(proc, "progress", None)
+        return report() if callable(report) else read_progress(job_dir)
+
     while True:
         try:
             while any(p.poll() is None for p in procs):
-                progress = [read_progress(d) for d in job_dirs]
+                progress = [progress_of(p, d) for p, d in zip(procs, job_dirs, strict=True)]
                 done = sum(int(p.get("queries_done" if by_queries else "pages", 0)) for p in progress)
                 bar.n = done
                 bar.set_postfix(pairs=sum(int(p.get("pairs", 0)) for p in progress), refresh=False)
@@ -146,9 +184,17 @@ def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
     return {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
 
 
-def _log_to_data_dir(out: Path, report: str) -> None:
+def _log_dir(out: DataPath) -> Path:
+    """DIR/logs beside a local OUT; a local cache folder for one on object storage, where nothing appends."""
+    if is_remote(out):
+        return local_cache_dir(out, "logs")
+    assert isinstance(out, Path)
+    return DataDir(out.resolve().parent).logs
+
+
+def _log_to_data_dir(out: DataPath, report: str) -> None:
     """Appends the run's summary to DIR/logs/crawl.log (Scrapy's own logs stay per job in OUT/_jobs/)."""
-    log_dir = DataDir(out.resolve().parent).logs
+    log_dir = _log_dir(out)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
     try:
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -158,41 +204,63 @@ def _log_to_data_dir(out: Path, report: str) -> None:
         raise UserError(f"cannot write the log file {log_dir / 'crawl.log'}: {exc.strerror or exc}") from None
 
 
+def _job_logs(out: DataPath, on_cluster: bool) -> str:
+    from crawler.jobs import jobs_root
+
+    where = f"{jobs_root(out)}/*/crawl.log"
+    return f"{where} on the node that ran each job" if on_cluster and is_remote(out) else where
+
+
+def _where(proc: Any, job_dir: Path) -> Path:
+    """The job folder as the machine that ran the job knows it (a RayJob's node reports it)."""
+    ran_in = getattr(proc, "ran_in", None)
+    return Path(ran_in) if ran_in else job_dir
+
+
 def run(args: argparse.Namespace) -> int:
     from crawler import jobs
-    from crawler.stats import PAGES, PAIRS, merge_jobs
+    from crawler.stats import PAGES, PAIRS
 
     _check_flags(args)
     cfg = effective_config(args)
-    queries = jobs.read_queries(args.queries) if args.spider == "search" else []
-    start_urls = [_check_url(u, "--start-url") for u in args.start_url]
-    out = _out_dir(args.out)  # only once the input is known to be good: a bad one leaves nothing behind
     full_cfg = load_config(args.config, args.set)
+    storage = full_cfg.storage
+    queries = jobs.read_queries(args.queries, storage) if args.spider == "search" else []
+    start_urls = [_check_url(u, "--start-url") for u in args.start_url]
+    out = _out_dir(args.out, storage)  # only once the input is known to be good: a bad one leaves nothing behind
+    remote = is_remote(out)
     on_cluster = cluster_address(full_cfg) is not None
-    if on_cluster:  # jobs run on other nodes: absolute paths on the shared filesystem
+    if on_cluster and not remote:  # jobs run on other nodes: absolute paths on the shared filesystem
+        assert isinstance(out, Path)
         out = out.resolve()
     log_level = "DEBUG" if getattr(args, "verbose", False) else "INFO"
     if args.spider == "search":
-        specs, done_before = jobs.plan_search(out, queries, cfg, cfg.partitions, log_level)
+        specs, done_before = jobs.plan_search(out, queries, cfg, cfg.partitions, log_level, storage)
         work = f"{len(queries):,} queries ({done_before:,} finished earlier)"
         total: int | None = len(queries) - done_before
     else:
-        specs = [jobs.plan_site(out, start_urls, cfg, log_level)]
+        specs = [jobs.plan_site(out, start_urls, cfg, log_level, storage)]
         work = f"{len(start_urls)} start URL(s)"
         total = cfg.max_pages or None
     dirs = [Path(s.job_dir) for s in specs]
-    before = merge_jobs(d / "stats.json" for d in jobs.job_dirs(out, args.spider))
+    before = jobs.job_counters(out, args.spider)
     started = time.monotonic()
     codes: list[int] = []
+    procs: list[Any] = []
     if specs:
         bar = _progress_bar(total, "query" if args.spider == "search" else "page", getattr(args, "quiet", False))
         try:
             if on_cluster:  # one Ray task per job, spread over the nodes (crawler/ray_partitions.py)
                 from crawler.ray_partitions import run_on_cluster
 
-                codes = run_on_cluster(specs, full_cfg, lambda js: _supervise(js, dirs, bar, args.spider == "search"))
+                def supervise(running: list[Any]) -> list[int]:
+                    procs.extend(running)
+                    return _supervise(running, dirs, bar, args.spider == "search")
+
+                codes = run_on_cluster(specs, full_cfg, supervise)
             else:
-                codes = _supervise([jobs.launch(s) for s in specs], dirs, bar, args.spider == "search")
+                procs = [jobs.launch(s) for s in specs]
+                codes = _supervise(procs, dirs, bar, args.spider == "search")
         finally:
             bar.close()
     elapsed = time.monotonic() - started
@@ -206,12 +274,13 @@ def run(args: argparse.Namespace) -> int:
         f"  errors: {_fmt_counts(summary['errors'])}; blocked: {summary['blocked']:,} "
         f"({summary['blocked_gave_up']:,} gave up); robots.txt forbidden: {summary['robots_forbidden']:,}",
         f"  dropped: {_fmt_counts(summary['dropped'])}",
-        f"  stats: {jobs.stats_file(out, args.spider)}; logs: {jobs.jobs_root(out)}/*/crawl.log",
+        f"  stats: {jobs.stats_file(out, args.spider)}; logs: {_job_logs(out, on_cluster)}",
     ])
     print(report)
     _log_to_data_dir(out, report)
     if not specs:
         print("  nothing to do: every query was finished by an earlier run (use a new --out to crawl again)")
+    dirs = [_where(p, d) for p, d in zip(procs, dirs, strict=True)] if procs else dirs
     busy = [d for d, c in zip(dirs, codes, strict=True) if c == EXIT_BUSY]
     if busy:
         raise UserError(f"{busy[0]} is locked by another running crawl of the same --out")
