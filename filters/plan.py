@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 import pyarrow as pa
@@ -38,11 +39,19 @@ class Task:
 class WorkLayout:
     out: FilteredDir
 
+    @property
+    def text_dir(self) -> DataPath:
+        return self.out.work / "text"
+
+    @property
+    def image_dir(self) -> DataPath:
+        return self.out.work / "image"
+
     def text(self, task_id: int) -> DataPath:
-        return self.out.work / "text" / part_name(task_id, "task-")
+        return self.text_dir / part_name(task_id, "task-")
 
     def image(self, task_id: int) -> DataPath:
-        return self.out.work / "image" / part_name(task_id, "task-")
+        return self.image_dir / part_name(task_id, "task-")
 
     @property
     def text_global(self) -> DataPath:
@@ -102,8 +111,9 @@ def plan_tasks(in_dir: DataPath, rows_per_task: int, storage: StorageConfig | No
     if rows_per_task < 1:
         raise UserError("config key ray.rows_per_task must be >= 1")
     tasks: list[Task] = []
-    for path in parts:
-        n = _check_candidate_schema(path)
+    with ThreadPoolExecutor(max_workers=16) as pool:  # footers on object storage: one round trip each
+        counts = list(pool.map(_check_candidate_schema, parts))
+    for path, n in zip(parts, counts, strict=True):
         for start in range(0, n, rows_per_task):
             where = str(path) if is_remote(path) else str(path.resolve())
             tasks.append(Task(len(tasks), where, start, min(start + rows_per_task, n)))
@@ -112,10 +122,9 @@ def plan_tasks(in_dir: DataPath, rows_per_task: int, storage: StorageConfig | No
 
 def fingerprint(tasks: list[Task], cfg: Config) -> dict[str, object]:
     files = sorted({t.path for t in tasks})
-    stat = []
-    for f in files:
-        st = data_path(f, cfg.storage).stat()
-        stat.append([f, st.st_size, int(st.st_mtime)])
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        stats = list(pool.map(lambda f: data_path(f, cfg.storage).stat(), files))
+    stat = [[f, st.st_size, int(st.st_mtime)] for f, st in zip(files, stats, strict=True)]
     # Settings that change the output; download settings (timeouts, concurrency) do not invalidate work.
     relevant = {k: v for k, v in cfg.to_dict().items() if k in ("text", "image", "dedup", "privacy")}
     digest = hashlib.sha256(json.dumps([stat, relevant, [asdict(t) for t in tasks]], sort_keys=True).encode())

@@ -26,7 +26,7 @@ from filters.plan import Task, WorkLayout, plan_tasks, prepare_work
 from manifests.config import Config
 from manifests.errors import UserError
 from manifests.layout import FilteredDir
-from manifests.parquet_io import read_metadata, read_table, write_json_atomic, write_parquet_atomic
+from manifests.parquet_io import existing_names, read_tables, write_json_atomic, write_parquet_atomic
 from manifests.ray_session import ray_session
 from manifests.stats import FilterStats
 from manifests.storage import DataPath
@@ -94,7 +94,7 @@ def _run_pass(actor: type[_PassActor], todo: list[Task], cfg: Config, layout: Wo
         fn_constructor_kwargs={"cfg": cfg, "layout": layout},
         batch_size=1,
         batch_format="pyarrow",
-        compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, min(pool, len(todo)))),
+        compute=ray.data.ActorPoolStrategy(size=max(1, min(pool, len(todo)))),
         num_cpus=cpus_per_actor,
     )
     label = actor.__name__.removesuffix("Actor").lower()
@@ -111,7 +111,7 @@ def _run_pass(actor: type[_PassActor], todo: list[Task], cfg: Config, layout: Wo
 
 def _global_text(tasks: list[Task], layout: WorkLayout, cfg: Config) -> None:
     paths = [layout.text(t.task_id) for t in tasks]
-    frames = [read_table(p, columns=[ROW, "cap_h", "url_h", REASON]) for p in paths]
+    frames = read_tables(paths, columns=[ROW, "cap_h", "url_h", REASON])
     task_ids = np.concatenate([np.full(f.num_rows, t.task_id, dtype=np.int32) for f, t in zip(frames, tasks,
                                                                                             strict=True)])
     cols = pa.concat_tables(frames)
@@ -125,8 +125,8 @@ def _global_text(tasks: list[Task], layout: WorkLayout, cfg: Config) -> None:
     def tie_breaker(positions: np.ndarray) -> list[tuple[str, str]]:
         wanted = pa.array(np.unique(url_h[positions]), pa.uint64())
         lookup: dict[tuple[int, int], tuple[str, str]] = {}
-        for path, t in zip(paths, tasks, strict=True):
-            sub = read_table(path, columns=[ROW, "page_url", "caption"], filters=pc.field("url_h").isin(wanted))
+        subs = read_tables(paths, columns=[ROW, "page_url", "caption"], filters=pc.field("url_h").isin(wanted))
+        for sub, t in zip(subs, tasks, strict=True):
             for r, page, cap in zip(sub.column(ROW).to_pylist(), sub.column("page_url").to_pylist(),
                                     sub.column("caption").to_pylist(), strict=True):
                 lookup[(t.task_id, r)] = (page or "", cap or "")
@@ -153,8 +153,9 @@ def _dedup(tasks: list[Task], layout: WorkLayout, cfg: Config) -> None:
     from filters.dedup import decide_duplicates, format_keys
 
     frames = []
-    for t in tasks:
-        table = read_table(layout.image(t.task_id), columns=[ROW, REASON, "sha256", "phash", "width", "height"])
+    tables = read_tables([layout.image(t.task_id) for t in tasks],
+                         columns=[ROW, REASON, "sha256", "phash", "width", "height"])
+    for t, table in zip(tasks, tables, strict=True):
         table = table.filter(pc.is_null(table.column(REASON))).drop_columns([REASON])
         frames.append(table.append_column(TASK, pa.array(np.full(table.num_rows, t.task_id, np.int32))))
     alive = pa.concat_tables(frames) if frames else pa.table({})
@@ -187,8 +188,9 @@ def _keys_for(alive: pa.Table, layout: WorkLayout) -> np.ndarray:
     out = np.zeros(alive.num_rows, dtype=np.uint64)
     task_col = alive.column(TASK).to_numpy()
     row_col = alive.column(ROW).to_numpy()
-    for task_id in np.unique(task_col):
-        text = read_table(layout.text(int(task_id)), columns=[ROW, "url_h"])
+    task_ids = [int(t) for t in np.unique(task_col)]
+    texts = read_tables([layout.text(t) for t in task_ids], columns=[ROW, "url_h"])
+    for task_id, text in zip(task_ids, texts, strict=True):
         by_row = np.zeros(text.num_rows, dtype=np.uint64)
         by_row[text.column(ROW).to_numpy()] = text.column("url_h").fill_null(0).to_numpy()
         sel = task_col == task_id
@@ -198,10 +200,10 @@ def _keys_for(alive: pa.Table, layout: WorkLayout) -> np.ndarray:
 
 def collect_stats(layout: WorkLayout, tasks: list[Task]) -> FilterStats:
     stats = FilterStats()
-    for t in tasks:
-        kept = read_metadata(layout.kept(t.task_id)).num_rows
-        rejected = read_table(layout.rejected(t.task_id), columns=[REASON]).column(REASON).to_pylist()
-        stats = stats + FilterStats(t.rows, kept, Counter(rejected))
+    kept = read_tables([layout.kept(t.task_id) for t in tasks], columns=[])
+    rejected = read_tables([layout.rejected(t.task_id) for t in tasks], columns=[REASON])
+    for t, k, r in zip(tasks, kept, rejected, strict=True):
+        stats = stats + FilterStats(t.rows, k.num_rows, Counter(r.column(REASON).to_pylist()))
     return stats
 
 
@@ -214,7 +216,18 @@ def run_filter(in_dir: DataPath, out_dir: DataPath, cfg: Config) -> FilterRun:
     tasks = plan_tasks(in_dir, cfg.ray.rows_per_task, cfg.storage)
     layout = WorkLayout(FilteredDir(out_dir))
     prepare_work(layout, tasks, cfg)
-    done_before = sum(1 for t in tasks if layout.kept(t.task_id).exists() and layout.rejected(t.task_id).exists())
+
+    def missing(folder: DataPath, path_of: Any) -> list[Task]:
+        """The tasks whose file in `folder` does not exist yet (one listing, not one request per task)."""
+        names = existing_names(folder)
+        return [t for t in tasks if path_of(t.task_id).name not in names]
+
+    def unfinished() -> list[Task]:
+        absent = {t.task_id for t in missing(layout.out.kept, layout.kept)}
+        absent |= {t.task_id for t in missing(layout.out.rejected, layout.rejected)}
+        return [t for t in tasks if t.task_id in absent]
+
+    done_before = len(tasks) - len(unfinished())
     phases: dict[str, float] = {}
 
     def timed(name: str, fn: Any, *args: Any) -> None:
@@ -225,16 +238,14 @@ def run_filter(in_dir: DataPath, out_dir: DataPath, cfg: Config) -> FilterRun:
     with ray_session(cfg):
         phases["ray_start"] = time.perf_counter() - started
         cpus = _cluster_cpus()
-        timed("text", _run_pass, TextActor, [t for t in tasks if not layout.text(t.task_id).exists()], cfg, layout,
-              cpus)
+        timed("text", _run_pass, TextActor, missing(layout.text_dir, layout.text), cfg, layout, cpus)
         timed("global_text", _global_text, tasks, layout, cfg)
         # Two download actors per CPU: while one waits on the network the other decodes.
         pool = cfg.ray.download_actors or 2 * cpus
-        timed("download_image", _run_pass, ImageActor, [t for t in tasks if not layout.image(t.task_id).exists()],
-              cfg, layout, pool, max(0.25, cpus / pool))
+        timed("download_image", _run_pass, ImageActor, missing(layout.image_dir, layout.image), cfg, layout,
+              pool, max(0.25, cpus / pool))
         timed("dedup", _dedup, tasks, layout, cfg)
-        todo = [t for t in tasks if not (layout.kept(t.task_id).exists() and layout.rejected(t.task_id).exists())]
-        timed("finalize", _run_pass, FinalizeActor, todo, cfg, layout, cpus)
+        timed("finalize", _run_pass, FinalizeActor, unfinished(), cfg, layout, cpus)
     log.info("filter phases: %s", ", ".join(f"{k} {v:.1f}s" for k, v in phases.items()))
     stats = collect_stats(layout, tasks)
     if not stats.balanced:
