@@ -27,10 +27,10 @@ from typing import Any
 
 from manifests.config import CrawlConfig, StorageConfig, load_config
 from manifests.errors import UserError
-from manifests.layout import DataDir
 from manifests.ray_session import cluster_address
-from manifests.storage import DataPath, data_path, is_remote, local_cache_dir
+from manifests.storage import DataPath, data_path, is_remote
 from wukong.commands.common import add_config_args
+from wukong.logs import logs_dir_for
 
 POLL_SECONDS = 0.25
 EXIT_BUSY = 3
@@ -184,17 +184,9 @@ def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
     return {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
 
 
-def _log_dir(out: DataPath) -> Path:
-    """DIR/logs beside a local OUT; a local cache folder for one on object storage, where nothing appends."""
-    if is_remote(out):
-        return local_cache_dir(out, "logs")
-    assert isinstance(out, Path)
-    return DataDir(out.resolve().parent).logs
-
-
 def _log_to_data_dir(out: DataPath, report: str) -> None:
     """Appends the run's summary to DIR/logs/crawl.log (Scrapy's own logs stay per job in OUT/_jobs/)."""
-    log_dir = _log_dir(out)
+    log_dir = logs_dir_for(out)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
     try:
         log_dir.mkdir(parents=True, exist_ok=True)

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
 
 from manifests.config import load_config
-from manifests.layout import DataDir
 from manifests.parquet_io import require_input_folder
-from manifests.storage import data_path, local_cache_dir
+from manifests.storage import as_path, is_remote
 from wukong.commands.common import add_config_args
-from wukong.logs import close_file_logging, setup_file_logging
+from wukong.logs import close_file_logging, logs_dir_for, setup_file_logging
 
 
 def register(sub: argparse._SubParsersAction, name: str) -> None:
@@ -42,12 +40,10 @@ def run(args: argparse.Namespace) -> int:
     if args.csv:
         cfg.shard.csv = True
     # Plain paths keep their spelling (the summary names RELEASE as given); URLs carry cfg.storage.
-    in_dir, out_dir = (data_path(spec, cfg.storage) if "://" in spec else Path(spec) for spec in (args.input, args.out))
+    in_dir, out_dir = (as_path(spec, cfg.storage) for spec in (args.input, args.out))
     require_input_folder(in_dir)
-    if isinstance(out_dir, Path):
-        log_file = setup_file_logging(DataDir(out_dir.resolve().parent).logs, "shard")
-    else:  # object storage cannot be appended to: the log stays on this machine
-        log_file = setup_file_logging(local_cache_dir(out_dir, "logs"), "shard")
+    log_file = setup_file_logging(logs_dir_for(out_dir), "shard")
+    if is_remote(out_dir):  # object storage cannot be appended to: the log stays on this machine
         logging.getLogger(__name__).info("log of %s: %s", out_dir, log_file)
     try:
         summary = build_release(in_dir, out_dir, cfg, progress=not args.quiet)
