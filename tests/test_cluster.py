@@ -139,6 +139,25 @@ def _pipeline(root: Path, base_url: str, queries: Path, env: dict[str, str]) -> 
                                    f"{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
 
 
+def _pipeline_on_s3(root: Path, prefix: str, base_url: str, queries: Path, env: dict[str, str],
+                    storage: list[str]) -> None:
+    """The same four commands with every folder on object storage (`prefix` = s3://bucket/data)."""
+    root.mkdir(parents=True)
+    sets = [arg for s in storage for arg in ("--set", s)]
+    steps = [
+        ["crawl", "--spider", "site", "--start-url", f"{base_url}/", "--out", f"{prefix}/candidates"],
+        ["crawl", "--spider", "search", "--queries", str(queries), "--endpoint", f"{base_url}/search/acjson",
+         "--partitions", "2", "--out", f"{prefix}/candidates"],
+        ["filter", "--in", f"{prefix}/candidates", "--out", f"{prefix}/filtered"],
+        ["shard", "--in", f"{prefix}/filtered", "--out", f"{prefix}/release"],
+    ]
+    for step in steps:
+        r = subprocess.run([sys.executable, "-m", "wukong.cli", "-q", *step, "--config", CONFIG, *sets], cwd=root,
+                           env=env, capture_output=True, text=True, timeout=STEP_TIMEOUT_S)
+        assert r.returncode == 0, (f"wukong {' '.join(step)} failed ({r.returncode}):\n"
+                                   f"{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+
+
 def _candidates(root: Path) -> Counter[tuple]:
     cols = ["url", "caption", "caption_source", "page_url", "query", "source", "width_hint", "height_hint"]
     rows: Counter[tuple] = Counter()
@@ -152,7 +171,16 @@ def _kept(root: Path) -> pa.Table:
     return table.sort_by("key")
 
 
-def test_cluster_release_is_byte_identical_to_local(demo_web, ray_cluster: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def _same_release(got: Path, want: Path) -> None:
+    sums = (want / "release" / "SHA256SUMS").read_bytes()
+    assert sums and (got / "release" / "SHA256SUMS").read_bytes() == sums
+    for line in sums.decode().splitlines():  # and the files hold what the sums say
+        name = line.split(maxsplit=1)[1].lstrip("*")
+        assert (got / "release" / name).read_bytes() == (want / "release" / name).read_bytes(), name
+
+
+def test_cluster_release_is_byte_identical_to_local(demo_web, ray_cluster: str, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                    s3_server) -> None:
     queries = tmp_path / "queries.txt"
     queries.write_text("\n".join(demo_web.web.query_words) + "\n", encoding="utf-8")
     base_env = {**os.environ, "RAY_AUTH_MODE": "disabled", "WUKONG_LOOPBACK_ONLY": "1"}
@@ -176,11 +204,24 @@ def test_cluster_release_is_byte_identical_to_local(demo_web, ray_cluster: str, 
     kept_local = _kept(local)
     assert kept_local.num_rows > 100
     assert _kept(cluster).equals(kept_local)
-    sums = (local / "release" / "SHA256SUMS").read_bytes()
-    assert sums and (cluster / "release" / "SHA256SUMS").read_bytes() == sums
-    for line in sums.decode().splitlines():  # and the files hold what the sums say
-        name = line.split(maxsplit=1)[1].lstrip("*")
-        assert (cluster / "release" / name).read_bytes() == (local / "release" / name).read_bytes(), name
+    _same_release(cluster, local)
+
+    # The nodes share no disk: every folder on S3 (moto's server on 127.0.0.1), the same release again.
+    fs = s3_server.filesystem()
+    bucket = s3_server.new_bucket()
+    cache = tmp_path / "s3-cache"  # the local state of crawl jobs and the logs: never stage data
+    _pipeline_on_s3(tmp_path / "s3-cwd", f"s3://{bucket}/data", demo_web.base_url, queries,
+                    {**base_env, "RAY_ADDRESS": ray_cluster, "WUKONG_CACHE": str(cache)},
+                    s3_server.config_overrides())
+    fetched = tmp_path / "s3"
+    fs.get(f"{bucket}/data/", str(fetched) + "/", recursive=True)
+    assert _candidates(fetched) == _candidates(local)
+    assert json.loads((fetched / "filtered" / "stats.json").read_text()) == \
+        json.loads((local / "filtered" / "stats.json").read_text())
+    assert _kept(fetched).equals(kept_local)
+    _same_release(fetched, local)
+    assert not list((tmp_path / "s3-cwd").iterdir())  # nothing was written where the commands ran
+    assert not list(cache.rglob("*.parquet")) and not list(cache.rglob("*.tar"))
 
 
 def test_ctrl_c_reaches_a_crawl_job_running_as_a_ray_task(demo_web, ray_local: None, tmp_path: Path,  # type: ignore[no-untyped-def]
