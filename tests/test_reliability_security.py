@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import tarfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -328,19 +327,32 @@ def laughing_site() -> Iterator[str]:
         yield base
 
 
+# Runs argv[3:] and writes "<exit code> <peak RSS KB>" to argv[1]; kills it after argv[2] seconds.
+_MEASURE = """
+import os, subprocess, sys, threading
+proc = subprocess.Popen(sys.argv[3:])
+timer = threading.Timer(float(sys.argv[2]), proc.kill)
+timer.start()
+_, status, usage = os.wait4(proc.pid, 0)
+timer.cancel()
+with open(sys.argv[1], "w") as fh:
+    fh.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}")
+"""
+
+
 def run_measured(cmd: list[str], env: dict[str, str], tmp: Path, timeout: float = 120) -> tuple[int, float]:
     """Runs `cmd`; returns its exit code and the peak RSS (MB) of it and every descendant it waited for
-    (wait4's rusage: the crawl command and its Scrapy child)."""
+    (wait4's rusage: the crawl command and its Scrapy child).
+
+    The command is started by a small Python process, not by pytest: a child's ru_maxrss also counts
+    the memory of the process it was forked from, and pytest's grows with the suite.
+    """
+    result = tmp / "measured.txt"
     with open(tmp / "stderr.txt", "wb") as err:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=err)
-    timer = threading.Timer(timeout, proc.kill)  # bounded: a hang is killed (by its own PID)
-    timer.start()
-    try:
-        _, status, usage = os.wait4(proc.pid, 0)
-    finally:
-        timer.cancel()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, usage.ru_maxrss / 1024
+        subprocess.run([sys.executable, "-c", _MEASURE, str(result), str(timeout), *cmd], cwd=REPO, env=env,
+                       stdout=subprocess.DEVNULL, stderr=err, timeout=timeout + 30, check=False)
+    rc, peak_kb = result.read_text().split()
+    return int(rc), int(peak_kb) / 1024
 
 
 def test_billion_laughs_page_is_parsed_without_expansion(laughing_site: str, tmp_path: Path) -> None:
