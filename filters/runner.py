@@ -88,13 +88,17 @@ def _run_pass(actor: type[_PassActor], todo: list[Task], cfg: Config, layout: Wo
         return
     import ray
 
+    size = max(1, min(pool, len(todo)))
+    # Every actor that fits on the cluster's CPUs starts at once (autoscaling from one actor would
+    # ramp up over the first tasks); more than fit may still be added as CPUs free up.
+    fits = max(1, int(_cluster_cpus() // cpus_per_actor))
     ds = ray.data.from_items([asdict(t) for t in todo], override_num_blocks=len(todo))
     out = ds.map_batches(
         actor,
         fn_constructor_kwargs={"cfg": cfg, "layout": layout},
         batch_size=1,
         batch_format="pyarrow",
-        compute=ray.data.ActorPoolStrategy(size=max(1, min(pool, len(todo)))),
+        compute=ray.data.ActorPoolStrategy(min_size=min(size, fits), max_size=size),
         num_cpus=cpus_per_actor,
     )
     label = actor.__name__.removesuffix("Actor").lower()
