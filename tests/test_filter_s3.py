@@ -13,10 +13,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from aiohttp import web
+from candidate_parts import write_candidate_parts
 from loopback import serve_app
 from PIL import Image
 
-from manifests.schemas import CANDIDATE
 from wukong.cli import main
 
 N = 120
@@ -49,16 +49,7 @@ def _app() -> web.Application:
 def candidates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     captions = ["海边的日落风景{}", "查看源网页", "图片", "a cat on the sofa {}", "北京故宫的红墙{}号"]
     with serve_app(_app()) as base:
-        d = tmp_path_factory.mktemp("candidates")
-        for part in range(2):
-            idx = range(part * N // 2, (part + 1) * N // 2)
-            rows = {f.name: pa.nulls(N // 2, f.type) for f in CANDIDATE}
-            rows["url"] = pa.array([f"{base}/img/{i}.jpg" for i in idx])
-            rows["caption"] = pa.array([captions[i % len(captions)].format(i) for i in idx])
-            rows["caption_source"] = pa.array(["alt"] * (N // 2))
-            rows["page_url"] = pa.array([f"{base}/page/{i // 10}.html" for i in idx])
-            rows["source"] = pa.array(["site"] * (N // 2))
-            pq.write_table(pa.Table.from_pydict(rows, schema=CANDIDATE), d / f"part-site-{part:05d}.parquet")
+        d = write_candidate_parts(tmp_path_factory.mktemp("candidates"), base, captions, N)
         yield d
 
 

@@ -10,16 +10,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from aiohttp import web
+from candidate_parts import write_candidate_parts
 from loopback import serve_app
 from PIL import Image
 
 from filters.runner import run_filter
 from manifests.config import load_config
-from manifests.schemas import CANDIDATE, REJECTED, SAMPLE
+from manifests.schemas import REJECTED, SAMPLE
 
 N = 240
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"
@@ -55,17 +55,8 @@ def candidates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     captions = ["海边的日落风景{}", "iPhone 15 手机壳 透明 {}", "查看源网页", "图片", "a cat sitting on the sofa {}",
                 "北京故宫的红墙{}号", "蒜薹炒肉盖饭{}", "出售仿真枪{}"]
     with serve_app(_app()) as base:
-        d = tmp_path_factory.mktemp("candidates")
-        for part in range(2):
-            rows = {f.name: pa.nulls(N // 2, f.type) for f in CANDIDATE}
-            idx = range(part * N // 2, (part + 1) * N // 2)
-            # Images 0..39 repeat every 40 rows: rows i and i+40 carry identical bytes.
-            rows["url"] = pa.array([f"{base}/img/{i}.jpg" for i in idx])
-            rows["caption"] = pa.array([captions[i % len(captions)].format(i) for i in idx])
-            rows["caption_source"] = pa.array(["alt"] * (N // 2))
-            rows["page_url"] = pa.array([f"{base}/page/{i // 10}.html" for i in idx])
-            rows["source"] = pa.array(["site"] * (N // 2))
-            pq.write_table(pa.Table.from_pydict(rows, schema=CANDIDATE), d / f"part-site-{part:05d}.parquet")
+        # Images repeat every 40 rows: rows i and i+40 carry identical bytes.
+        d = write_candidate_parts(tmp_path_factory.mktemp("candidates"), base, captions, N)
         yield d
 
 
