@@ -222,5 +222,14 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     return cfg
 
 
-def config_to_yaml(cfg: Config) -> str:
-    return yaml.safe_dump(cfg.to_dict(), allow_unicode=True, sort_keys=False)
+SECRET_KEYS = (("storage", "secret_access_key"),)
+
+
+def config_to_yaml(cfg: Config, redact: bool = True) -> str:
+    """The config as YAML; secrets (storage.secret_access_key) show as "***" unless `redact` is False."""
+    data = cfg.to_dict()
+    if redact:
+        for section, key in SECRET_KEYS:
+            if data[section][key] is not None:
+                data[section][key] = "***"
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)

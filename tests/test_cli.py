@@ -106,6 +106,17 @@ def test_config_show_reads_a_file_then_applies_set(tmp_path: Path, capsys: pytes
     assert (effective["text"]["min_words"], effective["text"]["max_words"]) == (2, 40)
 
 
+def test_config_show_hides_the_storage_secret(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "--show", "--set", "storage.access_key_id=AKIDEXAMPLE",
+                 "--set", "storage.secret_access_key=wJalrXUtnFEMIexample"]) == 0
+    out = capsys.readouterr().out
+    assert "wJalrXUtnFEMIexample" not in out
+    effective = yaml.safe_load(out)
+    assert effective["storage"]["secret_access_key"] == "***"
+    assert effective["storage"]["access_key_id"] == "AKIDEXAMPLE"
+    assert effective["storage"]["endpoint_url"] is None
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["config", "--set", "text.nope=1"], "wukong: error: unknown config key: text.nope"),
     (["config", "--set", "nosection.key=1"], "wukong: error: unknown config section: nosection"),
