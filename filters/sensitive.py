@@ -27,8 +27,9 @@ from filters.length import load_jieba
 from filters.placeholder import DATA_DIR
 from filters.text_normalize import CAPTION_NORM, normalize_array
 from manifests import reasons
-from manifests.config import Config
+from manifests.config import Config, StorageConfig
 from manifests.errors import UserError
+from manifests.storage import as_path
 
 SENSITIVE_MATCH = "sensitive_match"
 DEFAULT_LEXICON = "sensitive_words.txt"
@@ -48,9 +49,10 @@ def parse_lexicon(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 
-def read_lexicon(path: str | Path) -> list[str]:
-    """Words of one user lexicon file; a missing or non-UTF-8 file is a UserError."""
-    p = Path(path)
+def read_lexicon(path: str | Path, storage: StorageConfig | None = None) -> list[str]:
+    """Words of one user lexicon file (a local path or an object-storage URL, which every node of a
+    cluster can read); a missing or non-UTF-8 file is a UserError."""
+    p = as_path(str(path), storage)
     if not p.is_file():
         raise UserError(f"sensitive-word lexicon not found: {p}")
     try:
@@ -157,7 +159,7 @@ class SensitiveFilter(Filter):
         super().__init__(cfg)
         words = packaged_list(DEFAULT_LEXICON) if cfg.text.use_default_lexicon else []
         for path in cfg.text.sensitive_words:
-            words.extend(read_lexicon(path))
+            words.extend(read_lexicon(path, cfg.storage))
         self.automaton = build_automaton(words, packaged_list(ALLOWED_PHRASES))
         self.boundary = BoundaryCheck()
 

@@ -11,7 +11,7 @@ from filters.base import apply_filter
 from filters.sensitive import SENSITIVE_MATCH, SensitiveFilter
 from filters.text_chain import normalize_captions
 from manifests import reasons
-from manifests.config import Config
+from manifests.config import Config, load_config
 from manifests.errors import UserError
 
 
@@ -83,6 +83,20 @@ def test_user_lexicon_adds_to_default(tmp_path: Path) -> None:
     cfg.text.sensitive_words = [str(lexicon)]
     out = run(SensitiveFilter(cfg), ["禁词", "赌博"])
     assert out.column("detail").to_pylist() == ["禁词", "赌博"]
+
+
+def test_user_lexicon_on_s3(s3_server) -> None:
+    """A lexicon in object storage, which every node of a cluster can read (moto on 127.0.0.1)."""
+    bucket = s3_server.new_bucket()
+    s3_server.filesystem().pipe(f"{bucket}/lexicons/mine.txt", "# mine\n禁词\n".encode())
+    cfg = load_config(None, s3_server.config_overrides())
+    cfg.text.sensitive_words = [f"s3://{bucket}/lexicons/mine.txt"]
+    cfg.text.use_default_lexicon = False
+    out = run(SensitiveFilter(cfg), ["禁词", "赌博"])
+    assert out.column("detail").to_pylist() == ["禁词", None]
+    cfg.text.sensitive_words = [f"s3://{bucket}/lexicons/missing.txt"]
+    with pytest.raises(UserError, match=f"sensitive-word lexicon not found: s3://{bucket}/lexicons/missing.txt"):
+        SensitiveFilter(cfg)
 
 
 def test_missing_lexicon_is_a_user_error(tmp_path: Path) -> None:

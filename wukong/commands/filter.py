@@ -9,7 +9,7 @@ from pathlib import Path
 from manifests.config import load_config
 from manifests.errors import UserError
 from manifests.parquet_io import require_input_folder
-from manifests.storage import data_path
+from manifests.storage import data_path, is_url
 from wukong.commands.common import add_config_args
 from wukong.logs import close_file_logging, logs_dir_for, setup_file_logging
 
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, args.set)
     # Absolute paths or URLs: on a cluster, Ray workers do not share the driver's working directory.
     in_dir, out_dir = data_path(args.in_dir, cfg.storage), data_path(args.out_dir, cfg.storage)
-    cfg.text.sensitive_words = [str(Path(p).absolute()) for p in cfg.text.sensitive_words]
+    cfg.text.sensitive_words = [p if is_url(p) else str(Path(p).absolute()) for p in cfg.text.sensitive_words]
     require_input_folder(in_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"--out is not a folder: {out_dir}")
