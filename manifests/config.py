@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from manifests.errors import UserError
+from manifests.storage import as_path
 
 DEFAULT_USER_AGENT = "wukong-pipeline/0.1 (+https://github.com/wukong-pipeline; dataset research crawler)"
 
@@ -206,7 +207,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     """Loads a YAML config (all keys optional), then applies `section.key=value` overrides."""
     data: dict[str, Any] | None = None
     if path is not None:
-        p = Path(path)
+        p = as_path(str(path))  # a config on object storage is reached with the environment's endpoint
         if not p.is_file():
             raise UserError(f"config file not found: {p}")
         try:

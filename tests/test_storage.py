@@ -74,3 +74,16 @@ def test_remove_tree_on_s3(s3_server) -> None:
     remove_tree(root)
     remove_tree(root)  # already gone: fine
     assert s3_server.filesystem().ls(bucket) == []
+
+
+def test_config_file_on_s3_with_the_endpoint_from_the_environment(s3_server, monkeypatch: pytest.MonkeyPatch) -> None:
+    from s3local import ACCESS_KEY, SECRET_KEY
+
+    bucket = s3_server.new_bucket()
+    s3_server.filesystem().pipe(f"{bucket}/configs/run.yaml", b"text:\n  max_words: 20\n")
+    for name, value in (("AWS_ENDPOINT_URL", s3_server.endpoint), ("AWS_ACCESS_KEY_ID", ACCESS_KEY),
+                        ("AWS_SECRET_ACCESS_KEY", SECRET_KEY), ("AWS_DEFAULT_REGION", "us-east-1")):
+        monkeypatch.setenv(name, value)
+    assert load_config(f"s3://{bucket}/configs/run.yaml").text.max_words == 20
+    with pytest.raises(UserError, match=f"config file not found: s3://{bucket}/configs/nope.yaml"):
+        load_config(f"s3://{bucket}/configs/nope.yaml")
