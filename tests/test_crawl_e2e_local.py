@@ -281,7 +281,11 @@ def test_site_crawl_survives_ctrl_c_sigkill_and_a_dead_parent(web: LocalWeb, tmp
     proc.communicate(timeout=30)
     _wait_gone(child)
     job, log = _job(out)
-    assert job["finish_reason"] == "shutdown" and "unclean shutdown" not in log
+    assert "unclean shutdown" not in log
+    # Told to stop, it shuts down; unless its last pages were already in flight when the parent died
+    # and it finished the site first (seen under load): then every page is journaled.
+    assert job["finish_reason"] == "shutdown" or (job["finish_reason"] == "finished"
+                                                  and len(_journaled_paths(out)) == PAGES), job["finish_reason"]
     written = {p.name: p.read_bytes() for p in out.glob("part-site-*.parquet")}
     # On a quiet machine the three interrupted runs may already have written every pair; the run
     # below must then download no journaled page again and change no written part (checked below).
