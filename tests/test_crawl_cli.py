@@ -101,6 +101,17 @@ def test_queries_command(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> 
     assert "--top must be at least 1" in one_line_error(capsys, ["queries", "--top", "0", "--out", str(out)])
 
 
+def test_queries_written_to_s3(s3_server, capsys: pytest.CaptureFixture[str]) -> None:
+    bucket = s3_server.new_bucket()
+    args = ["queries", "--top", "50", "--out", f"s3://{bucket}/queries.txt"]
+    for s in s3_server.config_overrides():
+        args += ["--set", s]
+    assert main(args) == 0
+    words = s3_server.filesystem().cat(f"{bucket}/queries.txt").decode("utf-8").splitlines()
+    assert len(words) == 50 == len(set(words)) and all(HAN_WORD.match(w) for w in words)
+    assert f"-> s3://{bucket}/queries.txt" in capsys.readouterr().out
+
+
 def test_queries_ranking_and_tags(tmp_path: Path) -> None:
     dictionary = tmp_path / "dict.txt"
     dictionary.write_text("猫咪 50 n\n我们 900 r\n的 999 uj\n跑步 70 v\n北京 80 ns\nAI 90 n\n熊猫 60 n\n猫咪 55 n\n"

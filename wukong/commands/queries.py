@@ -13,8 +13,11 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from manifests.config import load_config
 from manifests.errors import UserError
 from manifests.parquet_io import write_bytes_atomic
+from manifests.storage import as_path
+from wukong.commands.common import add_config_args
 
 HAN_WORD = re.compile(r"^[\u4e00-\u9fff\u3400-\u4dbf]{2,}$")
 # jieba tags kept: nouns (common, place, organisation, other proper, transliterated names),
@@ -66,14 +69,16 @@ def top_queries(top: int, dictionary: Path | None = None) -> list[str]:
 def register(sub: argparse._SubParsersAction, name: str) -> None:
     p = sub.add_parser(name, help="build a query list from jieba's word frequencies", description=__doc__)
     p.add_argument("--top", type=int, required=True, metavar="N", help="how many queries (Wukong: ~200,000)")
-    p.add_argument("--out", required=True, metavar="FILE", help="the query file to write (UTF-8, one per line)")
+    p.add_argument("--out", required=True, metavar="FILE",
+                   help="the query file to write (UTF-8, one per line): a path or an s3:// URL")
+    add_config_args(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.top < 1:
         raise UserError(f"--top must be at least 1, got {args.top}")
-    out = Path(args.out)
+    out = as_path(args.out, load_config(args.config, args.set).storage)
     if out.is_dir():
         raise UserError(f"--out is a folder, expected a file: {out}")
     queries = top_queries(args.top)
