@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
 
 from manifests.config import load_config
 from manifests.errors import UserError
 from manifests.layout import DataDir
-from manifests.storage import data_path, is_remote, is_url, local_cache_dir
+from manifests.storage import as_path, is_remote, local_cache_dir
 from wukong.commands.common import add_config_args
 from wukong.logs import close_file_logging, setup_file_logging
 
@@ -42,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     if args.caption_sample < 0 or args.examples < 0:
         raise UserError("--caption-sample and --examples must be >= 0")
     cfg = load_config(args.config, args.set)
-    root = data_path(args.data_dir, cfg.storage) if is_url(args.data_dir) else Path(args.data_dir)
+    root = as_path(args.data_dir, cfg.storage)
     if not root.is_dir():
         raise UserError(f"data directory not found: {root}" if not root.exists() else f"not a directory: {root}")
     data = DataDir(root)
