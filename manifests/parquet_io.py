@@ -4,15 +4,17 @@ final name, or not at all."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from upath import UPath
 
 from manifests.errors import UserError
-from manifests.storage import DataPath, arrow_location, atomic_output, data_path
+from manifests.storage import DataPath, atomic_output, data_path, is_remote
 
 # Columns that hold already-compressed bytes (encoded images): compressing them again costs CPU for nothing.
 INCOMPRESSIBLE_COLUMNS = frozenset({"image"})
@@ -64,16 +66,32 @@ def list_parts(directory: str | DataPath, pattern: str = "*.parquet") -> list[Da
     return sorted(p for p in d.glob(pattern) if p.is_file() and not p.name.startswith("."))
 
 
+# On object storage a small file (work files, decisions, manifests, candidate parts) is fetched whole in
+# one GET; a large one (image work files, kept parts) is read by ranges, exactly the bytes pyarrow asks
+# for: fsspec's default read-ahead would pull 50 MB of image bytes to read one small column.
+WHOLE_OBJECT_BYTES = 8 * 2**20
+
+
+def _source(path: str | DataPath) -> Any:
+    """What pyarrow should read: a local path, or for an object, its bytes or a range-reading file."""
+    p = data_path(path) if isinstance(path, str) else path
+    if not is_remote(p):
+        return os.fspath(p)
+    assert isinstance(p, UPath)
+    size = p.fs.size(p.path)
+    if size <= WHOLE_OBJECT_BYTES:
+        return pa.BufferReader(p.fs.cat_file(p.path))
+    return p.fs.open(p.path, "rb", cache_type="none", size=size)
+
+
 def parquet_file(path: str | DataPath) -> pq.ParquetFile:
     """A ParquetFile on a local path or an object-storage URL."""
-    where, fs = arrow_location(data_path(path) if isinstance(path, str) else path)
-    return pq.ParquetFile(where, filesystem=fs)
+    return pq.ParquetFile(_source(path))
 
 
 def read_table(path: str | DataPath, columns: list[str] | None = None, filters: Any = None) -> pa.Table:
     """`pq.read_table` on a local path or an object-storage URL."""
-    where, fs = arrow_location(data_path(path) if isinstance(path, str) else path)
-    return pq.read_table(where, columns=columns, filters=filters, filesystem=fs)
+    return pq.read_table(_source(path), columns=columns, filters=filters)
 
 
 def read_metadata(path: str | DataPath) -> pq.FileMetaData:

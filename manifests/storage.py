@@ -81,14 +81,6 @@ def is_remote(path: DataPath | str) -> bool:
     return isinstance(path, UPath) and path.protocol not in _LOCAL_PROTOCOLS
 
 
-def arrow_location(path: DataPath) -> tuple[str, Any]:
-    """(path, filesystem) for pyarrow readers: the fsspec filesystem for remote paths, None locally."""
-    if is_remote(path):
-        assert isinstance(path, UPath)
-        return path.path, path.fs
-    return os.fspath(path), None
-
-
 def _fsync_file(path: Path) -> None:
     with open(path, "rb") as fh:
         os.fsync(fh.fileno())
