@@ -147,3 +147,12 @@ def as_path(spec: str | DataPath, storage: StorageConfig | None = None) -> DataP
     if isinstance(spec, str):
         return data_path(spec, storage) if is_url(spec) else Path(spec)
     return spec
+
+
+def storage_failure(exc: BaseException) -> str | None:
+    """One line for an error raised by the object-storage client itself (unreachable endpoint, no
+    credentials, a refused request), or None for any other error."""
+    module = type(exc).__module__
+    if module.startswith(("botocore", "aiobotocore", "s3fs")):
+        return f"object storage: {' '.join(str(exc).split()) or type(exc).__name__}"
+    return None

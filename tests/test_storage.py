@@ -87,3 +87,19 @@ def test_config_file_on_s3_with_the_endpoint_from_the_environment(s3_server, mon
     assert load_config(f"s3://{bucket}/configs/run.yaml").text.max_words == 20
     with pytest.raises(UserError, match=f"config file not found: s3://{bucket}/configs/nope.yaml"):
         load_config(f"s3://{bucket}/configs/nope.yaml")
+
+
+@pytest.mark.parametrize("command", [["filter", "--in", "s3://b/candidates", "--out", "s3://b/filtered"],
+                                     ["shard", "--in", "s3://b/filtered", "--out", "s3://b/release"],
+                                     ["report", "--data-dir", "s3://b/data"]])
+def test_unreachable_object_storage_is_a_one_line_error(command: list[str], monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """Nothing listens on 127.0.0.1:9: the client's own error becomes one line, exit status 2."""
+    from wukong.cli import main
+
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    settings = ["storage.endpoint_url=http://127.0.0.1:9", "storage.access_key_id=x", "storage.secret_access_key=y"]
+    assert main(["--quiet", *command, *(a for s in settings for a in ("--set", s))]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "127.0.0.1:9" in err, err
+    assert err.startswith("wukong: error: ")

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from manifests.errors import UserError
+from manifests.storage import storage_failure
 from wukong import __version__
 
 # Subcommand name -> module under wukong.commands (each has register() and run()).
@@ -95,6 +96,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("wukong: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        message = storage_failure(exc)
+        if message is None:
+            raise
+        print(f"wukong: error: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
