@@ -24,10 +24,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bench.bench_vs_img2dataset import url_list, write_candidates
+from bench.bench_vs_img2dataset import write_candidates
 from bench.common import append_benchmarks, load_average, machine
 
 REPO = Path(__file__).resolve().parents[1]
@@ -82,20 +81,12 @@ def main() -> None:
     sys.path.insert(0, str(REPO / "tests"))
     from s3local import local_s3
 
-    from bench.static_mirror import snapshot, start_mirror
-    from wukong.demoweb.process import spawn_demo_web
+    from bench.static_mirror import mirrored_demo_urls
 
     scratch = Path(tempfile.mkdtemp(prefix="bench_s3_"))
     counter = RequestCounter()
     try:
-        with spawn_demo_web(args.pairs, args.seed) as server:
-            demo_base = server.base_url
-            urls = url_list(demo_base, args.pairs, args.seed)
-            snapshot(urls.column("url").to_pylist(), scratch / "mirror.pickle")
-        with start_mirror(scratch / "mirror.pickle") as mirror, local_s3() as s3:
-            for col in (0, 2):
-                urls = urls.set_column(col, urls.column_names[col],
-                                       pa.compute.replace_substring(urls.column(col), demo_base, mirror.base_url))
+        with mirrored_demo_urls(args.pairs, args.seed, scratch) as urls, local_s3() as s3:
             n = urls.num_rows
             write_candidates(urls, scratch / "candidates" / "part-bench-00000.parquet")
             fs = s3.filesystem()

@@ -27,7 +27,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bench.bench_vs_img2dataset import CONFIG, url_list, write_candidates
+from bench.bench_vs_img2dataset import CONFIG, write_candidates
 from bench.common import append_benchmarks, machine
 
 PHASE_LINE = re.compile(r"time per phase: (.*)")
@@ -157,21 +157,13 @@ def main() -> None:
         return
     cores = os.cpu_count() or 1
     counts = [c for c in (int(x) for x in args.cpus.split(",")) if c <= cores]
-    from bench.static_mirror import snapshot, start_mirror
-    from wukong.demoweb.process import spawn_demo_web
+    from bench.static_mirror import mirrored_demo_urls
 
     scratch = Path(tempfile.mkdtemp(prefix="bench_scaling_"))
     runs: dict[int, list[tuple[float, dict[str, float], int]]] = {c: [] for c in counts}
     measured: dict[str, float] = {}
     try:
-        with spawn_demo_web(args.pairs, args.seed) as server:
-            demo_base = server.base_url
-            urls = url_list(demo_base, args.pairs, args.seed)
-            snapshot(urls.column("url").to_pylist(), scratch / "mirror.pickle")
-        with start_mirror(scratch / "mirror.pickle") as mirror:
-            for col in (0, 2):  # url, page_url
-                urls = urls.set_column(col, urls.schema.names[col],
-                                       pa.compute.replace_substring(urls.column(col), demo_base, mirror.base_url))
+        with mirrored_demo_urls(args.pairs, args.seed, scratch) as urls:
             n = urls.num_rows
             candidates = scratch / "candidates"
             write_candidates(urls, candidates / "part-bench-00000.parquet")

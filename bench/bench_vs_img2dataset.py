@@ -37,15 +37,6 @@ REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "configs" / "demo.yaml"
 
 
-def url_list(base_url: str, pairs: int, seed: int) -> pa.Table:
-    from wukong.demoweb.generator import build_web
-
-    truth = build_web(pairs, seed).ground_truth(base_url, measure=False)
-    truth = truth.filter(pa.compute.invert(truth.column("disallowed")))
-    truth = truth.filter(pa.compute.not_equal(truth.column("expected_reason").fill_null("kept"), "not_crawled"))
-    return truth.select(["url", "caption", "page_url"])
-
-
 def write_candidates(urls: pa.Table, path: Path) -> None:
     n = urls.num_rows
     cols = {
@@ -98,22 +89,13 @@ def main() -> None:
     ap.add_argument("--processes", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--threads", type=int, default=64)
     args = ap.parse_args()
-    from bench.static_mirror import snapshot, start_mirror
-    from wukong.demoweb.process import spawn_demo_web
+    from bench.static_mirror import mirrored_demo_urls
 
     scratch = Path(tempfile.mkdtemp(prefix="bench_vs_i2d_"))
     ours: list[tuple[float, int]] = []
     theirs: list[tuple[float, int]] = []
     try:
-        with spawn_demo_web(args.pairs, args.seed) as server:
-            demo_base = server.base_url
-            urls = url_list(demo_base, args.pairs, args.seed)
-            snapshot(urls.column("url").to_pylist(), scratch / "mirror.pickle")
-        with start_mirror(scratch / "mirror.pickle") as mirror:
-            urls = urls.set_column(0, "url", pa.compute.replace_substring(urls.column("url"), demo_base,
-                                                                          mirror.base_url))
-            urls = urls.set_column(2, "page_url", pa.compute.replace_substring(urls.column("page_url"), demo_base,
-                                                                               mirror.base_url))
+        with mirrored_demo_urls(args.pairs, args.seed, scratch) as urls:
             n = urls.num_rows
             write_candidates(urls, scratch / "candidates" / "part-bench-00000.parquet")
             pq.write_table(urls, scratch / "urls.parquet")

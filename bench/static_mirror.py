@@ -4,7 +4,8 @@ The demo web renders images with Pillow on request; at 20,000+ images its cache 
 the server, not the pipelines under test, becomes the bottleneck. `snapshot()` fetches every URL
 once (status, Content-Type and body recorded as they are, errors included); `python -m
 bench.static_mirror SNAPSHOT` then serves those exact answers from memory on 127.0.0.1 in its own
-process, so both sides of a head-to-head pay the same small server cost.
+process, so both sides of a head-to-head pay the same small server cost. `mirrored_demo_urls()` does
+all of it for a benchmark: the demo web's crawlable pairs, their URLs pointing at the mirror.
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp
+import pyarrow as pa
+import pyarrow.compute as pc
 from aiohttp import web
 
 READY = "serving mirror on "
@@ -104,6 +109,33 @@ def start_mirror(snapshot_file: Path, timeout: float = 60.0) -> Mirror:
             return Mirror(proc, line[len(READY):].strip())
     proc.kill()
     raise RuntimeError("mirror did not start")
+
+
+def url_list(base_url: str, pairs: int, seed: int) -> pa.Table:
+    """The (url, caption, page_url) rows a crawl of the demo web finds (robots-disallowed pages left out)."""
+    from wukong.demoweb.generator import build_web
+
+    truth = build_web(pairs, seed).ground_truth(base_url, measure=False)
+    truth = truth.filter(pc.invert(truth.column("disallowed")))
+    truth = truth.filter(pc.not_equal(truth.column("expected_reason").fill_null("kept"), "not_crawled"))
+    return truth.select(["url", "caption", "page_url"])
+
+
+@contextmanager
+def mirrored_demo_urls(pairs: int, seed: int, scratch: Path) -> Iterator[pa.Table]:
+    """`url_list` of a `pairs`-pair demo web, snapshotted into `scratch` and served by a static mirror
+    until the block ends; `url` and `page_url` point at the mirror."""
+    from wukong.demoweb.process import spawn_demo_web
+
+    with spawn_demo_web(pairs, seed) as server:
+        demo_base = server.base_url
+        urls = url_list(demo_base, pairs, seed)
+        snapshot(urls.column("url").to_pylist(), scratch / "mirror.pickle")
+    with start_mirror(scratch / "mirror.pickle") as mirror:
+        for name in ("url", "page_url"):
+            i = urls.schema.get_field_index(name)
+            urls = urls.set_column(i, name, pc.replace_substring(urls.column(i), demo_base, mirror.base_url))
+        yield urls
 
 
 if __name__ == "__main__":
