@@ -46,3 +46,18 @@ def s3_server() -> Iterator[object]:
 
     with local_s3() as server:
         yield server
+
+
+@pytest.fixture
+def restore_root_logger() -> Iterator[None]:
+    """`wukong.cli.main` configures logging; leave the root logger's handlers and level as they were."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)

@@ -7,7 +7,10 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+import aiohttp
+import pytest
 from aiohttp import web
 
 
@@ -30,3 +33,13 @@ def serve_app(app: web.Application) -> Iterator[str]:
         thread.join(5)
         loop.run_until_complete(runner.cleanup())
         loop.close()
+
+
+class OnlyLoopbackConnector(aiohttp.TCPConnector):
+    """A connector that fails the test if it is ever asked to connect anywhere but 127.0.0.1."""
+
+    async def _wrap_create_connection(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        for info in kwargs.get("addr_infos") or []:
+            if info[4][0] != "127.0.0.1":
+                pytest.fail(f"connection attempted to {info[4][0]}")
+        return await super()._wrap_create_connection(*args, **kwargs)

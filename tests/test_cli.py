@@ -8,7 +8,6 @@ import importlib.util
 import logging
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,8 @@ import yaml
 from wukong import __version__
 from wukong.cli import COMMANDS, EPILOG, HelpFormatter, build_parser, main
 from wukong.logs import close_file_logging, setup_file_logging
+
+pytestmark = pytest.mark.usefixtures("restore_root_logger")  # `main` configures logging
 
 
 def subcommands() -> dict[str, argparse.ArgumentParser]:
@@ -30,18 +31,6 @@ def one_error_line(err: str) -> str:
     assert len(lines) == 1, err
     assert "Traceback" not in err
     return lines[0]
-
-
-@pytest.fixture(autouse=True)
-def restore_root_logger() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
-            handler.close()
-    root.setLevel(level)
 
 
 def test_every_built_subcommand_is_registered() -> None:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import imagehash
 import numpy as np
 import pyarrow as pa
@@ -24,7 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver
-from loopback import serve_app
+from loopback import OnlyLoopbackConnector, serve_app
 from PIL import Image
 
 from filters.base import REASON, apply_filters
@@ -320,15 +319,8 @@ def test_redirect_to_a_private_address_is_refused_before_connecting(demo_web: An
     """The guard on (only 10.x forbidden, so the loopback demo web stays reachable): the demo web's
     302 to http://10.0.0.1/ is refused; the connector fails the test if asked to leave 127.0.0.1."""
 
-    class OnlyLoopback(aiohttp.TCPConnector):
-        async def _wrap_create_connection(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-            for info in kwargs.get("addr_infos") or []:
-                if info[4][0] != "127.0.0.1":
-                    pytest.fail(f"connection attempted to {info[4][0]}")
-            return await super()._wrap_create_connection(*args, **kwargs)
-
     cfg = download_cfg(allow_private_networks=False)
-    dl = Downloader(cfg, connector_cls=OnlyLoopback, forbidden=lambda ip: ip.startswith("10."))
+    dl = Downloader(cfg, connector_cls=OnlyLoopbackConnector, forbidden=lambda ip: ip.startswith("10."))
     try:
         private, ok = download_and_inspect([demo_web.url("/fault/redirect-private.jpg"),
                                             demo_web.url("/fault/redirect.jpg")], cfg, downloader=dl)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import os
 import shutil
 import subprocess
@@ -30,21 +29,10 @@ from manifests.config import load_config
 from manifests.schemas import CANDIDATE
 from wukong.cli import main
 
+pytestmark = pytest.mark.usefixtures("restore_root_logger")  # `main` configures logging
+
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "configs" / "demo.yaml"
-
-
-@pytest.fixture(autouse=True)
-def restore_root_logger() -> Iterator[None]:
-    """`main` configures logging; leave the root logger as it was."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
-            handler.close()
-    root.setLevel(level)
 
 
 def candidates_table(n: int, urls: list[str] | None = None, captions: list[str | None] | None = None) -> pa.Table:

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver
-from loopback import serve_app
+from loopback import OnlyLoopbackConnector, serve_app
 
 from filters.download import Downloader
 from filters.netguard import PrivateAddressError, check_host, is_forbidden_ip, never_resolves
@@ -169,13 +169,6 @@ def redirector() -> Iterator[str]:
 @pytest.mark.parametrize("target", ["http://10.0.0.1/x.jpg", "http://[::ffff:10.0.0.1]/x.jpg",
                                     "http://0xa.1/x.jpg", "http://rebind.example-images.test/x.jpg"])
 def test_every_redirect_hop_is_checked(redirector: str, target: str) -> None:
-    class OnlyLoopback(aiohttp.TCPConnector):
-        async def _wrap_create_connection(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-            for info in kwargs.get("addr_infos") or []:
-                if info[4][0] != "127.0.0.1":
-                    pytest.fail(f"connection attempted to {info[4][0]}")
-            return await super()._wrap_create_connection(*args, **kwargs)
-
     class LoopbackOrTen(AbstractResolver):
         async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[dict[str, Any]]:
             ip = "127.0.0.1" if host == "127.0.0.1" else "10.9.9.9" if host.endswith(".test") else \
@@ -187,7 +180,7 @@ def test_every_redirect_hop_is_checked(redirector: str, target: str) -> None:
             return None
 
     cfg = DownloadConfig(allow_private_networks=False, connect_timeout=1.0, read_timeout=1.0, retries=0)
-    dl = Downloader(cfg, resolver=LoopbackOrTen(), connector_cls=OnlyLoopback,
+    dl = Downloader(cfg, resolver=LoopbackOrTen(), connector_cls=OnlyLoopbackConnector,
                     forbidden=lambda ip: is_forbidden_ip(ip) and not ip.startswith("127."))
     try:
         (res,) = dl.fetch_many([f"{redirector}/hop?to={target}"])
