@@ -13,6 +13,7 @@ object (a conditional PUT, `If-None-Match: *`): how parallel writers claim disti
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -134,8 +135,6 @@ def remove_tree(path: DataPath) -> None:
 def local_cache_dir(path: DataPath, purpose: str) -> Path:
     """A local folder tied to a remote location, for what cannot live on object storage (locks,
     append-only journals, logs): `$WUKONG_CACHE` or ~/.cache/wukong, then purpose and the URL."""
-    import hashlib
-
     base = Path(os.environ.get("WUKONG_CACHE") or Path.home() / ".cache" / "wukong")
     digest = hashlib.sha256(str(path).encode("utf-8")).hexdigest()[:16]
     return base / purpose / f"{path.name or 'root'}-{digest}"
