@@ -24,6 +24,20 @@ def test_local_paths_stay_pathlib(tmp_path: Path) -> None:
     assert data_path(f"file://{tmp_path}/y") == tmp_path / "y"
 
 
+def test_image_bytes_are_stored_plain_and_other_columns_compressed(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    table = pa.table({"key": ["1", "2", "3"] * 100, "image": [b"\xff\xd8" + bytes(2000)] * 300})
+    write_parquet_atomic(table, tmp_path / "part-00000.parquet")
+    meta = pq.read_metadata(tmp_path / "part-00000.parquet").row_group(0)
+    key, image = meta.column(0), meta.column(1)
+    assert (image.compression, image.is_stats_set) == ("UNCOMPRESSED", False)
+    assert not any("DICTIONARY" in e for e in image.encodings)
+    assert (key.compression, key.is_stats_set) == ("ZSTD", True)
+    assert any("DICTIONARY" in e for e in key.encodings)
+    assert read_table(tmp_path / "part-00000.parquet").equals(table)
+
+
 def test_parquet_round_trip_and_listing_on_s3(s3_server) -> None:
     bucket = s3_server.new_bucket()
     root = data_path(f"s3://{bucket}/data/kept", _cfg(s3_server).storage)
