@@ -2,8 +2,9 @@
 retries with exponential backoff (timeouts, 429 with Retry-After, 5xx), manual redirects (each hop
 re-checked by the private-network guard), a byte cap. Every failure is a reason, never an exception.
 
-One `Downloader` per Ray actor: it keeps one event loop and one `ClientSession` (one connection
-pool) for all the batches the actor processes.
+One `Downloader` per worker process: it keeps one event loop, on its own thread, and one
+`ClientSession` (one connection pool) for all the tasks the worker processes. `submit_many` returns
+at once, so the caller decodes one chunk of images while the loop downloads the next.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -64,7 +67,7 @@ def _retry_after_seconds(value: str | None, cap: float) -> float | None:
 
 
 class Downloader:
-    """Fetches many URLs concurrently; `fetch_many` is synchronous for use inside a Ray actor."""
+    """Fetches many URLs concurrently on a background event loop; every call is safe from any thread."""
 
     def __init__(self, cfg: DownloadConfig, resolver: AbstractResolver | None = None,
                  connector_cls: type[aiohttp.TCPConnector] = aiohttp.TCPConnector,
@@ -74,9 +77,11 @@ class Downloader:
         self._resolver = resolver
         self._connector_cls = connector_cls
         self._loop = asyncio.new_event_loop()
+        self._thread: threading.Thread | None = None
         self._session: aiohttp.ClientSession | None = None
+        self._gate: asyncio.Semaphore | None = None
 
-    # -- session ---------------------------------------------------------------------------------
+    # -- session (created on the loop's thread) --------------------------------------------------
     async def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
             inner = self._resolver if self._resolver is not None else aiohttp.ThreadedResolver()
@@ -98,21 +103,39 @@ class Downloader:
                 headers={"User-Agent": self.cfg.user_agent, "Accept": "image/*,*/*;q=0.8"},
                 auto_decompress=True,
             )
+            # One gate for every pending call: chunks submitted in order are fetched in order.
+            self._gate = asyncio.Semaphore(self.cfg.concurrency)
         return self._session
 
     def close(self) -> None:
-        if self._session is not None:
+        if self._loop.is_closed():
+            return
+        if self._thread is not None:
+            if self._session is not None:
+                asyncio.run_coroutine_threadsafe(self._session.close(), self._loop).result()
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join()
+            self._thread = None
+        elif self._session is not None:
             self._loop.run_until_complete(self._session.close())
-            self._session = None
+        self._session = None
         self._loop.close()
 
     # -- public ----------------------------------------------------------------------------------
+    def submit_many(self, urls: list[str]) -> Future[list[FetchResult]]:
+        """Starts fetching `urls`; the future's result is one `FetchResult` per URL, in order."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop.run_forever, name="downloader", daemon=True)
+            self._thread.start()
+        return asyncio.run_coroutine_threadsafe(self._fetch_all(urls), self._loop)
+
     def fetch_many(self, urls: list[str]) -> list[FetchResult]:
-        return self._loop.run_until_complete(self._fetch_all(urls))
+        return self.submit_many(urls).result()
 
     async def _fetch_all(self, urls: list[str]) -> list[FetchResult]:
         session = await self._get_session()
-        gate = asyncio.Semaphore(self.cfg.concurrency)
+        gate = self._gate
+        assert gate is not None
 
         async def one(url: str) -> FetchResult:
             async with gate:

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from filters.base import DETAIL, REASON, apply_filters, ensure_verdict_columns
-from filters.download import Downloader
+from filters.download import Downloader, FetchResult
 from filters.global_text import caption_hash64
 from filters.image import IMAGE_COLUMN, ImageFilter
 from filters.plan import Task, WorkLayout
@@ -104,7 +104,12 @@ def alive_rows(table: pa.Table) -> pa.Array:
 
 
 class ImagePass:
-    """Downloads and measures the rows that survived the text pass and the global text decisions."""
+    """Downloads and measures the rows that survived the text pass and the global text decisions.
+
+    The task's URLs go to the downloader in chunks of `download.concurrency`, all submitted at once:
+    while one chunk is decoded here, the downloader's loop thread fetches the next (Pillow releases
+    the GIL while it decodes), so one worker per CPU keeps both the network and the CPU busy.
+    """
 
     def __init__(self, cfg: Config, layout: WorkLayout) -> None:
         self.cfg = cfg
@@ -118,9 +123,18 @@ class ImagePass:
         text = _apply_decisions(text, _task_decisions(self.layout.text_global, task.task_id))
         alive = text.take(alive_rows(text))
         urls = alive.column("url").to_pylist()
-        results = self.downloader.fetch_many(urls)
+        step = max(1, self.cfg.download.concurrency)
+        chunks = [(start, self.downloader.submit_many(urls[start:start + step])) for start in range(0, len(urls), step)]
+        pieces = [self._measure(alive.column(ROW).slice(start, step), future.result()) for start, future in chunks]
+        table = pa.concat_tables(pieces) if pieces else self._measure(alive.column(ROW), [])
+        write_parquet_atomic(table, self.layout.image(task.task_id))
+        rejected = table.num_rows - (pc.sum(pc.is_null(table.column(REASON))).as_py() or 0)  # sum of nothing is null
+        return _summary(task, "image", table.num_rows, rejected, started)
+
+    def _measure(self, rows: pa.ChunkedArray, results: list[FetchResult]) -> pa.Table:
+        """The image work rows of one chunk: download verdicts, then the image filter on the bodies."""
         table = pa.table({
-            ROW: alive.column(ROW),
+            ROW: rows,
             IMAGE_COLUMN: pa.array([r.data for r in results], pa.binary()),
             REASON: pa.array([r.reason for r in results], pa.string()),
             DETAIL: pa.array([r.detail for r in results], pa.string()),
@@ -134,10 +148,7 @@ class ImagePass:
         kept_mask = pc.is_null(table.column(REASON))
         image = pc.if_else(kept_mask, table.column(IMAGE_COLUMN), pa.scalar(None, pa.binary()))
         table = table.set_column(table.schema.get_field_index(IMAGE_COLUMN), IMAGE_COLUMN, image)
-        table = table.select(list(IMAGE_WORK_COLUMNS))
-        write_parquet_atomic(table, self.layout.image(task.task_id))
-        rejected = table.num_rows - (pc.sum(kept_mask).as_py() or 0)  # sum of nothing is null
-        return _summary(task, "image", table.num_rows, rejected, started)
+        return table.select(list(IMAGE_WORK_COLUMNS))
 
     def close(self) -> None:
         self.downloader.close()

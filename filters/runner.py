@@ -1,15 +1,18 @@
 """The filter stage on Ray Data: plans tasks, runs the per-task passes on actor pools, makes the
 global decisions on the driver from compact hashes, and sums the stats.
 
-Each pass is `ray.data.from_items(tasks).map_batches(<actor class>, batch_format="pyarrow")`: an
-actor loads its models once and processes whole tasks, writing each task's result atomically, so a
-re-run resumes where the last one stopped and the output never depends on the number of workers.
+Each pass is `ray.data.from_items(tasks).map_batches(run_pass_batch, batch_format="pyarrow")` over a
+task pool: a worker process loads a pass's models the first time it runs one of its tasks and keeps
+them for the rest of the run (workers are reused across passes), and each task writes its result
+atomically, so a re-run resumes where the last one stopped and the output never depends on the
+number of workers.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -36,35 +39,39 @@ log = logging.getLogger(__name__)
 DECISIONS = pa.schema([(TASK, pa.int32()), (ROW, pa.int32()), (REASON, pa.string()), (DETAIL, pa.string())])
 
 
-class _PassActor:
-    """A Ray Data callable class: one pass implementation per actor, whole tasks per call."""
+PASSES: dict[str, type[Any]] = {"text": TextPass, "image": ImagePass, "finalize": FinalizePass}
 
-    pass_cls: type[Any]
-
-    def __init__(self, cfg: Config, layout: WorkLayout) -> None:
-        self.impl = self.pass_cls(cfg, layout)
-
-    def __call__(self, batch: pa.Table) -> pa.Table:
-        out = []
-        for row in batch.to_pylist():
-            try:
-                out.append({**self.impl.run(Task(**row)), "error": None})
-            except UserError as exc:  # bad input (a corrupt part): the driver reports it as one line
-                out.append({"task_id": row["task_id"], "stage": "", "rows": 0, "rejected": 0, "seconds": 0.0,
-                            "error": str(exc)})
-        return pa.Table.from_pylist(out)
+# The pass implementations loaded in this process (a Ray worker), for the run `_loaded_run`. Ray reuses
+# a worker process for the tasks of every pass, so jieba, fastText and the Aho-Corasick automaton
+# load once per worker and run, not once per pass, and no pass waits for new processes to start.
+_loaded: dict[str, Any] = {}
+_loaded_run: str | None = None
 
 
-class TextActor(_PassActor):
-    pass_cls = TextPass
+def _pass_impl(name: str, run_id: str, cfg: Config, layout: WorkLayout) -> Any:
+    global _loaded_run
+    if _loaded_run != run_id:  # another run in this Ray session: its models and downloader go
+        for impl in _loaded.values():
+            if hasattr(impl, "close"):
+                impl.close()
+        _loaded.clear()
+        _loaded_run = run_id
+    if name not in _loaded:
+        _loaded[name] = PASSES[name](cfg, layout)
+    return _loaded[name]
 
 
-class ImageActor(_PassActor):
-    pass_cls = ImagePass
-
-
-class FinalizeActor(_PassActor):
-    pass_cls = FinalizePass
+def run_pass_batch(batch: pa.Table, name: str, run_id: str, cfg: Config, layout: WorkLayout) -> pa.Table:
+    """A Ray Data batch function: runs pass `name` on each task of `batch`, one summary row per task."""
+    impl = _pass_impl(name, run_id, cfg, layout)
+    out = []
+    for row in batch.to_pylist():
+        try:
+            out.append({**impl.run(Task(**row)), "error": None})
+        except UserError as exc:  # bad input (a corrupt part): the driver reports it as one line
+            out.append({"task_id": row["task_id"], "stage": "", "rows": 0, "rejected": 0, "seconds": 0.0,
+                        "error": str(exc)})
+    return pa.Table.from_pylist(out)
 
 
 @dataclass(slots=True)
@@ -82,35 +89,30 @@ def _cluster_cpus() -> int:
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
 
-def _run_pass(actor: type[_PassActor], todo: list[Task], cfg: Config, layout: WorkLayout, pool: int,
-              cpus_per_actor: float = 1.0) -> None:
+def _run_pass(name: str, todo: list[Task], cfg: Config, layout: WorkLayout, run_id: str, concurrency: int,
+              cpus_per_task: float = 1.0) -> None:
     if not todo:
         return
     import ray
 
-    size = max(1, min(pool, len(todo)))
-    # Every actor that fits on the cluster's CPUs starts at once (autoscaling from one actor would
-    # ramp up over the first tasks); more than fit may still be added as CPUs free up.
-    fits = max(1, int(_cluster_cpus() // cpus_per_actor))
     ds = ray.data.from_items([asdict(t) for t in todo], override_num_blocks=len(todo))
     out = ds.map_batches(
-        actor,
-        fn_constructor_kwargs={"cfg": cfg, "layout": layout},
+        run_pass_batch,
+        fn_kwargs={"name": name, "run_id": run_id, "cfg": cfg, "layout": layout},
         batch_size=1,
         batch_format="pyarrow",
-        compute=ray.data.ActorPoolStrategy(min_size=min(size, fits), max_size=size),
-        num_cpus=cpus_per_actor,
+        compute=ray.data.TaskPoolStrategy(size=max(1, min(concurrency, len(todo)))),
+        num_cpus=cpus_per_task,
     )
-    label = actor.__name__.removesuffix("Actor").lower()
     rows = 0
-    with tqdm(total=len(todo), desc=f"filter:{label}", unit="task", disable=None) as bar:
+    with tqdm(total=len(todo), desc=f"filter:{name}", unit="task", disable=None) as bar:
         for summary in out.iter_rows():
             if summary.get("error"):
                 raise UserError(summary["error"])
             rows += int(summary["rows"])
             bar.set_postfix(rows=rows)
             bar.update(1)
-    log.info("%s pass: %d tasks, %d rows", label, len(todo), rows)
+    log.info("%s pass: %d tasks, %d rows", name, len(todo), rows)
 
 
 def _global_text(tasks: list[Task], layout: WorkLayout, cfg: Config) -> None:
@@ -239,17 +241,18 @@ def run_filter(in_dir: DataPath, out_dir: DataPath, cfg: Config) -> FilterRun:
         fn(*args)
         phases[name] = phases.get(name, 0.0) + time.perf_counter() - t0
 
+    run_id = uuid.uuid4().hex
     with ray_session(cfg):
         phases["ray_start"] = time.perf_counter() - started
         cpus = _cluster_cpus()
-        timed("text", _run_pass, TextActor, missing(layout.text_dir, layout.text), cfg, layout, cpus)
+        timed("text", _run_pass, "text", missing(layout.text_dir, layout.text), cfg, layout, run_id, cpus)
         timed("global_text", _global_text, tasks, layout, cfg)
-        # Two download actors per CPU: while one waits on the network the other decodes.
-        pool = cfg.ray.download_actors or 2 * cpus
-        timed("download_image", _run_pass, ImageActor, missing(layout.image_dir, layout.image), cfg, layout,
+        # One image task per CPU by default: each overlaps its downloads with its decoding.
+        pool = cfg.ray.download_actors or cpus
+        timed("download_image", _run_pass, "image", missing(layout.image_dir, layout.image), cfg, layout, run_id,
               pool, max(0.25, cpus / pool))
         timed("dedup", _dedup, tasks, layout, cfg)
-        timed("finalize", _run_pass, FinalizeActor, unfinished(), cfg, layout, cpus)
+        timed("finalize", _run_pass, "finalize", unfinished(), cfg, layout, run_id, cpus)
     log.info("filter phases: %s", ", ".join(f"{k} {v:.1f}s" for k, v in phases.items()))
     stats = collect_stats(layout, tasks)
     if not stats.balanced:

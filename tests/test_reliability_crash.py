@@ -360,9 +360,8 @@ def worker_talking_to(port: int) -> int | None:
 
 def test_a_ray_worker_killed_during_the_image_pass_changes_nothing(
         filter_input: tuple[Path, str], filter_reference: Path, tmp_path: Path) -> None:
-    """Ray Data's actor pools restart a dead actor and retry its task (max_restarts=-1,
-    max_task_retries=-1 are its defaults for map_batches actors); a task's files are written by
-    atomic rename, so a retried task writes the same bytes."""
+    """Ray Data retries a map task whose worker process died (max_retries=-1 is its default for
+    map tasks); a task's files are written by atomic rename, so a retried task writes the same bytes."""
     port = int(filter_input[1].rsplit(":", 1)[1])
     out = tmp_path / "filtered"
     outcome: dict[str, Any] = {}
