@@ -1,8 +1,9 @@
 """`build_release`: the shard stage from a filtered folder to a complete release folder.
 
 index parts -> plan shards -> skip complete shards -> scatter parts into buckets -> write shards
--> manifests -> dataset card -> SHA256SUMS. Everything heavy runs as Ray tasks; the driver holds
-keys and digests only, never image bytes.
+-> manifests -> dataset card -> SHA256SUMS. Everything heavy runs as tasks (`sharding.tasks`: Ray
+tasks on a cluster, local processes otherwise); the driver holds keys and digests only, never image
+bytes.
 
 FILTERED and RELEASE may each be a local folder or a prefix on object storage (`s3://bucket/prefix`,
 as `manifests.storage.data_path` makes it): the tasks get paths that carry their storage options,
@@ -30,7 +31,6 @@ from manifests.config import Config
 from manifests.errors import UserError
 from manifests.layout import FilteredDir, ReleaseDir
 from manifests.parquet_io import list_parts, read_table, write_bytes_atomic
-from manifests.ray_session import ray_session
 from manifests.stats import FilterStats
 from manifests.storage import DataPath, data_path, is_remote, local_cache_dir, remove_tree
 from sharding.card import CardFacts, find_filter_config, render_card
@@ -40,7 +40,7 @@ from sharding.manifest_writer import ShardSpan, manifest_slices, write_manifest_
 from sharding.plan import ReleasePlan, ShardSpec, index_part, is_complete, make_plan
 from sharding.scatter import Range, scatter_part
 from sharding.shard_writer import ShardResult, write_shard
-from sharding.tasks import run_tasks, thread_map
+from sharding.tasks import TaskRunner, task_runner, thread_map
 
 log = logging.getLogger(__name__)
 MB = 1_000_000
@@ -151,7 +151,8 @@ def remove_stale(rd: ReleaseDir, shards: int) -> None:
     thread_map(lambda p: p.unlink(), stale)
 
 
-def write_shards(plan: ReleasePlan, rd: ReleaseDir, progress: bool, summary: ReleaseSummary) -> None:
+def write_shards(tasks: TaskRunner, plan: ReleasePlan, rd: ReleaseDir, progress: bool,
+                 summary: ReleaseSummary) -> None:
     complete = thread_map(lambda s: is_complete(s, rd.shards), plan.shards)
     todo = [s for s, done in zip(plan.shards, complete, strict=True) if not done]
     summary.written = len(todo)
@@ -161,7 +162,7 @@ def write_shards(plan: ReleasePlan, rd: ReleaseDir, progress: bool, summary: Rel
     t0 = time.perf_counter()
     ranges = [Range(s.index, s.name, s.first_key, s.last_key) for s in todo]
     thread_map(lambda spec: ShardFiles(rd.shards, spec.index).stats.unlink(missing_ok=True), todo)
-    scattered = run_tasks(scatter_part, [(p, i, ranges, work) for i, p in enumerate(plan.parts)],
+    scattered = tasks.run(scatter_part, [(p, i, ranges, work) for i, p in enumerate(plan.parts)],
                           "bucketing parts", "part", progress)
     for r in scattered:
         if r.error:
@@ -171,7 +172,7 @@ def write_shards(plan: ReleasePlan, rd: ReleaseDir, progress: bool, summary: Rel
         summary.written_bytes += result.tar_bytes
         bar.set_postfix_str(f"{summary.written_bytes / MB:,.1f} MB")
 
-    results = run_tasks(write_shard, [(s, work / s.name, rd.shards) for s in todo],
+    results = tasks.run(write_shard, [(s, work / s.name, rd.shards) for s in todo],
                         "writing shards", "shard", progress, show)
     for r in results:
         if r.error:
@@ -180,14 +181,15 @@ def write_shards(plan: ReleasePlan, rd: ReleaseDir, progress: bool, summary: Rel
     remove_tree(work)
 
 
-def write_manifests(plan: ReleasePlan, rd: ReleaseDir, cfg: Config, progress: bool) -> list[DataPath]:
+def write_manifests(tasks: TaskRunner, plan: ReleasePlan, rd: ReleaseDir, cfg: Config,
+                    progress: bool) -> list[DataPath]:
     if isinstance(rd.manifests, Path):
         rd.manifests.mkdir(parents=True, exist_ok=True)
     spans = [ShardSpan(s.index, s.name, s.start, s.count) for s in plan.shards]
     slices = manifest_slices(plan.total, cfg.shard.manifest_rows_per_file)
     calls = [(n, a, b, [s for s in spans if s.start < b and s.start + s.count > a], rd.shards,
               rd.manifests, cfg.shard.csv) for n, (a, b) in enumerate(slices)]
-    written = {name for names in run_tasks(write_manifest_part, calls, "writing manifests", "file", progress)
+    written = {name for names in tasks.run(write_manifest_part, calls, "writing manifests", "file", progress)
                for name in names}
     thread_map(lambda p: p.unlink(), [
         p for p in rd.manifests.iterdir()
@@ -263,10 +265,11 @@ def checksum_release(plan: ReleasePlan, rd: ReleaseDir, manifests: list[DataPath
 
 
 def build_release(filtered: str | DataPath, release: str | DataPath, cfg: Config,
-                  progress: bool = True) -> ReleaseSummary:
+                  progress: bool = True, backend: str = "auto") -> ReleaseSummary:
     """Writes (or completes) the release of `filtered` in `release`; returns its summary.
 
-    Either may be local or a URL; a URL given as a string gets `cfg.storage`'s options.
+    Either may be local or a URL; a URL given as a string gets `cfg.storage`'s options. `backend`
+    picks the task runner (`sharding.tasks.task_runner`: auto, ray or local).
     """
     if cfg.shard.samples_per_shard < 1 or cfg.shard.manifest_rows_per_file < 1:
         raise UserError("shard.samples_per_shard and shard.manifest_rows_per_file must be at least 1")
@@ -292,16 +295,16 @@ def build_release(filtered: str | DataPath, release: str | DataPath, cfg: Config
         summary.phases[name] = now - clock
         clock = now
 
-    with release_lock(release), ray_session(cfg):
-        lap("ray start")
-        plan = make_plan(run_tasks(index_part, [(p,) for p in parts], "indexing parts", "part", progress),
+    with release_lock(release), task_runner(cfg, backend) as tasks:
+        lap("start workers")
+        plan = make_plan(tasks.run(index_part, [(p,) for p in parts], "indexing parts", "part", progress),
                          cfg.shard.samples_per_shard)
         (rd.root / CHECKSUMS).unlink(missing_ok=True)  # the release is incomplete until it is rewritten
         remove_stale(rd, len(plan.shards))
         lap("index and plan")
-        write_shards(plan, rd, progress, summary)
+        write_shards(tasks, plan, rd, progress, summary)
         lap("bucket and write shards")
-        manifests = write_manifests(plan, rd, cfg, progress)
+        manifests = write_manifests(tasks, plan, rd, cfg, progress)
         lap("manifests")
         shard_stats = read_written_stats(plan, rd)
         write_card(plan, rd, cfg, filtered, len([p for p in manifests if p.name.endswith(".parquet")]), shard_stats)

@@ -1,41 +1,142 @@
-"""Running a function as Ray tasks over a list of argument tuples, with a tqdm bar, results in order;
-and small I/O-bound calls on a thread pool."""
+"""Running the shard stage's tasks: a function over a list of argument tuples, with a tqdm bar,
+results in call order; and small I/O-bound calls on a thread pool.
+
+Two runners with one interface. `RayTasks` submits 1-CPU Ray tasks: the stage uses it when it joins
+a Ray cluster (`RAY_ADDRESS` or `ray.address`) or a Ray session already running in the process.
+`LocalTasks` runs them on a pool of local processes, one per CPU: on one machine it does the same
+work without Ray's start-up and shutdown (about 4 s of the stage's 9 s on 13,814 pairs).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from typing import Any, Protocol, TypeVar
 
 from tqdm import tqdm
 
+from manifests.config import Config
+from manifests.ray_session import cluster_address, ray_session
+
 T = TypeVar("T")
+OnResult = Callable[[Any, tqdm], None]
 
 
-def run_tasks(fn: Callable[..., T], calls: Sequence[tuple[Any, ...]], desc: str, unit: str = "task",
-              progress: bool = True, on_result: Callable[[T, tqdm], None] | None = None) -> list[T]:
-    """Submits `fn(*args)` for every tuple as a 1-CPU Ray task; returns the results in call order.
+class TaskRunner(Protocol):
+    def run(self, fn: Callable[..., T], calls: Sequence[tuple[Any, ...]], desc: str, unit: str = "task",
+            progress: bool = True, on_result: OnResult | None = None) -> list[T]:
+        """`fn(*args)` for every tuple, in parallel; the results in call order. Tasks return errors as
+        values; an exception escaping a task is a bug and propagates."""
+        ...
 
-    Tasks return errors as values; an exception escaping a task is a bug and propagates.
-    """
-    import ray
 
-    if not calls:
-        return []
-    remote = ray.remote(num_cpus=1)(fn)
-    refs = [remote.remote(*args) for args in calls]
-    position = {ref: i for i, ref in enumerate(refs)}
-    results: list[Any] = [None] * len(refs)
-    pending = list(refs)
-    with tqdm(total=len(refs), desc=desc, unit=unit, disable=not progress, dynamic_ncols=True) as bar:
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            for ref in done:
-                result = ray.get(ref)
-                results[position[ref]] = result
-                bar.update(1)
-                if on_result is not None:
-                    on_result(result, bar)
-    return results
+def _bar(total: int, desc: str, unit: str, progress: bool) -> tqdm:
+    return tqdm(total=total, desc=desc, unit=unit, disable=not progress, dynamic_ncols=True)
+
+
+class RayTasks:
+    """Each call a 1-CPU Ray task, on whichever node of the session has a free CPU."""
+
+    def run(self, fn: Callable[..., T], calls: Sequence[tuple[Any, ...]], desc: str, unit: str = "task",
+            progress: bool = True, on_result: OnResult | None = None) -> list[T]:
+        import ray
+
+        if not calls:
+            return []
+        remote = ray.remote(num_cpus=1)(fn)
+        refs = [remote.remote(*args) for args in calls]
+        position = {ref: i for i, ref in enumerate(refs)}
+        results: list[Any] = [None] * len(refs)
+        pending = list(refs)
+        with _bar(len(refs), desc, unit, progress) as bar:
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                for ref in done:
+                    result = ray.get(ref)
+                    results[position[ref]] = result
+                    bar.update(1)
+                    if on_result is not None:
+                        on_result(result, bar)
+        return results
+
+
+def _init_worker(driver_pid: int) -> None:
+    """In pool workers: Ctrl-C is the driver's to handle (a worker finishes its task and exits when the
+    driver shuts the pool down), and a worker whose driver died (kill -9) exits within half a second
+    instead of waiting forever for work; files appear atomically either way."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == driver_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="driver-watch", daemon=True).start()
+
+
+class LocalTasks:
+    """Calls on a pool of `processes` local worker processes, started fresh (spawn: never a fork of a
+    driver that runs threads) as children of the driver, so that they can watch it."""
+
+    def __init__(self, processes: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.pool = ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_init_worker,
+                                        initargs=(os.getpid(),))
+
+    def run(self, fn: Callable[..., T], calls: Sequence[tuple[Any, ...]], desc: str, unit: str = "task",
+            progress: bool = True, on_result: OnResult | None = None) -> list[T]:
+        if not calls:
+            return []
+        futures: list[Future[T]] = [self.pool.submit(fn, *args) for args in calls]
+        position = {f: i for i, f in enumerate(futures)}
+        results: list[Any] = [None] * len(futures)
+        pending = set(futures)
+        with _bar(len(futures), desc, unit, progress) as bar:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in sorted(done, key=position.__getitem__):
+                    results[position[future]] = result = future.result()
+                    bar.update(1)
+                    if on_result is not None:
+                        on_result(result, bar)
+        return results
+
+    def close(self, cancel: bool) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=cancel)
+
+
+def local_processes(cfg: Config) -> int:
+    return max(1, cfg.ray.num_cpus or os.cpu_count() or 1)
+
+
+@contextmanager
+def task_runner(cfg: Config, backend: str = "auto") -> Iterator[TaskRunner]:
+    """`RayTasks` on a cluster or in a running Ray session, else `LocalTasks` ("ray" or "local" force one)."""
+    if backend not in ("auto", "ray", "local"):
+        raise ValueError(f"unknown task backend {backend!r}")
+    use_ray = backend == "ray"
+    if backend == "auto":
+        import sys
+
+        ray = sys.modules.get("ray")  # a session in this process means ray was imported
+        use_ray = bool(cluster_address(cfg)) or (ray is not None and ray.is_initialized())
+    if use_ray:
+        with ray_session(cfg):
+            yield RayTasks()
+        return
+    runner = LocalTasks(local_processes(cfg))
+    try:
+        yield runner
+    except BaseException:
+        runner.close(cancel=True)  # the tasks still queued never start; running ones finish
+        raise
+    runner.close(cancel=False)
 
 
 def thread_map(fn: Callable[[Any], T], items: Sequence[Any], threads: int = 16) -> list[T]:

@@ -393,7 +393,10 @@ def test_a_ray_worker_killed_during_the_image_pass_changes_nothing(
 # --- shard -------------------------------------------------------------------------------------
 
 
-def test_shard_killed_twice_then_resumed_is_byte_identical(filter_reference: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["local", "ray"])
+def test_shard_killed_twice_then_resumed_is_byte_identical(filter_reference: Path, tmp_path: Path,
+                                                           backend: str) -> None:
+    """`local`: the command's own worker processes (no RAY_ADDRESS); `ray`: the session's Ray."""
     import ray
 
     cfg = load_config(CONFIG, ["shard.samples_per_shard=2", "shard.manifest_rows_per_file=10"])
@@ -404,7 +407,9 @@ def test_shard_killed_twice_then_resumed_is_byte_identical(filter_reference: Pat
     out = tmp_path / "release"
     cmd = wukong_cmd("shard", "--in", str(filter_reference), "--out", str(out), "--config", str(CONFIG),
                      "--samples-per-shard", "2", "--set", "shard.manifest_rows_per_file=10")
-    env = {**os.environ, "RAY_ADDRESS": ray.get_runtime_context().gcs_address}
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    if backend == "ray":
+        env["RAY_ADDRESS"] = ray.get_runtime_context().gcs_address
     stats_files = lambda: len(list((out / "shards").glob("*_stats.json"))) if (out / "shards").is_dir() else 0  # noqa: E731
     kills = 0
     for _ in range(2):
@@ -423,3 +428,30 @@ def test_shard_killed_twice_then_resumed_is_byte_identical(filter_reference: Pat
     manifest = pa.concat_tables([pq.read_table(p) for p in sorted((out / "manifests").glob("*.parquet"))])
     kept_keys = filter_result(filter_reference)[0].column("key").to_pylist()
     assert manifest.column("key").to_pylist() == kept_keys  # no pair lost or duplicated, in key order
+
+
+def test_local_shard_workers_exit_when_their_driver_is_killed(filter_reference: Path, tmp_path: Path) -> None:
+    """kill -9 of `wukong shard` alone (not its process group): its worker processes notice and exit,
+    none is left waiting for work; what they had written is complete or a hidden temporary file."""
+    out = tmp_path / "release"
+    cmd = wukong_cmd("shard", "--in", str(filter_reference), "--out", str(out), "--config", str(CONFIG),
+                     "--samples-per-shard", "2")
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(out.glob("shards/*_stats.json")) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        workers = descendants(proc.pid)
+        assert proc.poll() is None and workers, "the shard stage ended before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 5
+        while any(alive(p) for p in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [p for p in workers if alive(p)], "a worker outlived its driver by 5 s"
+        assert_complete_files(out)
+    finally:
+        if proc.poll() is None:
+            kill_tree(proc)

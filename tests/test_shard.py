@@ -174,6 +174,17 @@ def test_same_release_whatever_the_part_split(release: Path, rows: list[dict[str
         assert (tmp_path / "again" / "shards" / p.name).read_bytes() == p.read_bytes()
 
 
+@pytest.mark.parametrize("backend", ["local", "ray"])
+def test_same_release_from_local_processes_and_from_ray(release: Path, rows: list[dict[str, Any]], tmp_path: Path,
+                                                        backend: str) -> None:
+    """On one machine the stage runs its tasks in local processes, on a cluster as Ray tasks: same bytes."""
+    write_filtered(rows, tmp_path / "filtered", parts=3, seed=0)
+    summary = build_release(tmp_path / "filtered", tmp_path / backend, shard_config(), progress=False,
+                            backend=backend)
+    assert (summary.pairs, summary.written) == (N_ROWS, 3)
+    assert ReleaseDir(tmp_path / backend).checksums.read_bytes() == ReleaseDir(release).checksums.read_bytes()
+
+
 def test_other_shard_size_rewrites_and_prunes(rows: list[dict[str, Any]], tmp_path: Path, ray_local: None) -> None:
     write_filtered(rows, tmp_path / "filtered", parts=2)
     out = tmp_path / "release"
