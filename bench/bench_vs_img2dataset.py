@@ -9,7 +9,8 @@ make the server the bottleneck). Every pair of its pages goes, as one URL list, 
 (a) img2dataset with `resize_mode=no`, output webdataset (download + write, no filtering), and
 (b) this pipeline's `wukong filter` (text filters, URL dedup, download, full decode, size/aspect
 filters, sha256 + pHash dedup, name masking) followed by `wukong shard` (webdataset + manifests).
-Both run as the user would run them (fresh processes, Ray started by the command); pairs/s is
+Both run as the user would run them (fresh processes; `wukong filter` starts its own Ray, `wukong shard`
+its own worker processes; the production task size of 2,000 rows); pairs/s is
 input pairs over wall time. The mirror shares the machine's cores with both sides alike; each side
 is run `repeats` times, alternating, and the medians are compared.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -50,16 +52,26 @@ def write_candidates(urls: pa.Table, path: Path) -> None:
     pq.write_table(pa.Table.from_pydict(cols, schema=CANDIDATE), path)
 
 
-def run_ours(candidates: Path, work: Path) -> tuple[float, int]:
+# The production task size (configs/wukong.yaml); configs/demo.yaml's 1,000 suits its 2,000-pair web.
+OURS_SETTINGS = ("--set", "ray.rows_per_task=2000")
+
+
+def run_ours(candidates: Path, work: Path) -> tuple[float, int, dict[str, float]]:
+    """Both commands as a user runs them; returns (seconds, pairs released, seconds per step)."""
     env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
-    t0 = time.perf_counter()
-    for args in (["filter", "--in", str(candidates), "--out", str(work / "filtered"), "--config", str(CONFIG)],
-                 ["shard", "--in", str(work / "filtered"), "--out", str(work / "release"), "--config", str(CONFIG)]):
-        subprocess.run([sys.executable, "-m", "wukong.cli", "-q", *args], check=True, env=env,
-                       stdout=subprocess.DEVNULL)
-    seconds = time.perf_counter() - t0
+    env.pop("RAY_ADDRESS", None)
+    steps: dict[str, float] = {}
+    for name, args in (("filter", ["filter", "--in", str(candidates), "--out", str(work / "filtered")]),
+                       ("shard", ["shard", "--in", str(work / "filtered"), "--out", str(work / "release")])):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "wukong.cli", "-q", *args, "--config", str(CONFIG), *OURS_SETTINGS],
+                       check=True, env=env, stdout=subprocess.DEVNULL)
+        steps[name] = time.perf_counter() - t0
+    log = (work / "logs" / "filter.log").read_text(encoding="utf-8")
+    for phase, secs in re.findall(r"(\w+) ([0-9.]+)s", log[log.rindex("filter phases:"):].splitlines()[0]):
+        steps[f"filter {phase}"] = float(secs)
     kept = sum(pq.read_metadata(p).num_rows for p in (work / "release" / "manifests").glob("*.parquet"))
-    return seconds, kept
+    return steps["filter"] + steps["shard"], kept, steps
 
 
 def run_img2dataset(urls_file: Path, work: Path, processes: int, threads: int) -> tuple[float, int]:
@@ -94,6 +106,7 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="bench_vs_i2d_"))
     ours: list[tuple[float, int]] = []
     theirs: list[tuple[float, int]] = []
+    our_steps: list[dict[str, float]] = []
     try:
         with mirrored_demo_urls(args.pairs, args.seed, scratch) as urls:
             n = urls.num_rows
@@ -104,7 +117,9 @@ def main() -> None:
                                                                          args.processes, args.threads)),
                                  ("wukong", lambda w: run_ours(scratch / "candidates", w))):
                     work = scratch / f"{side}-{i}"
-                    seconds, count = fn(work)
+                    seconds, count, *steps = fn(work)
+                    if steps:
+                        our_steps.append(steps[0])
                     (ours if side == "wukong" else theirs).append((seconds, count))
                     print(f"run {i} {side:<12} {seconds:7.1f} s  {n / seconds:7.1f} pairs/s  ({count} written)",
                           flush=True)
@@ -128,6 +143,15 @@ def main() -> None:
         *lines,
         "",
         f"Ratio wukong / img2dataset: **{ratio:.2f}x** (goal >= 1.5x).",
+        "",
+        f"Runs (seconds): img2dataset {', '.join(f'{s:.1f}' for s, _ in theirs)}; "
+        f"wukong {', '.join(f'{s:.1f}' for s, _ in ours)}.",
+        "",
+        "Where wukong's time goes (median of the runs, seconds; the filter's phases are its own log's):",
+        "",
+        "| " + " | ".join(our_steps[0]) + " |",
+        "|" + "---:|" * len(our_steps[0]),
+        "| " + " | ".join(f"{statistics.median(s[k] for s in our_steps):.1f}" for k in our_steps[0]) + " |",
     ])
     print(table)
     command = f"python -m bench.bench_vs_img2dataset --pairs {args.pairs} --repeats {args.repeats}"
