@@ -2,9 +2,9 @@
 
     python -m bench.bench_shard [--rows 4000] [--per-shard 500] [--distinct 400] [--dir DIR]
 
-Generates kept parts of incompressible JPEGs (Pillow), runs `build_release` (local Ray), then writes
-the same number of bytes in as many files with plain buffered writes and fsync (the ceiling). Prints a
-table and appends a dated section to BENCHMARKS.md.
+Generates kept parts of incompressible JPEGs (Pillow), runs `build_release` (local worker processes,
+as `wukong shard` on one machine), then writes the same number of bytes in as many files with plain
+buffered writes and fsync (the ceiling). Prints a table and appends a dated section to BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -77,9 +77,10 @@ def main() -> None:
             "| what | seconds | MB/s | vs raw disk |",
             "|---|---:|---:|---:|",
             f"| raw disk write of the same bytes ({first.shards} files, fsync) | {raw:.2f} | {raw_mbs:,.0f} | 100% |",
-            f"| shard stage: bucket + write shards (Ray tasks) | {first.write_seconds:.2f} | {shard_mbs:,.0f} | "
+            f"| shard stage: bucket + write shards (local worker processes) | {first.write_seconds:.2f} | "
+            f"{shard_mbs:,.0f} | "
             f"{100 * shard_mbs / raw_mbs:.0f}% |",
-            f"| `build_release` end to end (Ray start, index, shards, manifests, card, sums) | "
+            f"| `build_release` end to end (worker start, index, shards, manifests, card, sums) | "
             f"{first.total_seconds:.2f} | {total_mbs:,.0f} | {100 * total_mbs / raw_mbs:.0f}% |",
             f"| re-run, every shard complete (skipped) | {again.total_seconds:.2f} | | |",
             "",
