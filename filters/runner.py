@@ -1,4 +1,4 @@
-"""The filter stage on Ray Data: plans tasks, runs the per-task passes on actor pools, makes the
+"""The filter stage on Ray Data: plans tasks, runs the per-task passes on task pools, makes the
 global decisions on the driver from compact hashes, and sums the stats.
 
 Each pass is `ray.data.from_items(tasks).map_batches(run_pass_batch, batch_format="pyarrow")` over a

@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -40,6 +41,25 @@ def _bar(total: int, desc: str, unit: str, progress: bool) -> tqdm:
     return tqdm(total=total, desc=desc, unit=unit, disable=not progress, dynamic_ncols=True)
 
 
+def _gather(handles: list[Any], next_done: Callable[[list[Any]], tuple[Any, list[Any]]],
+            result_of: Callable[[Any], Any], desc: str, unit: str, progress: bool,
+            on_result: OnResult | None) -> list[Any]:
+    """The results of `handles` (Ray object refs or futures) in their order, collected as each
+    finishes (`next_done` splits finished from pending), with a progress bar and `on_result`."""
+    position = {h: i for i, h in enumerate(handles)}
+    results: list[Any] = [None] * len(handles)
+    pending = list(handles)
+    with _bar(len(handles), desc, unit, progress) as bar:
+        while pending:
+            done, pending = next_done(pending)
+            for handle in sorted(done, key=position.__getitem__):
+                results[position[handle]] = result = result_of(handle)
+                bar.update(1)
+                if on_result is not None:
+                    on_result(result, bar)
+    return results
+
+
 class RayTasks:
     """Each call a 1-CPU Ray task, on whichever node of the session has a free CPU."""
 
@@ -51,19 +71,8 @@ class RayTasks:
             return []
         remote = ray.remote(num_cpus=1)(fn)
         refs = [remote.remote(*args) for args in calls]
-        position = {ref: i for i, ref in enumerate(refs)}
-        results: list[Any] = [None] * len(refs)
-        pending = list(refs)
-        with _bar(len(refs), desc, unit, progress) as bar:
-            while pending:
-                done, pending = ray.wait(pending, num_returns=1)
-                for ref in done:
-                    result = ray.get(ref)
-                    results[position[ref]] = result
-                    bar.update(1)
-                    if on_result is not None:
-                        on_result(result, bar)
-        return results
+        return _gather(refs, lambda pending: ray.wait(pending, num_returns=1), ray.get, desc, unit, progress,
+                       on_result)
 
 
 def _init_worker(driver_pid: int) -> None:
@@ -94,18 +103,12 @@ class LocalTasks:
         if not calls:
             return []
         futures: list[Future[T]] = [self.pool.submit(fn, *args) for args in calls]
-        position = {f: i for i, f in enumerate(futures)}
-        results: list[Any] = [None] * len(futures)
-        pending = set(futures)
-        with _bar(len(futures), desc, unit, progress) as bar:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in sorted(done, key=position.__getitem__):
-                    results[position[future]] = result = future.result()
-                    bar.update(1)
-                    if on_result is not None:
-                        on_result(result, bar)
-        return results
+
+        def next_done(pending: list[Future[T]]) -> tuple[Any, list[Future[T]]]:
+            done, still = wait(pending, return_when=FIRST_COMPLETED)
+            return done, list(still)
+
+        return _gather(futures, next_done, lambda future: future.result(), desc, unit, progress, on_result)
 
     def close(self, cancel: bool) -> None:
         self.pool.shutdown(wait=True, cancel_futures=cancel)
@@ -122,8 +125,6 @@ def task_runner(cfg: Config, backend: str = "auto") -> Iterator[TaskRunner]:
         raise ValueError(f"unknown task backend {backend!r}")
     use_ray = backend == "ray"
     if backend == "auto":
-        import sys
-
         ray = sys.modules.get("ray")  # a session in this process means ray was imported
         use_ray = bool(cluster_address(cfg)) or (ray is not None and ray.is_initialized())
     if use_ray:
