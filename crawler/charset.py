@@ -1,7 +1,9 @@
 """HTML charset detection for Chinese pages, built on w3lib's (and so Scrapy's) decoding.
 
 Order: a BOM wins, then the HTTP `Content-Type` charset, then a `<meta>` declaration anywhere in
-the head (w3lib looks at the first 4,096 bytes only; real pages put long scripts before the meta).
+the head (w3lib looks at the first 4,096 bytes only; real pages put long scripts before the meta),
+then, for a page read from a web archive, the charset the archive detected (Common Crawl's
+`charset-detected`), then inference.
 gb2312/GBK labels resolve to GB18030 and big5 to Big5-HKSCS (supersets, via w3lib's
 translation table). A page declared in a legacy Chinese charset whose bytes are valid UTF-8 with
 several non-ASCII characters was resaved as UTF-8: real GBK/Big5 text practically never is.
@@ -15,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
+from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom, resolve_encoding
 
 HEAD_SCAN_BYTES = 65536  # how far a late <meta charset> is looked for
 _WINDOW = 4096  # w3lib's own scan length; windows overlap by half of it
@@ -28,7 +30,7 @@ _MAX_STRAY_UTF8_SHARE = 0.05  # invalid sequences per non-ASCII byte still read 
 
 @dataclass(frozen=True, slots=True)
 class Detected:
-    """The encoding to decode with and where it came from (bom|header|meta|resaved_utf8), or none."""
+    """The encoding to decode with and where it came from (bom|header|meta|archive|resaved_utf8|inferred)."""
 
     encoding: str | None
     source: str
@@ -74,8 +76,9 @@ def infer_encoding(body: bytes) -> str | None:
     return "gb18030"
 
 
-def detect_html_encoding(body: bytes, content_type: str | None) -> Detected:
-    """The encoding of an HTML body, following the order in the module docstring."""
+def detect_html_encoding(body: bytes, content_type: str | None, archive_charset: str | None = None) -> Detected:
+    """The encoding of an HTML body, following the order in the module docstring; `archive_charset` is
+    what a web archive detected for the page (a label such as `GB18030`; unknown labels are ignored)."""
     bom, _ = read_bom(body)
     if bom:
         return Detected(bom, "bom")
@@ -84,6 +87,9 @@ def detect_html_encoding(body: bytes, content_type: str | None) -> Detected:
     if declared is None:
         declared = html_body_declared_encoding(body) or late_meta_encoding(body)
         source = "meta"
+    if declared is None and archive_charset:
+        declared = resolve_encoding(archive_charset.strip())
+        source = "archive"
     if declared is None:
         return Detected(infer_encoding(body), "inferred")
     if declared in _LEGACY_CHINESE and _resaved_as_utf8(body):

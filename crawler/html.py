@@ -1,4 +1,8 @@
-"""Image-caption pairs and in-site links from an HTML page (parsel selectors, no network).
+"""Image-caption pairs and in-site links from an HTML page (lexbor's HTML5 parser, no network).
+
+Pages are parsed with lexbor (selectolax), which builds the tree as a browser does (HTML5 tree
+construction) at several times lxml's speed: the live site spider and the web-archive reader both
+parse every page this way (crawler.pages), so a page gives the same pairs whichever way it came.
 
 An `<img>`'s URL comes from the lazy-load attributes first (the `src` is then a placeholder), then
 the largest `srcset` candidate, else `src`; relative URLs resolve against the page (and `<base>`).
@@ -11,14 +15,13 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from parsel import Selector
 from scrapy.linkextractors import IGNORED_EXTENSIONS
 from scrapy.utils.url import url_has_any_extension
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 from w3lib.url import canonicalize_url
 
 LAZY_ATTRIBUTES = ("data-src", "data-original", "data-lazy-src", "data-actualsrc", "lazy", "original",
@@ -56,28 +59,15 @@ def clean_text(text: str) -> str:
     return _HTML_WS_RE.sub(" ", _CONTROL_RE.sub("", text)).strip(_HTML_WS)
 
 
-def attr(element: Any, name: str) -> str:
-    """An attribute of an lxml element (or parsel Selector), "" when absent or unreadable.
+def parse_html(text: str) -> LexborHTMLParser:
+    """The page's tree (lexbor: HTML5 tree construction, as in a browser)."""
+    return LexborHTMLParser(text)
 
-    lxml refuses some broken markup (attribute names it cannot represent) when read.
-    """
-    try:
-        value = getattr(element, "root", element).get(name)
-    except (ValueError, AttributeError, TypeError):
-        return ""
+
+def attr(element: LexborNode, name: str) -> str:
+    """An attribute of an element, "" when absent or written without a value."""
+    value = element.attributes.get(name)
     return value if isinstance(value, str) else ""
-
-
-def _elements(selector: Selector, tag: str) -> Iterator[Any]:
-    """Every `tag` element, in document order (as `//tag`: lxml may leave markup after `</html>` in a
-    second top-level element, a sibling of the root)."""
-    root = selector.root
-    if not hasattr(root, "itersiblings"):
-        return
-    tops = [*reversed(list(root.itersiblings(preceding=True))), root, *root.itersiblings()]
-    for top in tops:
-        if isinstance(top.tag, str):
-            yield from top.iter(tag)
 
 
 def parse_srcset(value: str) -> list[tuple[str, float]]:
@@ -122,7 +112,7 @@ def best_srcset(value: str) -> str | None:
     return best[0] if best[1] > 0 else candidates[0][0]
 
 
-def raw_image_url(img: Any) -> str | None:
+def raw_image_url(img: LexborNode) -> str | None:
     for name in LAZY_ATTRIBUTES:
         value = attr(img, name).strip()
         if value:
@@ -135,26 +125,39 @@ def raw_image_url(img: Any) -> str | None:
     return value or None
 
 
-def image_caption(img: Any) -> tuple[str, str] | None:
+def _enclosing_figure(img: LexborNode) -> LexborNode | None:
+    node = img.parent
+    while node is not None and node.tag != "figure":
+        node = node.parent
+    return node
+
+
+def _figcaption(figure: LexborNode) -> LexborNode | None:
+    """The figure's own `<figcaption>` child, else the first one anywhere inside it."""
+    for child in figure.iter():
+        if child.tag == "figcaption":
+            return child
+    return figure.css_first("figcaption")
+
+
+def image_caption(img: LexborNode) -> tuple[str, str] | None:
     for name in ("alt", "title"):
         text = clean_attribute(attr(img, name))
         if text:
             return text, name
-    figure = next(img.iterancestors("figure"), None)
-    caption = figure.find("figcaption") if figure is not None else None
-    if caption is None and figure is not None:
-        caption = next(figure.iter("figcaption"), None)
+    figure = _enclosing_figure(img)
+    caption = _figcaption(figure) if figure is not None else None
     if caption is not None:
-        text = clean_text("".join(caption.itertext()))  # the XPath string value: text nodes, no comments
+        text = clean_text(caption.text(deep=True))  # the element's text nodes, as XPath's string value
         if text:
             return text, "figcaption"
     return None
 
 
-def extract_images(selector: Selector, urljoin: Callable[[str], str]) -> PageImages:
+def extract_images(tree: LexborHTMLParser, urljoin: Callable[[str], str]) -> PageImages:
     """Every `<img>` of the page as a pair, or a counted drop reason."""
     page = PageImages()
-    for img in _elements(selector, "img"):
+    for img in tree.css("img"):
         raw = raw_image_url(img)
         if raw is None:
             page.dropped["no_image_url"] += 1
@@ -203,12 +206,12 @@ def strip_fragment(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
 
 
-def extract_links(selector: Selector, urljoin: Callable[[str], str], allowed: Iterable[str]) -> list[str]:
+def extract_links(tree: LexborHTMLParser, urljoin: Callable[[str], str], allowed: Iterable[str]) -> list[str]:
     """`<a href>` targets inside the allowed `host:port`s (no images, archives...), fragment-free, unique."""
     allowed_set = set(allowed)
     seen: set[str] = set()
     out: list[str] = []
-    for anchor in _elements(selector, "a"):
+    for anchor in tree.css("a"):
         href = attr(anchor, "href").strip()
         if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
             continue

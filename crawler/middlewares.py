@@ -23,8 +23,8 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import HtmlResponse, Request, Response
 from twisted.internet import task
 
-from crawler.charset import detect_html_encoding
 from crawler.html import netloc_key
+from crawler.pages import with_detected_encoding
 from crawler.stats import DROPPED, PAGES, PAIRS, QUERIES_DONE
 
 LOOPBACK_ENV = "WUKONG_LOOPBACK_ONLY"
@@ -74,13 +74,10 @@ class CharsetMiddleware:
     def process_response(self, request: Request, response: Response) -> Response:
         if not isinstance(response, HtmlResponse):
             return response
-        content_type = response.headers.get(b"Content-Type")
-        detected = detect_html_encoding(response.body, content_type.decode("latin-1") if content_type else None)
+        response, detected = with_detected_encoding(response)
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value(f"wukong/charset/{detected.source}")
-        if detected.encoding is None:
-            return response
-        return response.replace(encoding=detected.encoding)
+        return response
 
 
 class ProgressExtension:

@@ -9,7 +9,7 @@ import pytest
 from scrapy.http import HtmlResponse, Request
 
 from crawler.charset import Detected, detect_html_encoding, late_meta_encoding
-from crawler.html import best_srcset, extract_images, extract_links, netloc_key, page_key, parse_srcset
+from crawler.html import best_srcset, extract_images, extract_links, netloc_key, page_key, parse_html, parse_srcset
 from crawler.middlewares import CharsetMiddleware, is_loopback_host
 
 DATA = Path(__file__).parent / "data" / "crawl"
@@ -37,7 +37,7 @@ def response(name: str, url: str = "http://127.0.0.1:8000/forum/index.html", con
 
 
 def pairs(resp: HtmlResponse) -> list[tuple[str, str, str]]:
-    page = extract_images(resp.selector, resp.urljoin)
+    page = extract_images(parse_html(resp.text), resp.urljoin)
     return [(p.url, p.caption, p.caption_source) for p in page.pairs]
 
 
@@ -112,13 +112,13 @@ def test_lazy_variants() -> None:
         (base + "plain/o.jpg", "图注 加粗", "figcaption"),  # text as shown: HTML whitespace collapsed
         (base + "plain/p.jpg", "替代文字优先", "alt"),
     ]
-    page = extract_images(resp.selector, resp.urljoin)
+    page = extract_images(parse_html(resp.text), resp.urljoin)
     assert page.dropped == {"data_uri": 2, "no_caption": 1, "no_image_url": 2, "bad_url": 1}
 
 
 def test_links_stay_inside_the_host_and_port() -> None:
     resp = response("lazy_variants.html", url="http://gallery.example.cn/photos/index.html")
-    links = extract_links(resp.selector, resp.urljoin, {netloc_key("http://gallery.example.cn/")})
+    links = extract_links(parse_html(resp.text), resp.urljoin, {netloc_key("http://gallery.example.cn/")})
     assert links == ["http://gallery.example.cn/photos/page2.html"]  # fragment dropped, dupes, .jpg, other port
     assert netloc_key("HTTP://Example.CN/x") == "example.cn:80"
     assert netloc_key("https://example.cn:8443/") == "example.cn:8443"
@@ -133,7 +133,7 @@ def test_bad_html_no_crash_no_bogus_pair(name: str) -> None:
     for url, caption, _ in got:
         assert url.startswith("http://127.0.0.1:8000/broken/") and caption.strip()
         assert "\x00" not in caption
-    links = extract_links(resp.selector, resp.urljoin, {"127.0.0.1:8000"})
+    links = extract_links(parse_html(resp.text), resp.urljoin, {"127.0.0.1:8000"})
     assert all(link.startswith("http://127.0.0.1:8000/") for link in links)
     if name == "broken.html":
         assert resp.encoding == "utf-8"  # mostly UTF-8 with stray bytes
@@ -160,7 +160,7 @@ def test_loopback_hosts() -> None:
 def test_every_img_is_a_pair_or_a_counted_drop(name: str) -> None:
     """The element walk sees exactly the `<img>`s XPath sees (markup after `</html>` included)."""
     resp = response(name, url="http://127.0.0.1:8000/x/")
-    page = extract_images(resp.selector, resp.urljoin)
+    page = extract_images(parse_html(resp.text), resp.urljoin)
     assert len(page.pairs) + sum(page.dropped.values()) == len(resp.xpath("//img"))
 
 

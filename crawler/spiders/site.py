@@ -16,9 +16,10 @@ from typing import Any
 from scrapy.http import HtmlResponse, Request, Response
 from twisted.python.failure import Failure
 
-from crawler.html import extract_images, extract_links, netloc_key, page_key
+from crawler.html import netloc_key, page_key
 from crawler.items import Checkpoint
 from crawler.journal import done_pages, journal_path
+from crawler.pages import read_page
 from crawler.spiders.base import WukongSpider
 from crawler.stats import PAGES, SKIPPED_DONE
 
@@ -78,11 +79,11 @@ class SiteSpider(WukongSpider):
             return
         self.inc(PAGES)
         now = datetime.now(UTC)
-        images = extract_images(response.selector, response.urljoin)
-        self.drops(images.dropped)
-        for img in images.pairs:
+        page = read_page(response)
+        self.drops(page.images.dropped)
+        for img in page.images.pairs:
             yield self.pair(img.url, img.caption, img.caption_source, response.url, at=now)
-        links = extract_links(response.selector, response.urljoin, self.allowed_netlocs or ())
+        links = page.links(response, self.allowed_netlocs or ())
         yield from self.visit(links)
         yield Checkpoint("page", key, links)
         if final != key:
