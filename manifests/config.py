@@ -39,6 +39,9 @@ class CrawlConfig:
     timeout: float = 30.0
     retry_times: int = 2
     max_blocked_retries: int = 2
+    retry_backoff: float = 1.0
+    warc_base_url: str = "https://data.commoncrawl.org/"
+    cc_languages: list[str] = field(default_factory=lambda: ["zho"])
 
 
 @dataclass(slots=True)

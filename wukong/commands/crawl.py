@@ -38,7 +38,9 @@ EXIT_BUSY = 3
 
 def register(sub: argparse._SubParsersAction, name: str) -> None:
     p = sub.add_parser(name, help="crawl image-text candidates into CANDIDATE parquet parts", description=__doc__)
-    p.add_argument("--spider", choices=("search", "site"), required=True, help="search API queries, or site links")
+    p.add_argument("--spider", choices=("search", "site", "warc", "cc-index"), required=True,
+                   help="search API queries, site links, web-archive files (WARC/WAT), or Common Crawl's "
+                        "columnar index")
     p.add_argument("--queries", metavar="FILE",
                    help="search: one query per line (UTF-8; blank lines and repeats ignored), a local file or a "
                         "URL such as s3://bucket/queries.txt (default: none)")
@@ -46,7 +48,8 @@ def register(sub: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("--max-per-query", type=int, metavar="N",
                    help="search: at most N pairs per query (default: crawl.max_per_query)")
     p.add_argument("--partitions", type=int, metavar="N",
-                   help="search: N crawler processes in parallel (default: crawl.partitions)")
+                   help="search: N crawler processes in parallel; warc, cc-index: N Ray tasks at a time on one "
+                        "machine (default: crawl.partitions)")
     p.add_argument("--start-url", action="append", default=[], metavar="URL",
                    help="site: a start page (repeatable); links are followed within its host:port (default: none)")
     p.add_argument("--max-pages", type=int, metavar="N",
@@ -56,6 +59,15 @@ def register(sub: argparse._SubParsersAction, name: str) -> None:
                         "(storage.* config keys): there, each job's lock, progress and Scrapy log stay in a local "
                         "folder of the machine that runs it ($WUKONG_CACHE or ~/.cache/wukong), while parts, "
                         "stats and the resume journal are on object storage, so a re-run on any machine resumes")
+    p.add_argument("--warc", nargs="+", metavar="SRC",
+                   help="warc: .warc, .warc.gz or .warc.wat.gz files: paths or globs, s3:// or http(s):// URLs, or "
+                        ".paths/.paths.gz listings joined to crawl.warc_base_url (default: none)")
+    p.add_argument("--limit-files", type=int, metavar="N",
+                   help="warc: only the first N files of each listing (default: all)")
+    p.add_argument("--index", nargs="+", metavar="PARQUET",
+                   help="cc-index: Common Crawl columnar-index parquet files (paths, globs or s3:// URLs); the "
+                        "selected records are read by HTTP Range or S3 ranged GETs from crawl.warc_base_url "
+                        "(default: none)")
     add_config_args(p)
     p.set_defaults(func=run)
 
@@ -97,12 +109,17 @@ def effective_config(args: argparse.Namespace) -> CrawlConfig:
     return cfg
 
 
+ARCHIVE_SPIDERS = ("warc", "cc-index")
+
+
 def _check_flags(args: argparse.Namespace) -> None:
-    search_only = {"--queries": args.queries, "--endpoint": args.endpoint, "--max-per-query": args.max_per_query,
-                   "--partitions": args.partitions}
-    site_only = {"--start-url": args.start_url or None, "--max-pages": args.max_pages}
-    wrong = search_only if args.spider == "site" else site_only
-    given = [flag for flag, value in wrong.items() if value is not None]
+    flags = {"--queries": (args.queries, {"search"}), "--endpoint": (args.endpoint, {"search"}),
+             "--max-per-query": (args.max_per_query, {"search"}),
+             "--partitions": (args.partitions, {"search", *ARCHIVE_SPIDERS}),
+             "--start-url": (args.start_url or None, {"site"}), "--max-pages": (args.max_pages, {"site"}),
+             "--warc": (args.warc, {"warc"}), "--limit-files": (args.limit_files, {"warc"}),
+             "--index": (args.index, {"cc-index"})}
+    given = [flag for flag, (value, spiders) in flags.items() if value is not None and args.spider not in spiders]
     if given:
         raise UserError(f"{', '.join(given)} cannot be used with --spider {args.spider}")
     if args.spider == "search" and not args.queries:
@@ -214,6 +231,11 @@ def run(args: argparse.Namespace) -> int:
     from crawler.stats import PAGES, PAIRS
 
     _check_flags(args)
+    if args.spider in ARCHIVE_SPIDERS:
+        from wukong.commands.crawl_archive import archive_config, check_archive_flags, run_archive
+
+        check_archive_flags(args)
+        return run_archive(args, _out_dir(args.out, archive_config(args).storage), _log_to_data_dir)
     cfg = effective_config(args)
     full_cfg = load_config(args.config, args.set)
     storage = full_cfg.storage

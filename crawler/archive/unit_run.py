@@ -1,0 +1,154 @@
+"""One unit of an archive crawl, start to end (or to where it failed): the body of one Ray task.
+
+Pairs are buffered and committed as a part (`part-warc-NNNNN.parquet`, claimed like every crawl
+part: crawler.parts) at a step boundary once `crawl.rows_per_part` rows are waiting, with the
+unit's snapshot in the part's metadata and then in its state file (crawler.archive.units). A file
+that cannot be opened, or whose transfer breaks for good, ends the unit as a named failure without
+`done`: the next run goes on from the last committed step.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from crawler.archive.extract import ArchiveSteps, Step
+from crawler.archive.records import read_records
+from crawler.archive.sources import SourceError, open_stream
+from crawler.archive.units import PARTS_SPIDER, Progress, Unit, save_progress, staging_dir, state_root, with_metadata
+from crawler.items import CandidatePair
+from crawler.parts import PartWriter
+from crawler.pipelines import to_table
+from manifests.config import CrawlConfig, StorageConfig
+from manifests.storage import DataPath, data_path, storage_failure
+
+log = logging.getLogger(__name__)
+READ_FAILED = "read_failed"
+
+
+@dataclass(slots=True)
+class UnitOutcome:
+    """What a unit's task reports: its progress now, and what this run added."""
+
+    unit: Unit
+    progress: Progress
+    new_rows: int
+    new_counters: dict[str, int]
+    new_failures: list[dict[str, str]]
+
+
+class UnitWriter:
+    """Buffers a unit's pairs and commits them, with the unit's snapshot, at step boundaries."""
+
+    def __init__(self, unit: Unit, progress: Progress, out: DataPath, state_root: DataPath, rows_per_part: int,
+                 staging_dir: Path) -> None:
+        self.unit = unit
+        self.progress = progress
+        self.out = out
+        self.state_root = state_root
+        self.rows_per_part = max(1, rows_per_part)
+        self.staging = staging_dir / f"stage-{unit.id}-{uuid.uuid4().hex[:8]}.parquet"
+        self.writer: PartWriter | None = None
+        self.rows: list[CandidatePair] = []
+        self.counters: Counter[str] = Counter()
+        self.failures: list[dict[str, str]] = []
+        self.new_rows = 0
+        self.new_counters: Counter[str] = Counter()
+        self.new_failures: list[dict[str, str]] = []
+
+    def absorb(self, step: Step) -> None:
+        """Takes one step; commits when enough rows wait (never in the middle of a step)."""
+        self.rows.extend(step.pairs)
+        self.counters.update(step.counts)
+        if step.pairs:
+            self.counters["pairs"] += len(step.pairs)
+        self.failures.extend(f.to_dict() for f in step.failures)
+        if step.resume is None:
+            self.commit(None)
+        elif len(self.rows) >= self.rows_per_part:
+            self.commit((step.resume.offset, step.resume.index))
+
+    def fail(self, kind: str, detail: str, where: str) -> None:
+        """A failure of the file itself (cannot open, transfer broke): recorded with the last commit."""
+        self.counters[f"failed/{kind}"] += 1
+        self.failures.append({"where": where, "kind": kind, "detail": detail})
+        log.warning("%s: %s: %s", where, kind, detail)
+
+    def commit(self, resume: tuple[int, int] | None) -> None:
+        """Writes the waiting rows as a part (if any) and the unit's snapshot; `resume` None = done."""
+        p = self.progress
+        p.rows += len(self.rows)
+        p.seq += 1
+        p.counters = dict(Counter(p.counters) + self.counters)
+        p.add_failures(self.failures)
+        if resume is None:
+            p.done, p.resume = True, (0, 0)
+        else:
+            p.resume = resume
+        if self.rows:
+            if self.writer is None:
+                self.writer = PartWriter(self.out, PARTS_SPIDER, self.staging)
+            path = self.writer.commit(with_metadata(to_table(self.rows), self.unit, p))
+            p.parts.append(path.name)
+        self.new_rows += len(self.rows)
+        self.new_counters.update(self.counters)
+        self.new_failures.extend(self.failures)
+        save_progress(self.state_root, self.unit, p)
+        self.rows, self.counters, self.failures = [], Counter(), []
+
+    def commit_failure(self, resume: tuple[int, int]) -> None:
+        """After a failure of the file: what was read up to the last step stays, the unit is not done."""
+        self.commit(resume)
+
+    def outcome(self) -> UnitOutcome:
+        return UnitOutcome(self.unit, self.progress, self.new_rows, dict(self.new_counters), self.new_failures)
+
+
+def _warc_steps(unit: Unit, progress: Progress, cfg: CrawlConfig, storage: StorageConfig | None,
+                writer: UnitWriter) -> None:
+    """Reads the file from its resume position through to its end, feeding the writer."""
+    last = progress.resume
+    position = progress.position
+    with open_stream(unit.location, cfg, storage, offset=position.offset) as stream:
+        steps: Iterable[Step] = ArchiveSteps(unit.location, cfg.cc_languages).steps(read_records(stream, position))
+        try:
+            for step in steps:
+                writer.absorb(step)
+                if step.resume is not None:
+                    last = (step.resume.offset, step.resume.index)
+        except (SourceError, OSError) as exc:
+            writer.fail(READ_FAILED, str(exc), f"{unit.location}@{last[0]}")
+            writer.commit_failure(last)  # every buffered pair is from a step before `last`
+
+
+def run_warc_unit(unit_fields: dict[str, Any], progress_fields: dict[str, Any], out: str, crawl: dict[str, Any],
+                  storage: dict[str, Any] | None, env: dict[str, str]) -> dict[str, Any]:
+    """The Ray task for one WARC/WAT file (arguments are plain data: they travel to any node)."""
+    os.environ.update(env)
+    unit = Unit(**unit_fields)
+    progress = Progress.from_dict(progress_fields)
+    cfg = CrawlConfig(**crawl)
+    store = StorageConfig(**storage) if storage else None
+    out_dir = data_path(out, store)
+    writer = UnitWriter(unit, progress, out_dir, state_root(out_dir, unit.spider), cfg.rows_per_part,
+                        staging_dir(out_dir, unit.spider))
+    try:
+        _warc_steps(unit, progress, cfg, store, writer)
+    except SourceError as exc:
+        writer.fail("unreadable", str(exc), unit.location)
+        writer.commit_failure(progress.resume)
+    except Exception as exc:  # the object-storage client's own errors (credentials, endpoint) only
+        message = storage_failure(exc)
+        if message is None:
+            raise
+        writer.fail("unreadable", message, unit.location)
+        writer.commit_failure(progress.resume)
+    outcome = writer.outcome()
+    return {"unit": asdict(outcome.unit), "progress": asdict(outcome.progress), "new_rows": outcome.new_rows,
+            "new_counters": outcome.new_counters, "new_failures": outcome.new_failures}
