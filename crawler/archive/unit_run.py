@@ -61,9 +61,12 @@ class UnitWriter:
         self.new_rows = 0
         self.new_counters: Counter[str] = Counter()
         self.new_failures: list[dict[str, str]] = []
+        self.last_resume: tuple[int, int] = progress.resume  # where the last absorbed step ends
 
     def absorb(self, step: Step) -> None:
         """Takes one step; commits when enough rows wait (never in the middle of a step)."""
+        if step.resume is not None:
+            self.last_resume = (step.resume.offset, step.resume.index)
         self.rows.extend(step.pairs)
         self.counters.update(step.counts)
         if step.pairs:
@@ -72,7 +75,7 @@ class UnitWriter:
         if step.resume is None:
             self.commit(None)
         elif len(self.rows) >= self.rows_per_part:
-            self.commit((step.resume.offset, step.resume.index))
+            self.commit(self.last_resume)
 
     def fail(self, kind: str, detail: str, where: str) -> None:
         """A failure of the file itself (cannot open, transfer broke): recorded with the last commit."""
@@ -102,9 +105,10 @@ class UnitWriter:
         save_progress(self.state_root, self.unit, p)
         self.rows, self.counters, self.failures = [], Counter(), []
 
-    def commit_failure(self, resume: tuple[int, int]) -> None:
-        """After a failure of the file: what was read up to the last step stays, the unit is not done."""
-        self.commit(resume)
+    def commit_failure(self) -> None:
+        """After a failure of the file: what was read up to the last step stays, the unit is not done
+        (every buffered pair is from a step that ends at or before `last_resume`)."""
+        self.commit(self.last_resume)
 
     def outcome(self) -> UnitOutcome:
         return UnitOutcome(self.unit, self.progress, self.new_rows, dict(self.new_counters), self.new_failures)
@@ -113,18 +117,15 @@ class UnitWriter:
 def _warc_steps(unit: Unit, progress: Progress, cfg: CrawlConfig, storage: StorageConfig | None,
                 writer: UnitWriter) -> None:
     """Reads the file from its resume position through to its end, feeding the writer."""
-    last = progress.resume
     position = progress.position
     with open_stream(unit.location, cfg, storage, offset=position.offset) as stream:
         steps: Iterable[Step] = ArchiveSteps(unit.location, cfg.cc_languages).steps(read_records(stream, position))
         try:
             for step in steps:
                 writer.absorb(step)
-                if step.resume is not None:
-                    last = (step.resume.offset, step.resume.index)
         except (SourceError, OSError) as exc:
-            writer.fail(READ_FAILED, str(exc), f"{unit.location}@{last[0]}")
-            writer.commit_failure(last)  # every buffered pair is from a step before `last`
+            writer.fail(READ_FAILED, str(exc), f"{unit.location}@{writer.last_resume[0]}")
+            writer.commit_failure()
 
 
 def run_warc_unit(unit_fields: dict[str, Any], progress_fields: dict[str, Any], out: str, crawl: dict[str, Any],
@@ -142,13 +143,13 @@ def run_warc_unit(unit_fields: dict[str, Any], progress_fields: dict[str, Any], 
         _warc_steps(unit, progress, cfg, store, writer)
     except SourceError as exc:
         writer.fail("unreadable", str(exc), unit.location)
-        writer.commit_failure(progress.resume)
+        writer.commit_failure()
     except Exception as exc:  # the object-storage client's own errors (credentials, endpoint) only
         message = storage_failure(exc)
         if message is None:
             raise
         writer.fail("unreadable", message, unit.location)
-        writer.commit_failure(progress.resume)
+        writer.commit_failure()
     outcome = writer.outcome()
     return {"unit": asdict(outcome.unit), "progress": asdict(outcome.progress), "new_rows": outcome.new_rows,
             "new_counters": outcome.new_counters, "new_failures": outcome.new_failures}

@@ -229,3 +229,46 @@ def write_wat(web: DemoWeb, base_url: str, dest: Path, extras: bool = False) -> 
                                      "metadata"))
             count += 1
     return count
+
+
+def write_cc_index(warc: Path, warc_filename: str, dest: Path, row_group_size: int = 64) -> int:
+    """A columnar-index excerpt (Common Crawl's column names and types) over the response records of
+    `warc`, their offsets and lengths as warcio reads them; `warc_filename` is the name the rows give
+    the file, `content_languages` comes from each response's metadata record. Returns the row count."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from warcio.archiveiterator import ArchiveIterator
+
+    rows: list[dict[str, Any]] = []
+    languages: dict[str, str] = {}  # response record id -> ISO 639-3 codes
+    with open(warc, "rb") as fh:
+        records = ArchiveIterator(fh)
+        for record in records:
+            if record.rec_type == "metadata":
+                fields = record.content_stream().read().decode("utf-8")
+                line = next((x for x in fields.splitlines() if x.startswith("languages-cld2:")), "")
+                if line:
+                    codes = [e["code-iso-639-3"] for e in json.loads(line.split(":", 1)[1])["languages"]]
+                    languages[record.rec_headers.get_header("WARC-Concurrent-To")] = ",".join(codes)
+                continue
+            if record.rec_type != "response":
+                continue
+            content_type = record.http_headers.get_header("Content-Type") or ""
+            charset = content_type.partition("charset=")[2].strip()
+            row = {"url": record.rec_headers.get_header("WARC-Target-URI"),
+                   "fetch_status": int(record.http_headers.get_statuscode()),
+                   "content_mime_detected": content_type.split(";")[0].strip(),
+                   "content_charset": charset.upper() or None,
+                   "record_id": record.rec_headers.get_header("WARC-Record-ID"),
+                   "warc_filename": warc_filename, "warc_record_offset": records.get_record_offset()}
+            records.read_to_end(record)
+            rows.append({**row, "warc_record_length": records.get_record_length()})
+    for row in rows:
+        row["content_languages"] = languages.get(row.pop("record_id")) or None
+    table = pa.Table.from_pylist(rows, schema=pa.schema([
+        ("url", pa.string()), ("fetch_status", pa.int16()), ("content_mime_detected", pa.string()),
+        ("content_charset", pa.string()), ("warc_filename", pa.string()), ("warc_record_offset", pa.int32()),
+        ("warc_record_length", pa.int32()), ("content_languages", pa.string())]))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, dest, row_group_size=row_group_size)
+    return table.num_rows
