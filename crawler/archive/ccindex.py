@@ -212,8 +212,8 @@ class RangeFetcher:
             for attempt in range(self.cfg.retry_times + 1):
                 try:
                     self.requests += 1
-                    body = await asyncio.to_thread(path.fs.cat_file, path.path, row.offset,  # type: ignore[union-attr]
-                                                   row.offset + row.length)
+                    body = await asyncio.to_thread(path.fs.cat_file, path.path,  # type: ignore[union-attr]
+                                                   start=row.offset, end=row.offset + row.length)
                     self.bytes += len(body)
                     return bytes(body)
                 except FileNotFoundError:

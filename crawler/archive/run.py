@@ -26,7 +26,7 @@ from crawler.stats import add_counters
 from manifests.config import Config
 from manifests.parquet_io import write_json_atomic
 from manifests.ray_session import cluster_address, ray_session
-from manifests.storage import DataPath, is_remote
+from manifests.storage import DataPath
 
 log = logging.getLogger(__name__)
 FORWARDED_ENV_PREFIX = "WUKONG_"
@@ -41,6 +41,7 @@ class RunResult:
     units: list[Unit]
     progress: dict[str, Progress]
     ran: int = 0
+    finished_before: int = 0
     new_rows: int = 0
     new_counters: dict[str, int] = field(default_factory=dict)
     new_failures: list[dict[str, str]] = field(default_factory=list)
@@ -68,11 +69,12 @@ def run_units(units: list[Unit], task: TaskFn, out: DataPath, cfg: Config, parti
     progress = load_progress(out, root, units)
     result = RunResult(units, progress)
     todo = [u for u in units if not progress[u.id].done]
+    result.finished_before = len(units) - len(todo)
     if bar is not None:
         bar.reset(total=len(todo))
     if not todo:
         return result
-    storage = asdict(cfg.storage) if is_remote(out) else None
+    storage = asdict(cfg.storage)  # the output, the sources or the index may be on object storage
     crawl, env = asdict(cfg.crawl), forwarded_env()
     with ray_session(_session_config(cfg, partitions)):
         import ray

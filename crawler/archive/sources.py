@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import glob as globlib
 import gzip
+import http.client
 import os
 import time
 import urllib.error
@@ -24,8 +25,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
-from urllib.parse import urljoin, urlsplit
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit
 
 from manifests.config import CrawlConfig, StorageConfig
 from manifests.errors import UserError
@@ -73,10 +74,11 @@ def is_listing(location: str) -> bool:
 
 
 def join_base(line: str, base: str) -> str:
-    """A listing line as a location: kept when it is a URL, else joined to the base URL."""
-    if is_url(line) or (line.startswith("/") and not is_url(base)):
+    """A listing line (or an index's `warc_filename`) as a location: kept when it is a URL, else
+    appended to the base (an http(s):// or s3:// URL, or a local folder)."""
+    if is_url(line):
         return line
-    return urljoin(base if base.endswith("/") else base + "/", line)
+    return f"{base.rstrip('/')}/{line.lstrip('/')}"
 
 
 def _read_listing(location: str, cfg: CrawlConfig, storage: StorageConfig | None) -> list[str]:
@@ -146,7 +148,8 @@ class HttpStream:
         self.url = url
         self.position = offset
         self.cfg = cfg
-        self.response: urllib.response.addinfourl | None = None  # type: ignore[name-defined]
+        self.response: Any = None
+        self.end: int | None = None  # the byte where the resource ends, when the server says
         self.failures = 0
         self._open()
 
@@ -175,6 +178,8 @@ class HttpStream:
                 response.close()
                 raise SourceError(f"{self.url}: the server ignored the Range request (HTTP {response.status})")
             self.response = response
+            length = response.headers.get("Content-Length")
+            self.end = self.position + int(length) if length and length.isdigit() else None
             return
         raise SourceError(f"cannot open {self.url}")
 
@@ -189,12 +194,12 @@ class HttpStream:
             assert self.response is not None
             try:
                 data = self.response.read(size) if size >= 0 else self.response.read()
-            except (OSError, urllib.error.URLError, ValueError) as exc:  # a broken connection
-                if isinstance(exc, ValueError) and "closed" not in str(exc):
-                    raise
+                if not data and size != 0 and self.end is not None and self.position < self.end:
+                    raise ConnectionError(f"the connection closed at byte {self.position:,} of {self.end:,}")
+            except (OSError, urllib.error.URLError, http.client.HTTPException) as exc:  # a broken connection
                 self.failures += 1
                 if self.failures > self.cfg.retry_times:
-                    raise SourceError(f"{self.url}: the transfer broke at byte {self.position:,}") from None
+                    raise SourceError(f"{self.url}: the transfer broke at byte {self.position:,}: {exc}") from None
                 self._backoff(self.failures - 1, None)
                 self._open()
                 continue

@@ -110,7 +110,7 @@ def run_archive(args: argparse.Namespace, out: DataPath, log_summary: Callable[[
     new = result.new_counters
     failures = summary["failures"]
     report = "\n".join([
-        f"crawl {args.spider}: {files['listed']:,} file(s) ({files['listed'] - result.ran:,} finished earlier), "
+        f"crawl {args.spider}: {files['listed']:,} file(s) ({result.finished_before:,} finished earlier), "
         f"{elapsed:.1f} s -> {result.new_rows:,} pairs from {new.get('pages', 0):,} pages this run; "
         f"{summary['pairs']:,} pairs in {summary['parts_on_disk']} part(s) in all",
         f"  records: {_fmt(summary['records'])}; skipped (language): {summary['skipped_language']:,}",
