@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 DATA ?= data
 CONFIG ?= configs/wukong.yaml
 QUERIES ?= $(DATA)/queries.txt
+WARC ?=
+PARTITIONS ?= 1
 MANIFESTS ?= $(DATA)/release/manifests/*.parquet
 OUT ?= $(DATA)/downloaded
 PYTEST_ARGS ?=
@@ -14,7 +16,7 @@ export WANDB_MODE := disabled
 export NO_ALBUMENTATIONS_UPDATE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help demo test crawl filter shard download report bench lint venv
+.PHONY: help demo test crawl crawl-warc filter shard download report bench lint venv
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,6 +37,10 @@ test: $(STAMP) ## the whole test suite
 
 crawl: $(STAMP) ## crawl $(QUERIES) with the search spider into $(DATA)/candidates
 	$(BIN)/wukong crawl --spider search --queries $(QUERIES) --config $(CONFIG) --out $(DATA)/candidates
+
+crawl-warc: $(STAMP) ## read web archives into $(DATA)/candidates: WARC='files, globs, URLs or .paths.gz' [PARTITIONS=N]
+	@test -n "$(WARC)" || { echo "make crawl-warc: give WARC='...' (files, globs, URLs or a .paths.gz listing)" >&2; exit 2; }
+	$(BIN)/wukong crawl --spider warc --warc $(WARC) --partitions $(PARTITIONS) --config $(CONFIG) --out $(DATA)/candidates
 
 filter: $(STAMP) ## filter $(DATA)/candidates into $(DATA)/filtered
 	$(BIN)/wukong filter --in $(DATA)/candidates --out $(DATA)/filtered --config $(CONFIG)
