@@ -5,6 +5,7 @@ bytes were fetched. Faults on demand: the first N requests of a path answer 503 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +34,9 @@ class ArchiveServer:
     unavailable: dict[str, int] = field(default_factory=dict)  # path -> 503 answers still to give
     break_after: dict[str, int] = field(default_factory=dict)  # path -> bytes after which a transfer breaks
     ignore_range: bool = False
+    delay: float = 0.0  # seconds each answer waits: makes concurrency observable
+    in_flight: int = 0
+    max_in_flight: int = 0
 
     def url(self, name: str) -> str:
         return f"{self.base_url}/{name}"
@@ -41,6 +45,16 @@ class ArchiveServer:
         return [e for e in self.log if e.range is not None]
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            return await self._answer(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         rel = request.match_info["path"]
         path = self.root / rel
         header = request.headers.get("Range")

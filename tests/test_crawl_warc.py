@@ -154,6 +154,26 @@ def test_cc_index_reads_only_the_selected_records_by_range(archive: dict[str, An
     assert s["skipped_language"] == 1 and s["files"]["listed"] == s["files"]["done"] == 5  # row groups
 
 
+def test_cc_index_keeps_to_the_per_host_limit(archive: dict[str, Any], tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """One unit's ranged GETs: at most `crawl.concurrent_requests_per_host` in flight, and that many used."""
+    from dataclasses import asdict
+
+    from crawler.archive.ccindex import plan_index_units, run_index_unit
+    from crawler.archive.units import Progress
+    from manifests.config import load_config
+
+    monkeypatch.setenv("WUKONG_LOOPBACK_ONLY", "1")
+    with archive_server(archive["root"] / "www") as server:
+        server.delay = 0.02
+        cfg = load_config(CONFIG, [f"crawl.warc_base_url={server.base_url}", "crawl.concurrent_requests_per_host=2"])
+        units, unreadable = plan_index_units([str(archive["index"])], None)
+        report = run_index_unit(asdict(units[0]), asdict(Progress()), str(tmp_path / "one"), asdict(cfg.crawl), None,
+                                {})
+    assert unreadable == [] and report["new_rows"] > 0 and report["progress"]["done"]
+    assert server.max_in_flight == 2 and len(server.log) == report["new_counters"]["range_requests"] == 100
+
+
 def test_cc_index_from_object_storage(archive: dict[str, Any], crawl: Any, s3_server: Any, tmp_path: Path) -> None:
     bucket = s3_server.new_bucket()
     fs = s3_server.filesystem()
