@@ -17,7 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlparse, urlsplit, urlunparse, urlunsplit, uses_netloc, uses_relative
 
 from scrapy.linkextractors import IGNORED_EXTENSIONS
 from scrapy.utils.url import url_has_any_extension
@@ -34,6 +34,7 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _DESCRIPTOR_RE = re.compile(r"^(\d+(?:\.\d+)?)([wx])$", re.IGNORECASE)
 _SKIPPED_EXTENSIONS = {f".{ext}" for ext in IGNORED_EXTENSIONS}
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_C0_OR_SPACE = "".join(map(chr, range(33)))  # what urlsplit strips from the start of a URL
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,9 @@ class PageImages:
 
 def clean_attribute(value: str) -> str:
     """An `alt`/`title` value as written (the raw caption): control characters removed, ends stripped."""
-    return _CONTROL_RE.sub("", value).strip(_HTML_WS)
+    if not value.isprintable():  # printable text has no control characters: no regex needed
+        value = _CONTROL_RE.sub("", value)
+    return value.strip(_HTML_WS)
 
 
 def clean_text(text: str) -> str:
@@ -64,9 +67,12 @@ def parse_html(text: str) -> LexborHTMLParser:
     return LexborHTMLParser(text)
 
 
-def attr(element: LexborNode, name: str) -> str:
-    """An attribute of an element, "" when absent or written without a value."""
-    value = element.attributes.get(name)
+Attributes = dict[str, str | None]  # an element's attributes (None: written without a value)
+
+
+def attr(attributes: Attributes, name: str) -> str:
+    """An attribute's value, "" when absent or written without a value."""
+    value = attributes.get(name)
     return value if isinstance(value, str) else ""
 
 
@@ -112,16 +118,20 @@ def best_srcset(value: str) -> str | None:
     return best[0] if best[1] > 0 else candidates[0][0]
 
 
-def raw_image_url(img: LexborNode) -> str | None:
-    for name in LAZY_ATTRIBUTES:
-        value = attr(img, name).strip()
-        if value:
-            return value
-    for name in SRCSET_ATTRIBUTES:
-        chosen = best_srcset(attr(img, name))
-        if chosen:
-            return chosen
-    value = attr(img, "src").strip()
+_URL_ATTRIBUTES = frozenset((*LAZY_ATTRIBUTES, *SRCSET_ATTRIBUTES))
+
+
+def raw_image_url(attributes: Attributes) -> str | None:
+    if not _URL_ATTRIBUTES.isdisjoint(attributes):  # most images have only a `src`
+        for name in LAZY_ATTRIBUTES:
+            value = attr(attributes, name).strip()
+            if value:
+                return value
+        for name in SRCSET_ATTRIBUTES:
+            chosen = best_srcset(attr(attributes, name))
+            if chosen:
+                return chosen
+    value = attr(attributes, "src").strip()
     return value or None
 
 
@@ -140,11 +150,14 @@ def _figcaption(figure: LexborNode) -> LexborNode | None:
     return figure.css_first("figcaption")
 
 
-def image_caption(img: LexborNode) -> tuple[str, str] | None:
+def image_caption(img: LexborNode, attributes: Attributes, in_figure: bool = True) -> tuple[str, str] | None:
+    """`alt`, else `title`, else the enclosing figure's caption (looked for only when `in_figure`)."""
     for name in ("alt", "title"):
-        text = clean_attribute(attr(img, name))
+        text = clean_attribute(attr(attributes, name))
         if text:
             return text, name
+    if not in_figure:
+        return None
     figure = _enclosing_figure(img)
     caption = _figcaption(figure) if figure is not None else None
     if caption is not None:
@@ -154,30 +167,101 @@ def image_caption(img: LexborNode) -> tuple[str, str] | None:
     return None
 
 
+# An absolute http(s) URL that parsing and unparsing leave as it is: lowercase scheme, a plain host
+# (no brackets, no user info, no characters NFKC could change), no `;params`, no empty `?` or `#`,
+# no tab or line break (which urlsplit drops). urljoin returns such a URL unchanged for any base.
+_PLAIN_ABSOLUTE = re.compile(r"https?://[A-Za-z0-9.\-]+(?::[0-9]*)?(?:/[^;?#\t\n\r]*)?(?:\?[^#\t\n\r]+)?"
+                             r"(?:#[^\t\n\r]+)?")
+
+
+class UrlJoiner:
+    """`urllib.parse.urljoin(base, url)` for one base, with the base parsed once instead of at every
+    call (RFC 3986 section 5.2 as the standard library resolves it, the same results)."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.parts = urlparse(base, "")
+
+    def __call__(self, url: str) -> str:
+        if not self.base or not url:
+            return url or self.base
+        if _PLAIN_ABSOLUTE.fullmatch(url):  # what urljoin gives back unchanged (most image URLs): no parse
+            return url
+        base = self.parts
+        scheme, netloc, path, params, query, fragment = urlparse(url, base.scheme)
+        if scheme != base.scheme or scheme not in uses_relative:
+            return url
+        if scheme in uses_netloc:
+            if netloc:
+                return urlunparse((scheme, netloc, path, params, query, fragment))
+            netloc = base.netloc
+        if not path and not params:
+            return urlunparse((scheme, netloc, base.path, base.params, query or base.query, fragment))
+        if path.startswith("/"):
+            segments = path.split("/")
+        else:
+            directory = base.path.split("/")[:-1] if not base.path.endswith("/") else base.path.split("/")
+            segments = directory + path.split("/")
+            segments[1:-1] = [s for s in segments[1:-1] if s]  # no empty segments in the middle
+        resolved: list[str] = []
+        for segment in segments:
+            if segment == "..":
+                if resolved:
+                    resolved.pop()
+            elif segment != ".":
+                resolved.append(segment)
+        if segments[-1] in (".", ".."):
+            resolved.append("")
+        return urlunparse((scheme, netloc, "/".join(resolved) or "/", params, query, fragment))
+
+
+def http_url_with_host(url: str) -> bool:
+    """Whether a URL that `urljoin` produced (so one `urlsplit` accepts) is http(s) with a host name,
+    as `urlsplit(url).scheme in ("http", "https") and urlsplit(url).hostname` says, without a parse."""
+    url = url.lstrip(_C0_OR_SPACE)
+    if "\t" in url or "\n" in url or "\r" in url:  # urlsplit ignores them
+        url = url.replace("\t", "").replace("\n", "").replace("\r", "")
+    scheme, colon, rest = url.partition(":")
+    if not colon or scheme.lower() not in ("http", "https") or not rest.startswith("//"):
+        return False
+    end = len(rest)
+    for mark in "/?#":
+        found = rest.find(mark, 2)
+        if 0 <= found < end:
+            end = found
+    host = rest[2:end].rpartition("@")[2]
+    if host.startswith("["):
+        return len(host) > 2
+    return bool(host.partition(":")[0])
+
+
 def extract_images(tree: LexborHTMLParser, urljoin: Callable[[str], str]) -> PageImages:
-    """Every `<img>` of the page as a pair, or a counted drop reason."""
+    """Every `<img>` of the page as a pair, or a counted drop reason (the caption is looked at before
+    the URL is resolved: an image with neither a caption nor a valid URL counts as `no_caption`)."""
     page = PageImages()
+    figured: set[int] | None = None  # the images inside a <figure>, found once a page needs them
     for img in tree.css("img"):
-        raw = raw_image_url(img)
+        attributes = img.attributes  # built anew by every access: once per element
+        raw = raw_image_url(attributes)
         if raw is None:
             page.dropped["no_image_url"] += 1
             continue
         if raw[:5].lower() == "data:":
             page.dropped["data_uri"] += 1
             continue
+        if figured is None and not (attributes.get("alt") or attributes.get("title")):
+            figured = {node.mem_id for node in tree.css("figure img")}
+        caption = image_caption(img, attributes, figured is None or img.mem_id in figured)
+        if caption is None:
+            page.dropped["no_caption"] += 1
+            continue
         try:
             url = urljoin(raw)
-            parts = urlsplit(url)
-            host = parts.hostname
         except ValueError:
             page.dropped["bad_url"] += 1
             continue
-        if parts.scheme not in ("http", "https") or not host:
+        if not http_url_with_host(url):
             page.dropped["bad_url"] += 1
-            continue
-        caption = image_caption(img)
-        if caption is None:
-            page.dropped["no_caption"] += 1
             continue
         page.pairs.append(ImagePair(url, caption[0], caption[1]))
     return page
@@ -212,7 +296,7 @@ def extract_links(tree: LexborHTMLParser, urljoin: Callable[[str], str], allowed
     seen: set[str] = set()
     out: list[str] = []
     for anchor in tree.css("a"):
-        href = attr(anchor, "href").strip()
+        href = attr(anchor.attributes, "href").strip()
         if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
             continue
         try:

@@ -12,15 +12,17 @@ crawler.charset's order: BOM, HTTP header, `<meta>`, the archive's detected char
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from scrapy.http import Headers, HtmlResponse, Response
 from scrapy.responsetypes import responsetypes
 from selectolax.lexbor import LexborHTMLParser
+from w3lib.html import get_base_url
 
 from crawler.charset import Detected, detect_html_encoding
-from crawler.html import PageImages, extract_images, extract_links, parse_html
+from crawler.html import PageImages, UrlJoiner, extract_images, extract_links, parse_html
 
 
 @dataclass(slots=True)
@@ -29,19 +31,25 @@ class ParsedPage:
 
     images: PageImages = field(default_factory=PageImages)
     tree: LexborHTMLParser | None = None
+    base_url: str = ""
 
-    def links(self, response: HtmlResponse, allowed: Iterable[str]) -> list[str]:
+    def links(self, allowed: Iterable[str]) -> list[str]:
         """The page's `<a href>` targets inside the allowed `host:port`s."""
-        return [] if self.tree is None else extract_links(self.tree, response.urljoin, allowed)
+        if self.tree is None:
+            return []
+        return extract_links(self.tree, UrlJoiner(self.base_url), allowed)
+
+
+def _detect(body: bytes, headers: Headers, archive_charset: str | None) -> Detected:
+    content_type = headers.get(b"Content-Type")
+    return detect_html_encoding(body, content_type.decode("latin-1") if content_type else None, archive_charset)
 
 
 def with_detected_encoding(response: Response, archive_charset: str | None = None) -> tuple[Response, Detected]:
     """An HTML response re-decoded with crawler.charset's choice (unchanged when it has no opinion)."""
     if not isinstance(response, HtmlResponse):
         return response, Detected(None, "not_html")
-    content_type = response.headers.get(b"Content-Type")
-    detected = detect_html_encoding(response.body, content_type.decode("latin-1") if content_type else None,
-                                    archive_charset)
+    detected = _detect(response.body, response.headers, archive_charset)
     if detected.encoding is None:
         return response, detected
     return response.replace(encoding=detected.encoding), detected
@@ -50,13 +58,35 @@ def with_detected_encoding(response: Response, archive_charset: str | None = Non
 def decoded_response(url: str, body: bytes, headers: Iterable[tuple[str, str]] | Headers,
                      archive_charset: str | None = None, status: int = 200) -> tuple[Response, Detected]:
     """The response a page read from an archive would have been live (its class chosen by Scrapy from
-    the headers, URL and body), decoded as a live page is."""
+    the headers, URL and body), decoded as a live page is (`with_detected_encoding`, in one step)."""
     hdrs = headers if isinstance(headers, Headers) else Headers(list(headers))
     cls = responsetypes.from_args(headers=hdrs, url=url, body=body)
-    return with_detected_encoding(cls(url=url, status=status, headers=hdrs, body=body), archive_charset)
+    if not issubclass(cls, HtmlResponse):
+        return cls(url=url, status=status, headers=hdrs, body=body), Detected(None, "not_html")
+    detected = _detect(body, hdrs, archive_charset)
+    return cls(url=url, status=status, headers=hdrs, body=body, encoding=detected.encoding), detected
+
+
+BASE_CHARS = 4096  # where Scrapy looks for `<base href>` (scrapy.utils.response.get_base_url)
+
+
+def _markup_and_base(response: HtmlResponse) -> tuple[str | bytes, str]:
+    """What lexbor parses, and the URL relative links resolve against (as `response.urljoin`).
+
+    A UTF-8 page goes to lexbor as its bytes: lexbor reads them as UTF-8 with the same replacement
+    of invalid sequences as Python's decoder, without a decoded copy. Any other page is decoded
+    first (`response.text`, Scrapy's decoding in the detected encoding).
+    """
+    body = response.body
+    if response.encoding == "utf-8" and not body.startswith(codecs.BOM_UTF8):
+        prefix = body[:4 * BASE_CHARS].decode("utf-8", "replace")[:BASE_CHARS]
+        return body, get_base_url(prefix, response.url, response.encoding)
+    text = response.text
+    return text, get_base_url(text[:BASE_CHARS], response.url, response.encoding)
 
 
 def read_page(response: HtmlResponse) -> ParsedPage:
     """The page's image-caption pairs (and counted drops)."""
-    tree = parse_html(response.text)
-    return ParsedPage(extract_images(tree, response.urljoin), tree)
+    markup, base = _markup_and_base(response)
+    tree = parse_html(markup)
+    return ParsedPage(extract_images(tree, UrlJoiner(base)), tree, base)

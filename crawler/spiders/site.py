@@ -83,7 +83,7 @@ class SiteSpider(WukongSpider):
         self.drops(page.images.dropped)
         for img in page.images.pairs:
             yield self.pair(img.url, img.caption, img.caption_source, response.url, at=now)
-        links = page.links(response, self.allowed_netlocs or ())
+        links = page.links(self.allowed_netlocs or ())
         yield from self.visit(links)
         yield Checkpoint("page", key, links)
         if final != key:
