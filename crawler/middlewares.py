@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import time
@@ -24,27 +23,15 @@ from scrapy.http import HtmlResponse, Request, Response
 from twisted.internet import task
 
 from crawler.html import netloc_key
+from crawler.loopback import LOOPBACK_ENV, is_loopback_host, loopback_only
 from crawler.pages import with_detected_encoding
 from crawler.stats import DROPPED, PAGES, PAIRS, QUERIES_DONE
-
-LOOPBACK_ENV = "WUKONG_LOOPBACK_ONLY"
-
-
-def is_loopback_host(host: str | None) -> bool:
-    if not host:
-        return False
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class HostGuardMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.loopback_only = os.environ.get(LOOPBACK_ENV, "") not in ("", "0")
+        self.loopback_only = loopback_only()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> HostGuardMiddleware:

@@ -10,7 +10,8 @@ from scrapy.http import HtmlResponse, Request
 
 from crawler.charset import Detected, detect_html_encoding, late_meta_encoding
 from crawler.html import best_srcset, extract_images, extract_links, netloc_key, page_key, parse_html, parse_srcset
-from crawler.middlewares import CharsetMiddleware, is_loopback_host
+from crawler.loopback import is_loopback_host
+from crawler.middlewares import CharsetMiddleware
 
 DATA = Path(__file__).parent / "data" / "crawl"
 

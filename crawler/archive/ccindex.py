@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 from collections import Counter, deque
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -29,8 +28,8 @@ import pyarrow.compute as pc
 from crawler.archive.extract import ArchiveSteps, Failure, Step, html_page
 from crawler.archive.records import Damage, Position, read_records
 from crawler.archive.sources import RETRY_STATUSES, SourceError, check_host, join_base
-from crawler.archive.unit_run import UnitWriter
-from crawler.archive.units import Progress, Unit, staging_dir, state_root
+from crawler.archive.unit_run import UnitWriter, run_unit_task
+from crawler.archive.units import Progress, Unit
 from manifests.config import CrawlConfig, StorageConfig
 from manifests.parquet_io import parquet_file
 from manifests.storage import data_path, is_url, storage_failure
@@ -289,22 +288,11 @@ async def _run_rows(unit: Unit, progress: Progress, cfg: CrawlConfig, storage: S
     writer.absorb(steps.step(None))
 
 
-def run_index_unit(unit_fields: dict[str, Any], progress_fields: dict[str, Any], out: str, crawl: dict[str, Any],
-                   storage: dict[str, Any] | None, env: dict[str, str]) -> dict[str, Any]:
-    """The Ray task for one row group of one index file (arguments are plain data)."""
-    os.environ.update(env)
-    unit = Unit(**unit_fields)
-    progress = Progress.from_dict(progress_fields)
-    cfg = CrawlConfig(**crawl)
-    store = StorageConfig(**storage) if storage else None
-    out_dir = data_path(out, store)
-    writer = UnitWriter(unit, progress, out_dir, state_root(out_dir, unit.spider), cfg.rows_per_part,
-                        staging_dir(out_dir, unit.spider))
-    try:
-        asyncio.run(_run_rows(unit, progress, cfg, store, writer))
-    except (OSError, pa.ArrowInvalid, SourceError) as exc:
-        writer.fail("unreadable", str(exc).splitlines()[0] if str(exc) else type(exc).__name__, unit.label)
-        writer.commit_failure()
-    outcome = writer.outcome()
-    return {"unit": asdict(outcome.unit), "progress": asdict(outcome.progress), "new_rows": outcome.new_rows,
-            "new_counters": outcome.new_counters, "new_failures": outcome.new_failures}
+def _index_rows(unit: Unit, progress: Progress, cfg: CrawlConfig, storage: StorageConfig | None,
+                writer: UnitWriter) -> None:
+    asyncio.run(_run_rows(unit, progress, cfg, storage, writer))
+
+
+def run_index_unit(*args: Any) -> dict[str, Any]:
+    """The Ray task for one row group of one index file."""
+    return run_unit_task(_index_rows, *args)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import glob as globlib
 import gzip
 import http.client
-import os
 import time
 import urllib.error
 import urllib.request
@@ -28,13 +27,13 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
+from crawler.loopback import LOOPBACK_ENV, is_loopback_host, loopback_only
 from manifests.config import CrawlConfig, StorageConfig
 from manifests.errors import UserError
 from manifests.storage import data_path, is_url
 
 LISTING_SUFFIXES = (".paths", ".paths.gz")
 GLOB_CHARS = "*?["
-LOOPBACK_ENV = "WUKONG_LOOPBACK_ONLY"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
@@ -42,26 +41,9 @@ class SourceError(Exception):
     """A file that cannot be opened or read (missing, refused, unreachable): counted, not fatal."""
 
 
-def loopback_only() -> bool:
-    return os.environ.get(LOOPBACK_ENV, "") not in ("", "0")
-
-
-def _is_loopback(host: str | None) -> bool:
-    import ipaddress
-
-    if not host:
-        return False
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def check_host(url: str) -> None:
     """Refuses a non-loopback host when WUKONG_LOOPBACK_ONLY is set."""
-    if loopback_only() and not _is_loopback(urlsplit(url).hostname):
+    if loopback_only() and not is_loopback_host(urlsplit(url).hostname):
         raise SourceError(f"{LOOPBACK_ENV} is set: refusing {url}")
 
 

@@ -13,10 +13,12 @@ import logging
 import os
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+import pyarrow as pa
 
 from crawler.archive.extract import ArchiveSteps, Step
 from crawler.archive.records import read_records
@@ -128,9 +130,13 @@ def _warc_steps(unit: Unit, progress: Progress, cfg: CrawlConfig, storage: Stora
             writer.commit_failure()
 
 
-def run_warc_unit(unit_fields: dict[str, Any], progress_fields: dict[str, Any], out: str, crawl: dict[str, Any],
-                  storage: dict[str, Any] | None, env: dict[str, str]) -> dict[str, Any]:
-    """The Ray task for one WARC/WAT file (arguments are plain data: they travel to any node)."""
+UnitBody = Callable[[Unit, Progress, CrawlConfig, StorageConfig | None, UnitWriter], None]
+
+
+def run_unit_task(body: UnitBody, unit_fields: dict[str, Any], progress_fields: dict[str, Any], out: str,
+                  crawl: dict[str, Any], storage: dict[str, Any] | None, env: dict[str, str]) -> dict[str, Any]:
+    """A unit's Ray task around `body` (the arguments are plain data: they travel to any node). A file
+    that cannot be opened or read ends the unit as a named failure (`unreadable`), not done."""
     os.environ.update(env)
     unit = Unit(**unit_fields)
     progress = Progress.from_dict(progress_fields)
@@ -140,16 +146,21 @@ def run_warc_unit(unit_fields: dict[str, Any], progress_fields: dict[str, Any], 
     writer = UnitWriter(unit, progress, out_dir, state_root(out_dir, unit.spider), cfg.rows_per_part,
                         staging_dir(out_dir, unit.spider))
     try:
-        _warc_steps(unit, progress, cfg, store, writer)
-    except SourceError as exc:
-        writer.fail("unreadable", str(exc), unit.location)
+        body(unit, progress, cfg, store, writer)
+    except (SourceError, OSError, pa.ArrowInvalid) as exc:
+        writer.fail("unreadable", str(exc).splitlines()[0] if str(exc) else type(exc).__name__, unit.label)
         writer.commit_failure()
     except Exception as exc:  # the object-storage client's own errors (credentials, endpoint) only
         message = storage_failure(exc)
         if message is None:
             raise
-        writer.fail("unreadable", message, unit.location)
+        writer.fail("unreadable", message, unit.label)
         writer.commit_failure()
     outcome = writer.outcome()
     return {"unit": asdict(outcome.unit), "progress": asdict(outcome.progress), "new_rows": outcome.new_rows,
             "new_counters": outcome.new_counters, "new_failures": outcome.new_failures}
+
+
+def run_warc_unit(*args: Any) -> dict[str, Any]:
+    """The Ray task for one WARC/WAT file."""
+    return run_unit_task(_warc_steps, *args)
