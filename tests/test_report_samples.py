@@ -235,3 +235,16 @@ def test_demo_report_shows_duplicates_and_groups_with_their_images(demo_run: tup
         assert all(t.src and t.img_group == group_id for t in tiles)
         assert all(t.details[0] == "near_duplicate" for t in tiles[1:])
     assert page_bytes(root) < MAX_PAGE_BYTES
+
+
+def test_a_kept_part_without_image_bytes_is_a_one_line_error(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "d"
+    write_synthetic_data_dir(root, rows=300, seed=5, stages=("crawl", "filter"))
+    part = sorted((root / "filtered" / "kept").glob("*.parquet"))[0]
+    table = pq.read_table(part)
+    pq.write_table(table.drop_columns(["image"]), part)
+    assert main(["-q", "report", "--data-dir", str(root), "--caption-sample", "200"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot read rows of columns" in err[0] and "image" in err[0]
+    assert main(["-q", "report", "--data-dir", str(root), "--caption-sample", "200", "--samples", "0"]) == 0

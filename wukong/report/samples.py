@@ -28,12 +28,13 @@ import pyarrow.compute as pc
 
 from filters.work_images import downloaded_images, task_of_part
 from manifests import reasons as r
+from manifests.errors import UserError
 from manifests.layout import FilteredDir, ReleaseDir
 from manifests.parquet_io import list_parts, parquet_file, read_parquet_checked
 from manifests.schemas import MANIFEST, REJECTED, SAMPLE
 from manifests.stats import FilterStats
 from manifests.storage import DataPath
-from wukong.report.funnel import ordered_reasons
+from wukong.report.funnel import reason_sort_key
 from wukong.report.sampling import key_hashes, smallest, string_hashes
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,16 @@ class TopK:
 
 
 def take_rows(path: DataPath, rows: list[int], columns: list[str], schema: pa.Schema) -> pa.Table:
-    """Rows `rows` (in that order) of a parquet part, reading only the row groups that hold them."""
+    """Rows `rows` (in that order) of a parquet part, reading only the row groups that hold them; a part
+    without those columns, or whose pages do not read, is a UserError."""
+    try:
+        return _take_rows(path, rows, columns, schema)
+    except (pa.ArrowException, OSError, KeyError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        raise UserError(f"{path}: cannot read rows of columns {', '.join(columns)} ({reason[:200]})") from None
+
+
+def _take_rows(path: DataPath, rows: list[int], columns: list[str], schema: pa.Schema) -> pa.Table:
     pf = parquet_file(path)
     sizes = [pf.metadata.row_group(i).num_rows for i in range(pf.metadata.num_row_groups)]
     starts = np.cumsum([0, *sizes])
@@ -298,9 +308,8 @@ def load_samples(root_filtered: DataPath, root_release: DataPath, stats: FilterS
     examples, members = _scan_rejected(fdir, chosen, limits)
     everything = [item for items in (*examples.values(), *members.values()) for item in items]
     _attach_work_bytes(root_filtered, everything)
-    for reason in ordered_reasons(stats):
-        if reason in examples:
-            out.rejected[reason] = [pair for _, pair in examples[reason]]
+    for reason in sorted((name for name in examples if name), key=reason_sort_key):
+        out.rejected[reason] = [pair for _, pair in examples[reason]]
     kept_members = _kept_by_key(kept_parts, set(chosen)) if chosen else {}
     for group_id, size in sorted(chosen.items(), key=lambda kv: (-kv[1], kv[0])):
         out.groups.append(NearGroup(group_id, size, kept_members.get(group_id),
