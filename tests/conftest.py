@@ -61,3 +61,16 @@ def restore_root_logger() -> Iterator[None]:
             root.removeHandler(handler)
             handler.close()
     root.setLevel(level)
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, int]:
+    """`make demo`'s pipeline (python -m wukong.demo_pipeline) run once on the smallest demo web (200 pairs)
+    into a temporary data dir, on a free port below the ephemeral range: (data dir, port). Read only:
+    a test that runs the demo again copies the folder first (tests/demo_runs.py)."""
+    from demo_runs import free_low_port, run_demo
+
+    root = tmp_path_factory.mktemp("demo-run") / "demo"
+    port = free_low_port()
+    run_demo(root, port)
+    return root, port

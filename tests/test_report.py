@@ -20,6 +20,7 @@ from manifests.stats import FilterStats
 from wukong.cli import main
 from wukong.report import Limits, build_report, load_report_data
 from wukong.report.funnel import funnel_rows, ordered_reasons, step_of
+from wukong.report.gallery import SCRIPT
 from wukong.report.plots import Style
 from wukong.report.synthetic import write_synthetic_data_dir
 
@@ -28,12 +29,14 @@ ROWS = 2000
 
 
 class ReportPage(HTMLParser):
-    """Collects tables (`id` -> row key -> cell values), img sources, link targets and element ids."""
+    """Collects tables (`id` -> row key -> cell values), plot and thumbnail img sources, link targets and
+    element ids."""
 
     def __init__(self, text: str) -> None:
         super().__init__()
         self.tables: dict[str, dict[str, list[str]]] = {}
         self.images: list[str] = []
+        self.thumbs: list[str] = []
         self.links: list[str] = []
         self.ids: set[str] = set()
         self._table: str | None = None
@@ -56,7 +59,7 @@ class ReportPage(HTMLParser):
         elif tag == "td" and self._row is not None:
             self._cell, self._value = [], a.get("data-value")
         elif tag == "img":
-            self.images.append(a.get("src") or "")
+            (self.thumbs if a.get("class") == "thumb" else self.images).append(a.get("src") or "")
         elif tag == "a":
             self.links.append(a.get("href") or "")
 
@@ -173,7 +176,8 @@ def test_report_escapes_captions_and_queries(tmp_path: Path) -> None:
     pq.write_table(kept, part)
     build_report(root, Limits(captions=2000, examples=5), style=Style(None))
     text, page = read_page(root)
-    assert "<script" not in text.lower() and "<img src=x" not in text
+    assert text.count(SCRIPT) == 1  # the page's own search script, once; no other script anywhere
+    assert "<script" not in text.replace(SCRIPT, "").lower() and "<img src=x" not in text
     assert html.escape(evil, quote=True) in text
     first_key = kept["key"][0].as_py()
     assert page.tables["samples"][first_key][1] == evil  # shown as text, not markup

@@ -3,7 +3,10 @@
 Writes DIR/report.html with its PNG plots in DIR/report/: the filter funnel and rejections per
 reason (numbers from filtered/stats.json), caption length in jieba words, image sizes and aspect
 ratios, pairs per source and per query, duplicate group sizes, download failures by host, and the
-release. Works on crawl-only, crawl + filter, or complete data dirs and says which stages are missing.
+release. Then the data itself, as thumbnails in DIR/report/samples/ made from the stored image bytes
+(nothing is downloaded): a grid of kept pairs with a search box, a few rejected pairs per reason,
+and near-duplicate groups side by side. Works on crawl-only, crawl + filter, or complete data dirs
+and says which stages are missing.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ def register(sub: argparse._SubParsersAction, name: str) -> None:
                    help="captions sampled (evenly spaced) for the jieba word-count plot (default: 20000)")
     p.add_argument("--examples", type=int, default=30, metavar="N",
                    help="sample kept pairs listed in the captions table (default: 30)")
+    p.add_argument("--samples", type=int, default=60, metavar="N",
+                   help="kept pairs shown as thumbnails in the samples grid, picked at random with a fixed seed; "
+                        "0 leaves out every thumbnail (default: 60)")
     add_config_args(p)
     p.set_defaults(func=run)
 
@@ -38,8 +44,8 @@ def register(sub: argparse._SubParsersAction, name: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from wukong.report import Limits, build_report
 
-    if args.caption_sample < 0 or args.examples < 0:
-        raise UserError("--caption-sample and --examples must be >= 0")
+    if args.caption_sample < 0 or args.examples < 0 or args.samples < 0:
+        raise UserError("--caption-sample, --examples and --samples must be >= 0")
     cfg = load_config(args.config, args.set)
     root = as_path(args.data_dir, cfg.storage)
     if not root.is_dir():
@@ -49,12 +55,13 @@ def run(args: argparse.Namespace) -> int:
     if any(p.exists() for p in (data.candidates, data.filtered, data.release)):  # never litter a wrong dir
         log_file = setup_file_logging(local_cache_dir(root, "logs") if is_remote(root) else data.logs, "report")
     try:
-        result = build_report(root, Limits(captions=args.caption_sample, examples=args.examples))
+        result = build_report(root, Limits(captions=args.caption_sample, examples=args.examples,
+                                           samples=args.samples))
     finally:
         if log_file is not None:
             close_file_logging(log_file)
-    print(f"report: {result.html} ({len(result.images)} plots in {DataDir(root).report_assets}, "
-          f"{result.seconds:.1f}s)")
+    print(f"report: {result.html} ({len(result.images)} plots and {len(result.thumbnails)} thumbnails in "
+          f"{DataDir(root).report_assets}, {result.seconds:.1f}s)")
     if result.missing_stages:
         print(f"report: stages not found yet: {', '.join(result.missing_stages)}")
     return 0

@@ -1,9 +1,11 @@
-"""`build_report`: loads a data directory, draws the plots, writes `DIR/report.html` and `DIR/report/*.png`."""
+"""`build_report`: loads a data directory, draws the plots, writes `DIR/report.html`, `DIR/report/*.png` and
+the sample thumbnails `DIR/report/samples/*.jpg`."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -16,6 +18,9 @@ from wukong.report.data import Limits, ReportData, load_report_data
 from wukong.report.fonts import cjk_font_family
 from wukong.report.page import Section, render_page
 from wukong.report.plots import Style
+from wukong.report.sample_sections import sample_sections
+from wukong.report.samples import SampleLimits, SampleSet, load_samples
+from wukong.report.thumbs import SAMPLES_DIR, ThumbWriter
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +31,7 @@ class ReportResult:
     images: list[DataPath]
     missing_stages: list[str]
     seconds: float
+    thumbnails: list[DataPath]
 
 
 def _cards(data: ReportData) -> list[tuple[str, str]]:
@@ -42,10 +48,23 @@ def _cards(data: ReportData) -> list[tuple[str, str]]:
 
 
 def _clear_old_plots(assets: DataPath) -> None:
-    """report/ holds only this report's PNGs: plots of an earlier run that this one does not draw go."""
+    """report/ holds only this report's PNGs and thumbnails: those of an earlier run that this one does not
+    draw go."""
     if assets.is_dir():
         for old in assets.glob("*.png"):
             old.unlink()
+    if (assets / SAMPLES_DIR).is_dir():
+        for old in (assets / SAMPLES_DIR).glob("*.jpg"):
+            old.unlink()
+
+
+def _samples(data: ReportData, limits: SampleLimits) -> SampleSet:
+    if limits.kept <= 0:
+        return SampleSet()
+    target = DataDir(data.root)
+    stats = data.filtered.stats if data.filtered is not None else None
+    near = data.filtered.near_duplicates if data.filtered is not None else Counter()
+    return load_samples(target.filtered, target.release, stats, near, limits)
 
 
 def build_report(data_dir: str | DataPath, limits: Limits | None = None,
@@ -64,6 +83,8 @@ def build_report(data_dir: str | DataPath, limits: Limits | None = None,
     _clear_old_plots(layout.report_assets)
     layout.report_assets.mkdir(parents=True, exist_ok=True)
     plotter = sec.Plotter(layout.report_assets, style)
+    thumbs = ThumbWriter(layout.report_assets)
+    sample_limits = SampleLimits(kept=limits.samples if limits is not None else Limits().samples)
     sections: list[Section] = [
         sec.overview_section(data),
         sec.funnel_section(data, plotter),
@@ -75,6 +96,7 @@ def build_report(data_dir: str | DataPath, limits: Limits | None = None,
         sec.duplicates_section(data, plotter),
         sec.downloads_section(data, plotter),
         sec.release_section(data),
+        *sample_sections(data, _samples(data, sample_limits), sample_limits, thumbs),
     ]
     crawl_stats = sec.crawl_stats_section(data)
     if crawl_stats is not None:
@@ -85,13 +107,16 @@ def build_report(data_dir: str | DataPath, limits: Limits | None = None,
                        f"{__version__}", _cards(data), sections, data.warnings)
     write_bytes_atomic(page.encode("utf-8"), layout.report_html)
     images: list[DataPath] = list(plotter.written)
+    thumbnails: list[DataPath] = list(thumbs.written)
     if target != layout:
         _clear_old_plots(target.report_assets)
         images = [target.report_assets / p.name for p in plotter.written]
-        for local, remote in zip(plotter.written, images, strict=True):
+        thumbnails = [target.report_assets / SAMPLES_DIR / p.name for p in thumbs.written]
+        for local, remote in zip([*plotter.written, *thumbs.written], [*images, *thumbnails], strict=True):
             upload(local, remote)
         upload(layout.report_html, target.report_html)
     missing = [s.name for s in data.stages if not s.present]
     seconds = time.perf_counter() - started
-    log.debug("report: %s with %d plots in %.1fs", target.report_html, len(images), seconds)
-    return ReportResult(target.report_html, images, missing, seconds)
+    log.debug("report: %s with %d plots and %d thumbnails in %.1fs", target.report_html, len(images),
+              len(thumbnails), seconds)
+    return ReportResult(target.report_html, images, missing, seconds, thumbnails)

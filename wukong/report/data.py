@@ -40,11 +40,13 @@ NO_QUERY = "(no query)"
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Sample sizes: the distributions read at most this many evenly spaced rows."""
+    """Sample sizes: the distributions read at most this many evenly spaced rows; `samples` kept pairs are
+    shown as thumbnails (0: no thumbnails at all)."""
 
     captions: int = 20_000
     dimensions: int = 1_000_000
     examples: int = 30
+    samples: int = 60
 
 
 @dataclass(slots=True)

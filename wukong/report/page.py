@@ -1,4 +1,5 @@
-"""Renders the report as one self-contained HTML page: inline CSS, no scripts, relative image links.
+"""Renders the report as one self-contained HTML page: inline CSS, relative image links, and one small
+inline script (the samples' search box) only when a gallery has one; nothing is fetched from outside.
 
 Everything that comes from data (captions come from the web) goes through `html.escape`. Numbers
 are printed with thousands separators and carry their exact value in a `data-value` attribute, so
@@ -10,6 +11,8 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from wukong.report import gallery as gal
 
 Cell = str | int | float | None
 
@@ -46,6 +49,7 @@ class Section:
     tables: list[Table] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     missing: str | None = None  # why the section has no content (which stage to run)
+    galleries: list[gal.Gallery] = field(default_factory=list)
 
 
 CSS = """
@@ -119,6 +123,8 @@ def render_section(section: Section) -> list[str]:
             out.extend(render_table(table))
         out.append("</div>")
     out.extend(f'<p class="note">{esc(note)}</p>' for note in section.notes)
+    for gallery in section.galleries:
+        out.extend(gal.render_gallery(gallery))
     out.append("</section>")
     return out
 
@@ -130,7 +136,7 @@ def render_page(title: str, subtitle: str, cards: Sequence[tuple[str, str]], sec
         "<!DOCTYPE html>",
         '<html lang="zh-CN"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(title)}</title><style>{CSS}</style></head><body>",
+        f"<title>{esc(title)}</title><style>{CSS}{gal.CSS}</style></head><body>",
         f"<header><h1>{esc(title)}</h1><p>{esc(subtitle)}</p></header>",
         "<nav>" + "".join(f'<a href="#{esc(s.section_id)}">{esc(s.title)}</a>' for s in sections) + "</nav>",
         "<main>",
@@ -140,5 +146,8 @@ def render_page(title: str, subtitle: str, cards: Sequence[tuple[str, str]], sec
     out.extend(f'<p class="warn">warning: {esc(w)}</p>' for w in warnings)
     for section in sections:
         out.extend(render_section(section))
-    out.append("</main></body></html>\n")
+    out.append("</main>")
+    if any(g.search for s in sections for g in s.galleries):
+        out.append(gal.SCRIPT)
+    out.append("</body></html>\n")
     return "\n".join(out)

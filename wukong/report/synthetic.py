@@ -1,6 +1,7 @@
 """A synthetic data directory shaped like a real run (crawl, filter, shard outputs) for the report's
-tests, its benchmark and the README screenshot. Deterministic for a seed; writes no image data
-beyond a few placeholder bytes per kept pair.
+tests, its benchmark and the README screenshot. Deterministic for a seed. Each kept pair's image is
+one of a few small flat-colour JPEGs (encoded once, so any row count stays cheap), also inside real
+webdataset tar shards: enough for the report's thumbnails, not a model of real images.
 
     python -m wukong.report.synthetic DIR [--rows N] [--seed S] [--stages crawl,filter,shard]
 """
@@ -9,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import shutil
+import tarfile
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -20,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from PIL import Image
 
 from manifests import reasons as r
 from manifests.layout import DataDir, FilteredDir, ReleaseDir, part_name, shard_name
@@ -42,6 +46,18 @@ REASON_WEIGHTS = (
     (r.NEAR_DUPLICATE, 0.04),
 )
 ALL_STAGES = ("crawl", "filter", "shard")
+IMAGE_SIZES = ((320, 240), (240, 320), (400, 300), (300, 300))
+
+
+def palette_images(n: int = 16) -> list[bytes]:
+    """`n` small JPEGs of distinct colours and a few sizes (the same bytes on every call)."""
+    out = []
+    for i in range(n):
+        colour = (40 + (i * 53) % 200, 40 + (i * 97) % 200, 40 + (i * 151) % 200)
+        buf = io.BytesIO()
+        Image.new("RGB", IMAGE_SIZES[i % len(IMAGE_SIZES)], colour).save(buf, "JPEG", quality=75)
+        out.append(buf.getvalue())
+    return out
 
 
 def _write(table: pa.Table, path: Path) -> None:
@@ -107,7 +123,8 @@ def _filter_outputs(cands: pa.Table, plan: list[str | None], sizes: tuple[np.nda
     keys = [f"{i:09d}" for i in range(len(kept_idx))]
     kept_src = cands.take(pa.array(kept_idx, pa.int64()))
     widths, heights = (np.where(a[kept_idx] < 200, a[kept_idx] + 200, a[kept_idx]) for a in sizes)
-    image = [hashlib.sha256(k.encode()).digest() for k in keys]
+    palette = palette_images()
+    image = [palette[i % len(palette)] for i in range(len(keys))]
     kept = pa.table({
         "key": keys, "url": kept_src["url"], "caption": kept_src["caption"], "caption_raw": kept_src["caption"],
         "page_url": kept_src["page_url"], "query": kept_src["query"], "source": kept_src["source"],
@@ -137,15 +154,33 @@ def _filter_outputs(cands: pa.Table, plan: list[str | None], sizes: tuple[np.nda
     return kept
 
 
+def _write_tar(path: Path, rows: list[dict[str, object]]) -> None:
+    """A webdataset shard: `<key>.jpg`, `<key>.txt` (caption) and `<key>.json` per row, mtime 0."""
+    with tarfile.open(path, "w") as tar:
+        for row in rows:
+            meta = {k: v for k, v in row.items() if k not in ("image", "mime")}
+            for ext, data in (("jpg", row["image"]), ("txt", str(row["caption"]).encode("utf-8")),
+                              ("json", json.dumps(meta, ensure_ascii=False).encode("utf-8"))):
+                assert isinstance(data, bytes)
+                info = tarfile.TarInfo(f"{row['key']}.{ext}")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+
+
 def _release(kept: pa.Table, out: ReleaseDir, samples_per_shard: int = 1000) -> None:
     shards = [shard_name(i // samples_per_shard) for i in range(kept.num_rows)]
     manifest = kept.select(["url", "caption", "key", "width", "height", "sha256", "phash"]).append_column(
         "shard", pa.array(shards, pa.string())).cast(MANIFEST)
     _parts(manifest, out.manifests, 100_000)
     out.shards.mkdir(parents=True, exist_ok=True)
+    rows = kept.select(["key", "caption", "url", "width", "height", "image", "mime"]).to_pylist()
     for name, count in sorted(Counter(shards).items()):
-        (out.shards / f"{name}.tar").write_bytes(b"\0" * 1024)
-        stats = {"shard": name, "count": count, "successes": count, "image_bytes": count * 32, "tar_bytes": 1024}
+        start = int(name) * samples_per_shard
+        part = rows[start:start + count]
+        tar_path = out.shards / f"{name}.tar"
+        _write_tar(tar_path, part)
+        stats = {"shard": name, "count": count, "successes": count,
+                 "image_bytes": sum(len(r["image"]) for r in part), "tar_bytes": tar_path.stat().st_size}
         (out.shards / f"{name}_stats.json").write_text(json.dumps(stats), encoding="utf-8")
     out.checksums.write_text("", encoding="utf-8")
 
