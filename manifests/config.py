@@ -54,6 +54,7 @@ class DownloadConfig:
     max_redirects: int = 5
     allow_private_networks: bool = False
     user_agent: str = DEFAULT_USER_AGENT
+    respect_opt_out: bool = True
 
 
 @dataclass(slots=True)
