@@ -1,6 +1,6 @@
 """The filter stage's per-task work, as plain functions (Ray actors in `runner` only wrap them).
 
-1. `TextPass`: read the task's rows, normalise captions, per-row text filters, URL + key.
+1. `TextPass`: read the task's rows, normalise captions, per-row text filters, URL + key, opt-out lists.
 2. (driver) caption frequency and URL dedup over all tasks -> `_work/text_global.parquet`.
 3. `ImagePass`: download the rows still alive, decode and measure them.
 4. (driver) exact and near-duplicate image dedup -> `_work/dedup.parquet`.
@@ -58,6 +58,10 @@ class TextPass:
         self.layout = layout
         self._normalize = normalize_captions
         self.filters = [*text_filters(cfg), UrlFilter(cfg)]
+        if cfg.privacy.opt_out_lists:  # before URL dedup, so before any download
+            from filters.opt_out_list import OptOutListFilter
+
+            self.filters.append(OptOutListFilter(cfg))
 
     def run(self, task: Task) -> dict[str, Any]:
         started = time.perf_counter()

@@ -129,6 +129,10 @@ def fingerprint(tasks: list[Task], cfg: Config) -> dict[str, object]:
     # except whether opt-out headers are honoured.
     relevant: dict[str, object] = {k: v for k, v in cfg.to_dict().items() if k in ("text", "image", "dedup", "privacy")}
     relevant["download.respect_opt_out"] = cfg.download.respect_opt_out
+    if cfg.privacy.opt_out_lists:  # an entry added to a list must reach rows already filtered
+        from filters.opt_out_list import load_opt_out_lists
+
+        relevant["opt_out_lists_sha256"] = load_opt_out_lists(cfg.privacy.opt_out_lists, cfg.storage).digest
     digest = hashlib.sha256(json.dumps([stat, relevant, [asdict(t) for t in tasks]], sort_keys=True).encode())
     return {"inputs": stat, "config_and_tasks_sha256": digest.hexdigest()}
 
