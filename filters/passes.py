@@ -4,7 +4,8 @@
 2. (driver) caption frequency and URL dedup over all tasks -> `_work/text_global.parquet`.
 3. `ImagePass`: download the rows still alive, decode and measure them.
 4. (driver) exact and near-duplicate image dedup -> `_work/dedup.parquet`.
-5. `FinalizePass`: merge every verdict, mask person names in kept captions, write kept/rejected.
+5. `FinalizePass`: merge every verdict, mask contacts and person names in kept captions (and in
+   their raw form), write kept/rejected.
 Every row of the input leaves step 5 exactly once, in kept or in rejected.
 """
 
@@ -159,16 +160,14 @@ class ImagePass:
 
 
 class FinalizePass:
-    """Merges all verdicts of a task, masks names in kept captions, writes kept/ and rejected/."""
+    """Merges all verdicts of a task, masks contacts and names in kept captions, writes kept/ and rejected/."""
 
     def __init__(self, cfg: Config, layout: WorkLayout) -> None:
+        from filters.masking import CaptionMasking
+
         self.cfg = cfg
         self.layout = layout
-        self.masker = None
-        if cfg.privacy.mask_person_names:
-            from filters.privacy import NameMasker
-
-            self.masker = NameMasker(cfg)
+        self.masking = CaptionMasking(cfg)
 
     def run(self, task: Task) -> dict[str, Any]:
         started = time.perf_counter()
@@ -197,14 +196,12 @@ class FinalizePass:
     def _samples(self, text: pa.Table, image: pa.Table | None) -> pa.Table:
         if text.num_rows == 0 or image is None:
             return SAMPLE.empty_table()
-        captions = text.column("caption_norm")
-        if self.masker is not None:
-            captions = self.masker.mask(captions)
+        captions, raw = self.masking.mask(text.column("caption_norm"), text.column("caption"))
         columns = {
             "key": text.column("key"),
             "url": text.column("url"),
             "caption": captions,
-            "caption_raw": text.column("caption"),
+            "caption_raw": raw,
             "page_url": text.column("page_url"),
             "query": text.column("query"),
             "source": text.column("source"),

@@ -85,6 +85,7 @@ class DedupConfig:
 class PrivacyConfig:
     mask_person_names: bool = True
     name_token: str = "<人名>"
+    mask_contacts: bool = True
     opt_out_lists: list[str] = field(default_factory=list)
 
 
