@@ -102,6 +102,7 @@ class ShardConfig:
     samples_per_shard: int = 10000
     manifest_rows_per_file: int = 1_000_000
     csv: bool = False
+    removal_contact: str | None = None  # where the dataset card tells people to ask for a removal
 
 
 @dataclass(slots=True)
