@@ -134,6 +134,15 @@ def test_header_shapes(headers: object, expected: str | None) -> None:
     assert opt_out_directive(headers, UA) == expected  # type: ignore[arg-type]
 
 
+def test_scrapy_headers_of_a_page_response() -> None:
+    """The crawler's page responses carry Scrapy `Headers` (lists of bytes per name)."""
+    from scrapy.http import Headers
+
+    headers = Headers({"X-Robots-Tag": ["nofollow", "NoImageAI"], "Content-Type": "text/html"})
+    assert opt_out_directive(headers, UA, PAGE_OPT_OUT) == "X-Robots-Tag: noimageai"
+    assert opt_out_directive(Headers({"X-Robots-Tag": "noindex"}), UA, PAGE_OPT_OUT) is None
+
+
 def test_product_token_and_meta_robots() -> None:
     assert product_token(UA) == "wukong-pipeline"
     assert product_token("") == ""
