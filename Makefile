@@ -16,7 +16,7 @@ export WANDB_MODE := disabled
 export NO_ALBUMENTATIONS_UPDATE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help demo test crawl crawl-warc filter shard download report bench lint venv
+.PHONY: help demo test crawl crawl-warc filter shard download takedown report bench lint venv
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -50,6 +50,11 @@ shard: $(STAMP) ## write the release $(DATA)/release from $(DATA)/filtered
 
 download: $(STAMP) ## fetch a released dataset: MANIFESTS='glob' OUT=dir
 	$(BIN)/wukong download --manifests '$(MANIFESTS)' --out $(OUT)
+
+takedown: $(STAMP) ## a release without the pairs a file lists: RELEASE=dir REMOVE=file OUT=new-dir
+	@test -n "$(RELEASE)" -a -n "$(REMOVE)" -a "$(origin OUT)" = "command line" \
+		|| { echo "usage: make takedown RELEASE=dir REMOVE=file OUT=new-dir" >&2; exit 2; }
+	$(BIN)/wukong takedown '$(RELEASE)' --remove '$(REMOVE)' --out '$(OUT)'
 
 report: $(STAMP) ## $(DATA)/report.html from whatever stages exist
 	$(BIN)/wukong report --data-dir $(DATA)

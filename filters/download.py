@@ -1,6 +1,9 @@
 """Image download with aiohttp: bounded concurrency per worker and per host, DNS cache, timeouts,
 retries with exponential backoff (timeouts, 429 with Retry-After, 5xx), manual redirects (each hop
-re-checked by the private-network guard), a byte cap. Every failure is a reason, never an exception.
+re-checked by the private-network guard), a byte cap, and the image's opt-out headers
+(`download.respect_opt_out`: `X-Robots-Tag` noai/noimageai/noindex/noimageindex for us or `*`,
+`tdm-reservation: 1`; `manifests.opt_out`) honoured before the body is read. Every failure is a
+reason, never an exception.
 
 One `Downloader` per worker process: it keeps one event loop, on its own thread, and one
 `ClientSession` (one connection pool) for all the tasks the worker processes. `submit_many` returns
@@ -25,6 +28,7 @@ from aiohttp.abc import AbstractResolver
 from filters.netguard import GuardedResolver, PrivateAddressError, check_host, is_forbidden_ip
 from manifests import reasons
 from manifests.config import DownloadConfig
+from manifests.opt_out import opt_out_directive
 
 _RETRY_STATUSES = {429, 500, 502, 503, 504}
 _REDIRECT_STATUSES = {301, 302, 303, 307, 308}
@@ -181,6 +185,10 @@ class Downloader:
                         wait = _retry_after_seconds(resp.headers.get("Retry-After"), self.cfg.max_retry_after)
                         raise _Failure(reasons.http_status(resp.status), resp.reason or "",
                                        retryable=resp.status in _RETRY_STATUSES, wait=wait, status=resp.status)
+                    if self.cfg.respect_opt_out:
+                        opted_out = opt_out_directive(resp.headers, self.cfg.user_agent)
+                        if opted_out is not None:  # the body is never read
+                            raise _Failure(reasons.OPT_OUT, opted_out, status=resp.status)
                     declared = resp.content_length
                     if declared is not None and declared > self.cfg.max_bytes:
                         raise _Failure(reasons.TOO_LARGE, f"Content-Length {declared} > {self.cfg.max_bytes}")

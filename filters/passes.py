@@ -1,10 +1,11 @@
 """The filter stage's per-task work, as plain functions (Ray actors in `runner` only wrap them).
 
-1. `TextPass`: read the task's rows, normalise captions, per-row text filters, URL + key.
+1. `TextPass`: read the task's rows, normalise captions, per-row text filters, URL + key, opt-out lists.
 2. (driver) caption frequency and URL dedup over all tasks -> `_work/text_global.parquet`.
 3. `ImagePass`: download the rows still alive, decode and measure them.
 4. (driver) exact and near-duplicate image dedup -> `_work/dedup.parquet`.
-5. `FinalizePass`: merge every verdict, mask person names in kept captions, write kept/rejected.
+5. `FinalizePass`: merge every verdict, mask contacts and person names in kept captions (and in
+   their raw form), write kept/rejected.
 Every row of the input leaves step 5 exactly once, in kept or in rejected.
 """
 
@@ -58,6 +59,10 @@ class TextPass:
         self.layout = layout
         self._normalize = normalize_captions
         self.filters = [*text_filters(cfg), UrlFilter(cfg)]
+        if cfg.privacy.opt_out_lists:  # before URL dedup, so before any download
+            from filters.opt_out_list import OptOutListFilter
+
+            self.filters.append(OptOutListFilter(cfg))
 
     def run(self, task: Task) -> dict[str, Any]:
         started = time.perf_counter()
@@ -155,16 +160,14 @@ class ImagePass:
 
 
 class FinalizePass:
-    """Merges all verdicts of a task, masks names in kept captions, writes kept/ and rejected/."""
+    """Merges all verdicts of a task, masks contacts and names in kept captions, writes kept/ and rejected/."""
 
     def __init__(self, cfg: Config, layout: WorkLayout) -> None:
+        from filters.masking import CaptionMasking
+
         self.cfg = cfg
         self.layout = layout
-        self.masker = None
-        if cfg.privacy.mask_person_names:
-            from filters.privacy import NameMasker
-
-            self.masker = NameMasker(cfg)
+        self.masking = CaptionMasking(cfg)
 
     def run(self, task: Task) -> dict[str, Any]:
         started = time.perf_counter()
@@ -193,14 +196,12 @@ class FinalizePass:
     def _samples(self, text: pa.Table, image: pa.Table | None) -> pa.Table:
         if text.num_rows == 0 or image is None:
             return SAMPLE.empty_table()
-        captions = text.column("caption_norm")
-        if self.masker is not None:
-            captions = self.masker.mask(captions)
+        captions, raw = self.masking.mask(text.column("caption_norm"), text.column("caption"))
         columns = {
             "key": text.column("key"),
             "url": text.column("url"),
             "caption": captions,
-            "caption_raw": text.column("caption"),
+            "caption_raw": raw,
             "page_url": text.column("page_url"),
             "query": text.column("query"),
             "source": text.column("source"),

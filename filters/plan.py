@@ -125,8 +125,14 @@ def fingerprint(tasks: list[Task], cfg: Config) -> dict[str, object]:
     with ThreadPoolExecutor(max_workers=16) as pool:
         stats = list(pool.map(lambda f: data_path(f, cfg.storage).stat(), files))
     stat = [[f, st.st_size, int(st.st_mtime)] for f, st in zip(files, stats, strict=True)]
-    # Settings that change the output; download settings (timeouts, concurrency) do not invalidate work.
-    relevant = {k: v for k, v in cfg.to_dict().items() if k in ("text", "image", "dedup", "privacy")}
+    # Settings that change the output; download settings (timeouts, concurrency) do not invalidate work,
+    # except whether opt-out headers are honoured.
+    relevant: dict[str, object] = {k: v for k, v in cfg.to_dict().items() if k in ("text", "image", "dedup", "privacy")}
+    relevant["download.respect_opt_out"] = cfg.download.respect_opt_out
+    if cfg.privacy.opt_out_lists:  # an entry added to a list must reach rows already filtered
+        from filters.opt_out_list import load_opt_out_lists
+
+        relevant["opt_out_lists_sha256"] = load_opt_out_lists(cfg.privacy.opt_out_lists, cfg.storage).digest
     digest = hashlib.sha256(json.dumps([stat, relevant, [asdict(t) for t in tasks]], sort_keys=True).encode())
     return {"inputs": stat, "config_and_tasks_sha256": digest.hexdigest()}
 

@@ -1,129 +1,79 @@
 """Privacy: person names in kept captions replaced by `privacy.name_token` (`<人名>`).
 
-Not a Filter: it rewrites captions instead of rejecting rows. jieba's `nr` tag alone is far too noisy
-(its dictionary tags 安静, 小狗, 雪山, 王府井 as `nr`), and a mangled caption (`<人名>炒鸡蛋`) is
-worse than a missed name, so a span is a name only when all of these hold:
+Not a Filter: it rewrites captions instead of rejecting rows. jieba proposes names and the rules
+below judge them; a mangled caption (`<人名>炒鸡蛋`, `<人名> 午后` of `安静 午后`) is worse than a
+missed name, so a proposal must pass all of them:
 
-1. jieba proposes it: one token tagged `nr`/`nrfg` (`nz` for three characters), or a lone surname
-   token followed by a one- or two-character token (`孙/zg 浩然/a`, `欧阳/ns 娜娜/nrt`); a
-   conjunction jieba glued to a name is split off first (`陈/nr 平和/a 朋友` -> 陈平 和);
-2. its shape: a surname from data/surnames.txt (single, or compound like 欧阳 and 上官), then a
-   given name of 1-2 characters (1-2 after a compound surname), each character a common given-name
-   character (data/given_name_chars.txt, which leaves out 山 河 园 花 皮 枝 ...); characters such
-   as 小 家 一 和 only inside a name;
-3. frequency: a word in jieba's dictionary is a common word, not a name: a dictionary word tagged
-   anything but `nr`/`nrfg`/`nz` is never a name (金华, 文静); a two-character dictionary word
-   (安静, 白云, 史诗, 许昌) is one only when its last character hardly ends anything but names
-   (`strong:` 娜 婷 涛 ...: 李娜, 朱娟), beside a title, role or verb of people (`王平老师`,
-   `记者王菲`, `马超参加`), or joined by 和/与/、 to another name; a longer one not when it ends like
-   a thing (罗汉松, 丁香花) or starts with a compound surname that is also a word (东方明珠, 西门子);
-   brands and places shaped like names (戴森, 潘婷, 周大福) are listed in data/not_names.txt;
-4. context: not followed by a place or shop suffix (`李建国路`, `王记`, `张家村`) or a place
-   (`钱江/nr 新城/ns`), not the stem of a dictionary place (岳阳 of 岳阳楼, 高雄 of 高雄市); a
-   three-character span whose first two characters are a common word (祝福语, 万年青, 金银花)
-   is that word, not a name.
+1. jieba proposes it: a token tagged `nr`/`nrfg` (`nz` for three characters); a word outside its
+   dictionary, surname first, that its HMM tags as a proper noun (杨幂/nr, 曾黎/ns); a lone surname
+   token and the next one- or two-character token (`孙/zg 浩然/a`, `周/nr 深/a` when the pair stands
+   alone); a conjunction jieba glued to a name is split off first (`陈/nr 平和/a` -> 陈平 和).
+2. shape (filters.name_lexicon): a surname (single or compound), then a 1-2 character given name.
+   Names jieba itself tags (its dictionary's three-character people, its HMM's unknown words, a
+   dictionary name standing alone) may use any Han character but those of `never:`/`never-last:`
+   (food, places, things, titles, transliterations: 连衣裙, 滕王阁, 毕加索); spans the masker
+   composes need common given-name characters. Names are the masked unit; brands, dishes, places
+   and fictional beings shaped like names are listed in data/not_names.txt (王老吉, 钟薛高, 孙悟空).
+3. jieba's dictionary: a dictionary word tagged anything but `nr`/`nrfg`/`nz` is never a name
+   (金华, 文静, 黄山). jieba also tags many everyday two-character words `nr` (安静, 白云, 卫星), so
+   such a word is a name only when its last character hardly ends anything but names (`strong:` 娜
+   婷 涛: 李娜), beside a title, role, work or verb of people (`王平老师`, `记者王菲`, `苏轼 书法`),
+   joined by 和/与/、 to another name, or standing alone before other words and rare in text (jieba's
+   IDF >= 9.5: `舒淇 写真`, `姚明 篮球`, where `安静 午后` stays). A three-character one is not a name
+   when it is a word plus a character (黄金周, 胡杨林, 贺兰山), a surname character plus a word
+   (胡萝卜, 任天堂) or a surname and a title (康师傅, 张老师).
+4. context (filters.name_rules): not followed by a place or shop suffix (`李建国路`, `王记`) or a
+   place (`钱江/nr 新城/ns`), not the stem of a dictionary place (岳阳 of 岳阳楼), not glued to a
+   dish or product (左宗棠鸡, 张亮麻辣烫, `李宁 运动鞋`); an unknown word is not a name when it ends
+   like a place (宋城, 邱县) or a lone character glued to it shows jieba cut it out of a longer word
+   (九/毛九, 今/麦郎); a three-character span whose first two characters are a common word (祝福语,
+   金银花) is that word.
 
-Famous and historical figures are masked like anyone when they pass the same rules; foreign
-names are out of scope. Captions without a surname followed by a given-name character skip jieba
-(one RE2 pass), and each distinct caption is analysed once per batch.
+Famous and historical figures are masked like anyone when they pass the same rules; foreign names
+and given names of three or more characters are out of scope. Captions without a surname followed
+by a Han character skip jieba (one RE2 pass), and each distinct caption is analysed once per batch.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 import jieba
 import jieba.posseg
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from filters.name_lexicon import NameLexicon
+from filters.name_rules import (
+    COMMON_PREFIX_FREQ,
+    COMMON_SUFFIX_FREQ,
+    CONJUNCTIONS,
+    COORDINATORS,
+    HONORIFICS,
+    LONE_AFTER_OK,
+    LONE_BEFORE_OK,
+    NAME_PART_TAGS,
+    NAME_TAGS,
+    PLACE_STEM_FREQ,
+    PLACE_STEM_SUFFIXES,
+    PLACE_SUFFIXES,
+    PRODUCT_INITIALS,
+    PRODUCT_WORDS,
+    PRODUCTS_AFTER_BREAK,
+    RARE_IDF,
+    ROLES_BEFORE,
+    SEGMENT_BREAKS,
+    THING_FINALS,
+    THING_TAGS,
+    TITLES_AFTER,
+    UNKNOWN_NAME_TAGS,
+    UNKNOWN_PLACE_FINALS,
+    load_two_char_idf,
+)
 from manifests.config import Config, PrivacyConfig
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
-
-NAME_TAGS = frozenset({"nr", "nrfg"})
-# A title, kinship or role word or a verb of people right after the name, or a role right before it.
-TITLES_AFTER = frozenset(
-    "先生 女士 小姐 老师 同学 教授 医生 护士 律师 主任 经理 院士 博士 校长 书记 局长 县长 市长 省长 厂长 "
-    "村长 同志 师傅 老人 小朋友 宝宝 奶奶 爷爷 夫妇 同款 写真 演唱会 主演 新歌 新剧 剧照 红毯 签名 近照 导演 "
-    "主持 参加 出席 获得 荣获 获奖 表示 认为 指出 讲话 发言 演讲 留念 合影 毕业 出生 结婚 参观 访问".split()
-)
-ROLES_BEFORE = frozenset(
-    "记者 摄影 作者 通讯员 新郎 新娘 小朋友 演员 歌手 主持人 导演 选手 网友 市民 村民 患者 教练 队长 主播 "
-    "画家 作家 诗人 摄影师 设计师 编辑 同学 老师".split()
-)
-COORDINATORS = frozenset("和 与 、 及 跟 , & /".split())
-CONJUNCTIONS = frozenset("和与跟及同")
-# Parts of speech a single character may have to complete a two-character name (何雨/nr 萱/n).
-NAME_PART_TAGS = frozenset({"nr", "nrfg", "nrt", "ng", "n", "ag"})
-# Words that two name characters would start (祝福语, 万年青, 金银花): the span is that word instead.
-COMMON_PREFIX_FREQ = 50
-# A name is never directly followed by these (a road, a village, a shop, a building).
-PLACE_SUFFIXES = frozenset("村镇乡县市区省庄屯湾桥寺庙祠店记牌号楼园府山湖河岭峰港站馆堂坊巷弄路街门城州岛谷溪洲")
-# A name that is also the stem of a place in the dictionary (岳阳 of 岳阳楼, 高雄 of 高雄市) is that place.
-PLACE_STEM_SUFFIXES = tuple("市县区镇乡省楼")
-PLACE_STEM_FREQ = 10
-# Last characters that make a dictionary word a thing, not a person.
-THING_FINALS = frozenset("花松树草果茶汤鸡鸭鱼肉面饭糕饼酒灯字色楼园山河湖桥街路店")
-
-
-def _read_lines(name: str) -> list[str]:
-    text = (DATA_DIR / name).read_text(encoding="utf-8")
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-
-
-@dataclass(frozen=True, slots=True)
-class NameLexicon:
-    """Surnames and given-name characters from filters/data."""
-
-    surnames: frozenset[str]
-    compound_surnames: frozenset[str]
-    compound_words: frozenset[str]
-    given: frozenset[str]
-    given_middle: frozenset[str]
-    strong: frozenset[str]
-    not_names: frozenset[str]
-
-    @classmethod
-    def load(cls) -> NameLexicon:
-        surnames: set[str] = set()
-        compound: set[str] = set()
-        compound_words: set[str] = set()
-        for line in _read_lines("surnames.txt"):
-            if line.startswith("compound-word:"):
-                compound_words.update(line.removeprefix("compound-word:").split())
-            elif line.startswith("compound:"):
-                compound.update(line.removeprefix("compound:").split())
-            else:
-                surnames.update(line.split())
-        given: set[str] = set()
-        middle: set[str] = set()
-        strong: set[str] = set()
-        for line in _read_lines("given_name_chars.txt"):
-            if line.startswith("middle:"):
-                middle.update(line.removeprefix("middle:").split())
-            elif line.startswith("strong:"):
-                strong.update(line.removeprefix("strong:").split())
-            else:
-                given.update(line.split())
-        return cls(frozenset(surnames), frozenset(compound | compound_words), frozenset(compound_words),
-                   frozenset(given), frozenset(middle | given), frozenset(strong & given),
-                   frozenset(_read_lines("not_names.txt")))
-
-    def split(self, word: str) -> tuple[str, str] | None:
-        """(surname, given name) when `word` has the shape of a Chinese name, else None."""
-        if len(word) in (3, 4) and word[:2] in self.compound_surnames:
-            surname, given = word[:2], word[2:]
-        elif len(word) in (2, 3) and word[0] in self.surnames:
-            surname, given = word[0], word[1:]
-        else:
-            return None
-        if given[-1] not in self.given or any(ch not in self.given_middle for ch in given[:-1]):
-            return None
-        return surname, given
-
+__all__ = ["NameLexicon", "NameMasker", "mask_names"]
 
 @dataclass(slots=True)
 class _Token:
@@ -149,11 +99,12 @@ class NameMasker:
         self._pos = jieba.posseg.dt
         self._freq = jieba.dt.FREQ
         self._tags = jieba.posseg.dt.word_tag_tab
-        # RE2 prefilter, exact: every name starts with a surname and a given-name character, so rows
-        # without that pair (nine in ten) never reach jieba.
+        self._idf: dict[str, float] | None = None  # loaded on first use (about 0.3 s)
+        # RE2 prefilter, exact: every name starts with a surname and a Han character, so rows without
+        # that pair never reach jieba.
         lex = self.lexicon
         compounds = "|".join(sorted(lex.compound_surnames))
-        self._may_hold_name = f"(?:[{''.join(sorted(lex.surnames))}]|{compounds})[{''.join(sorted(lex.given_middle))}]"
+        self._may_hold_name = f"(?:[{''.join(sorted(lex.surnames))}]|{compounds})\\p{{Han}}"
 
     # -- detection ---------------------------------------------------------------------------
 
@@ -182,7 +133,7 @@ class NameMasker:
         spans = []
         lex = self.lexicon
         for i, tok in enumerate(tokens):
-            if tok.flag in NAME_TAGS or (tok.flag == "nz" and len(tok.word) == 3):
+            if tok.flag in NAME_TAGS or (tok.flag == "nz" and len(tok.word) == 3) or self._unknown_name(tok):
                 spans.append((i, i))
                 # 上官云/nr 飞/v: a compound-surname name jieba cut one character short
                 if (len(tok.word) == 3 and tok.word[:2] in lex.compound_surnames and i + 1 < len(tokens)
@@ -195,10 +146,23 @@ class NameMasker:
             lone_surname = (len(tok.word) == 1 and tok.word in lex.surnames) or tok.word in lex.compound_surnames
             if lone_surname and i + 1 < len(tokens) and len(tokens[i + 1].word) in (1, 2):
                 nxt = tokens[i + 1]
-                # a single surname plus a single character only when jieba tags both as name parts
-                if len(tok.word) == 2 or len(nxt.word) == 2 or (tok.flag in NAME_TAGS and nxt.flag in NAME_TAGS):
+                # a single surname plus a single character only when jieba tags both as name parts, or
+                # when the two are a segment of their own (周/nr 深/a in `周深 现场`)
+                if (len(tok.word) == 2 or len(nxt.word) == 2 or (tok.flag in NAME_TAGS and nxt.flag in NAME_TAGS)
+                        or (tok.flag in NAME_TAGS and self._segment_of_its_own(tokens, i, i + 1))):
                     spans.append((i, i + 1))
         return spans
+
+    def _unknown_name(self, tok: _Token) -> bool:
+        """A word outside jieba's dictionary, surname first, that its HMM tagged as a proper noun."""
+        return (tok.flag in UNKNOWN_NAME_TAGS and len(tok.word) in (2, 3) and not self._freq.get(tok.word)
+                and tok.word[0] in self.lexicon.surnames)
+
+    def _segment_of_its_own(self, tokens: list[_Token], first: int, last: int) -> bool:
+        """The span stands alone: at the start or after a break, and followed by a break and more text."""
+        before = tokens[first - 1].word[-1] if first > 0 else " "
+        after = tokens[last + 1].word[0] if last + 1 < len(tokens) else ""
+        return before in SEGMENT_BREAKS and after in SEGMENT_BREAKS and last + 2 < len(tokens)
 
     def _context(self, tokens: list[_Token], first: int, last: int) -> bool:
         """A title or role word beside the span (spaces between are skipped)."""
@@ -206,33 +170,99 @@ class NameMasker:
         before = next((t.word for t in reversed(tokens[:first]) if not t.word.isspace()), "")
         return after in TITLES_AFTER or before in ROLES_BEFORE
 
+    def _thing_word(self, word: str) -> bool:
+        """A three-character dictionary 'name' that is a word plus a character or a surname character
+        plus a word: 黄金周, 万年青; 胡萝卜, 石狮子, 任天堂; 康师傅, 张老师 (surname and title)."""
+        head, tail = word[:2], word[1:]
+        if tail in HONORIFICS:
+            return True
+        if head in self.lexicon.compound_surnames:  # 欧阳修
+            return False
+        # a frequent head is a thing's (黄金周), unless a surname and a name-making middle character
+        # (张大千, 黄家驹, 李四光)
+        if self._freq.get(head, 0) >= COMMON_PREFIX_FREQ and head[1] not in self.lexicon.middle:
+            return True
+        if (self._freq.get(tail, 0) >= COMMON_SUFFIX_FREQ and self._tags.get(tail) in THING_TAGS
+                and tail[-1] not in self.lexicon.given):  # but 王建军, 李建国: given names that are words
+            return True
+        # a tree and its forest, a place and its mountain: 胡杨林, 白桦林, 贺兰山 (but 赵本山, 季羡林)
+        return word[-1] in "林山" and self._freq.get(head, 0) > 0
+
+    @staticmethod
+    def _next_word(tokens: list[_Token], last: int) -> str:
+        """The first word after the span and the breaks that follow it (`篮球` of `姚明 篮球`)."""
+        return next((t.word for t in tokens[last + 1:] if not all(ch in SEGMENT_BREAKS for ch in t.word)), "")
+
+    def _rare(self, word: str) -> bool:
+        """jieba's IDF of `word` (its keyword-extraction table) is at least RARE_IDF: famous names such as
+        舒淇, 姚明, 金庸 are; the everyday words jieba also tags `nr` (安静, 白云, 高峰) are not."""
+        if self._idf is None:
+            self._idf = load_two_char_idf()
+        return self._idf.get(word, 0.0) >= RARE_IDF
+
+    @staticmethod
+    def _cut_from_a_word(tokens: list[_Token], first: int, last: int) -> bool:
+        def lone(i: int) -> str:
+            word = tokens[i].word if 0 <= i < len(tokens) else ""
+            return word if len(word) == 1 and "\u4e00" <= word <= "\u9fff" else ""
+
+        before, after = lone(first - 1), lone(last + 1)
+        return bool(before and before not in LONE_BEFORE_OK) or bool(after and after not in LONE_AFTER_OK)
+
+    def _glued_to_a_product(self, tokens: list[_Token], last: int) -> bool:
+        """A dish or a product right after the span, or a product after a break (`李宁 运动鞋`)."""
+        nxt = tokens[last + 1].word if last + 1 < len(tokens) else ""
+        return (nxt[:1] in PRODUCT_INITIALS or nxt in PRODUCT_WORDS
+                or self._next_word(tokens, last) in PRODUCTS_AFTER_BREAK)
+
     def _acceptable(self, text: str, tokens: list[_Token], first: int, last: int) -> str:
         """'yes', 'no', or 'if-joined' (a dictionary word that is a name only beside another name)."""
-        word = text[tokens[first].start:tokens[last].end]
-        if word in self.lexicon.not_names or self.lexicon.split(word) is None:
+        lex = self.lexicon
+        start, end = tokens[first].start, tokens[last].end
+        word = text[start:end]
+        in_dict = self._freq.get(word, 0) > 0
+        tag = self._tags.get(word, "") if in_dict else ""
+        # jieba itself calls it a name (its dictionary, or its HMM on an unknown word): any Han given name
+        named_by_jieba = first == last and (tag in NAME_TAGS or (not in_dict and tokens[first].flag in NAME_TAGS)
+                                             or self._unknown_name(tokens[first]))
+        segment = self._segment_of_its_own(tokens, first, last)
+        # given names beyond the common characters: jieba's HMM named an unknown word, jieba's dictionary
+        # has a three-character name, or a surname and one character stand alone (`周深 现场`)
+        loose = (named_by_jieba and (not in_dict or len(word) >= 3 or segment)) or (segment and first != last)
+        if lex.not_a_name_at(text, start, end) or lex.split(word, loose) is None:
             return "no"
-        following = text[tokens[last].end:tokens[last].end + 1]
+        if in_dict and len(word) == 3 and word[0] in lex.surnames and loose and self._thing_word(word):
+            return "no"
+        following = text[end:end + 1]
         if following and following in PLACE_SUFFIXES:
             return "no"
         if last + 1 < len(tokens) and tokens[last + 1].flag == "ns":  # 钱江/nr 新城/ns: part of a place
             return "no"
         if any(self._freq.get(word + suffix, 0) >= PLACE_STEM_FREQ for suffix in PLACE_STEM_SUFFIXES):  # 岳阳楼
             return "no"
-        if len(word) == 3 and word[0] in self.lexicon.surnames:
-            head = word[:2]
-            if self._freq.get(head, 0) >= COMMON_PREFIX_FREQ:
-                return "no"
-        if self._freq.get(word, 0) > 0:
-            tag = self._tags.get(word, "")
+        if self._glued_to_a_product(tokens, last):  # 左宗棠鸡, 张亮麻辣烫
+            return "no"
+        if in_dict:
             if tag not in NAME_TAGS and tag != "nz":
                 return "no"
             if len(word) == 2:
-                if word[1] in self.lexicon.strong or self._context(tokens, first, last):
+                if word[1] in lex.strong or self._context(tokens, first, last):
+                    return "yes"
+                # standing alone (`舒淇 写真`) and rare in text: a name, where 安静, 卫星, 文明 are common words
+                if segment and self._rare(word) and len(self._next_word(tokens, last)) >= 2:
                     return "yes"
                 return "if-joined"
-            if word[:2] in self.lexicon.compound_words:  # 东方明珠, 西门子
+            if word[:2] in lex.compound_words:  # 东方明珠, 西门子
                 return "no"
             if word[-1] in THING_FINALS:
+                return "no"
+            return "yes"
+        if word[-1] in UNKNOWN_PLACE_FINALS:  # 宋城, 邱县: a place jieba does not know
+            return "no"
+        if self._cut_from_a_word(tokens, first, last):  # 九/毛九, 今/麦郎, 曾厝/垵
+            return "no"
+        if len(word) == 3 and word[0] in lex.surnames and not named_by_jieba:
+            if self._freq.get(word[:2], 0) >= COMMON_PREFIX_FREQ:  # 祝福语, 金银花
                 return "no"
         return "yes"
 

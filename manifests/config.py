@@ -57,6 +57,7 @@ class DownloadConfig:
     max_redirects: int = 5
     allow_private_networks: bool = False
     user_agent: str = DEFAULT_USER_AGENT
+    respect_opt_out: bool = True
 
 
 @dataclass(slots=True)
@@ -87,6 +88,8 @@ class DedupConfig:
 class PrivacyConfig:
     mask_person_names: bool = True
     name_token: str = "<人名>"
+    mask_contacts: bool = True
+    opt_out_lists: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -102,6 +105,7 @@ class ShardConfig:
     samples_per_shard: int = 10000
     manifest_rows_per_file: int = 1_000_000
     csv: bool = False
+    removal_contact: str | None = None  # where the dataset card tells people to ask for a removal
 
 
 @dataclass(slots=True)

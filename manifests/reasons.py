@@ -34,6 +34,11 @@ BAD_ASPECT = "bad_aspect"
 # dedup
 DUPLICATE_IMAGE = "duplicate_image"
 NEAR_DUPLICATE = "near_duplicate"
+# consent: an opt-out list entry (before download) or an opt-out header on the image response
+# (X-Robots-Tag noai/noimageai/noindex/noimageindex, tdm-reservation: 1); detail names which
+OPT_OUT = "opt_out"
+# a near duplicate of a reference image of an evaluation set (`dedup.exclude`); detail names it
+CONTAMINATED = "contaminated"
 
 
 def http_status(status: int) -> str:

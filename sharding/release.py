@@ -241,7 +241,8 @@ def write_card(plan: ReleasePlan, rd: ReleaseDir, cfg: Config, filtered: DataPat
         log.warning("%s not found: the dataset card has no filter funnel", fd.stats)
     config_yaml = yaml.safe_dump({"shard": {k: getattr(cfg.shard, k) for k in ("samples_per_shard",
                                   "manifest_rows_per_file", "csv")}}, sort_keys=False)
-    text = render_card(facts, card_meta(plan, rd), stats, config_yaml, find_filter_config(filtered))
+    text = render_card(facts, card_meta(plan, rd), stats, config_yaml, find_filter_config(filtered),
+                       cfg.shard.removal_contact)
     return write_bytes_atomic(text.encode("utf-8"), rd.card)
 
 

@@ -42,8 +42,9 @@ def sidecar_table(rows: list[dict[str, Any]]) -> pa.Table:
 
 
 def shard_stats(name: str, count: int, image_bytes: int, tar_bytes: int, tar_sha256: str,
-                first_key: str, last_key: str, plan: str) -> dict[str, Any]:
-    """img2dataset's stats fields without the wall-clock times (the release is byte-reproducible)."""
+                first_key: str | None, last_key: str | None, plan: str) -> dict[str, Any]:
+    """img2dataset's stats fields without the wall-clock times (the release is byte-reproducible);
+    the keys are None for a shard a takedown left empty."""
     return {
         "shard": name,
         "count": count,

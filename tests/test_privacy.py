@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
+from filters.mask_eval import Score, read_pairs, score_names
 from filters.privacy import NameMasker, mask_names
 from manifests.config import Config, PrivacyConfig
 
 LABELLED = Path(__file__).parent / "data" / "labelled"
 TOKEN = "<人名>"
-# Measured: names.tsv (338 captions, the set the rules were built on) precision 1.00, recall 0.93;
-# names_holdout.tsv (152 captions written after, celebrity-heavy): precision 0.89, recall 0.34 at
-# first sight, 0.96 and 0.48 after the fixes it prompted.
-MIN_PRECISION = 0.97
-MIN_RECALL = 0.88
-MIN_HOLDOUT_PRECISION = 0.9
-MIN_HOLDOUT_RECALL = 0.4
+# Measured with the rules frozen (python -m bench.bench_privacy --names FILE): names.tsv (338 captions,
+# where the first rules were built) precision 1.00 recall 0.97; names_holdout.tsv (152, written after
+# the first rules, then used for tuning these) 1.00 / 0.86; names_dev.tsv (665, written for these
+# rules) 1.00 / 0.92. The rules before: 1.00 / 0.93, 0.96 / 0.48 and 0.95 / 0.62.
+MIN = {"names.tsv": (0.98, 0.95), "names_holdout.tsv": (0.95, 0.83), "names_dev.tsv": (0.98, 0.89)}
 
 
 @pytest.fixture(scope="module")
@@ -28,66 +25,28 @@ def masker() -> NameMasker:
     return NameMasker()
 
 
-def read_pairs(name: str) -> list[tuple[str, str]]:
-    lines = (LABELLED / name).read_text(encoding="utf-8").splitlines()
-    return [tuple(line.split("\t")) for line in lines if line.strip() and not line.startswith("#")]
+def pairs(name: str) -> list[tuple[str, str]]:
+    return read_pairs(LABELLED / name)
 
 
-def expected_spans(caption: str, expected: str) -> set[tuple[int, int]]:
-    """The spans of `caption` that `expected` replaces with the token."""
-    parts = expected.split(TOKEN)
-    match = re.fullmatch("(.+?)".join(re.escape(p) for p in parts), caption)
-    assert match, f"labelled pair does not line up: {caption} / {expected}"
-    return {match.span(i) for i in range(1, len(parts))}
-
-
-@dataclass(slots=True)
-class Score:
-    tp: int
-    fp: int
-    fn: int
-    errors: list[str]
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-
-
-def score(masker: NameMasker, pairs: list[tuple[str, str]]) -> Score:
-    """Name-level counts: a predicted span is right only when it is exactly an expected one."""
-    result = Score(0, 0, 0, [])
-    for caption, expected in pairs:
-        want, got = expected_spans(caption, expected), set(masker.find_names(caption))
-        result.tp += len(want & got)
-        result.fp += len(got - want)
-        result.fn += len(want - got)
-        if got != want:
-            result.errors.append(f"{caption} -> {masker.mask_text(caption)} (want {expected})")
-    return result
+def score(masker: NameMasker, rows: list[tuple[str, str]]) -> Score:
+    return score_names(masker, rows)
 
 
 def test_labelled_sets_are_big_and_mixed() -> None:
-    pairs = read_pairs("names.tsv")
-    with_names = sum(TOKEN in expected for _, expected in pairs)
-    assert len(pairs) >= 200 and with_names >= 80 and len(pairs) - with_names >= 100
-    assert len(read_pairs("names_holdout.tsv")) >= 100
+    for name, (min_rows, min_names, min_traps) in {"names.tsv": (200, 80, 100), "names_holdout.tsv": (100, 40, 60),
+                                                   "names_dev.tsv": (600, 250, 300)}.items():
+        rows = pairs(name)
+        with_names = sum(TOKEN in expected for _, expected in rows)
+        assert len(rows) >= min_rows and with_names >= min_names and len(rows) - with_names >= min_traps, name
 
 
-def test_precision_and_recall_on_names(masker: NameMasker) -> None:
-    result = score(masker, read_pairs("names.tsv"))
-    assert result.precision >= MIN_PRECISION, result.errors
-    assert result.recall >= MIN_RECALL, result.errors
-    assert result.tp >= 120
-
-
-def test_precision_and_recall_on_holdout(masker: NameMasker) -> None:
-    result = score(masker, read_pairs("names_holdout.tsv"))
-    assert result.precision >= MIN_HOLDOUT_PRECISION, result.errors
-    assert result.recall >= MIN_HOLDOUT_RECALL, result.errors
+@pytest.mark.parametrize("name", sorted(MIN))
+def test_precision_and_recall(masker: NameMasker, name: str) -> None:
+    result = score(masker, pairs(name))
+    min_precision, min_recall = MIN[name]
+    assert result.precision >= min_precision, result.errors
+    assert result.recall >= min_recall, result.errors
 
 
 def test_no_name_in_chinese_captions_of_the_language_set(masker: NameMasker) -> None:
@@ -101,10 +60,22 @@ def test_no_name_in_chinese_captions_of_the_language_set(masker: NameMasker) -> 
 @pytest.mark.parametrize(
     "caption",
     ["王府井小吃街", "高山流水", "马路边的小狗", "黄山日出", "白云", "安静的午后", "雪山脚下", "蓝天白云",
-     "西红柿炒鸡蛋", "番茄炒鸡蛋", "东方明珠夜景", "西门子冰箱", "张家界", "王阿姨包子铺", "康师傅方便面",
-     "岳阳岳阳楼夜景", "高雄的港灣", "郁金香盛开", "钱江新城", "祝福语"],
+     "西红柿炒鸡蛋", "番茄炒鸡蛋", "韭菜炒鸡蛋", "东方明珠夜景", "西门子冰箱", "张家界", "王阿姨包子铺",
+     "康师傅方便面", "岳阳岳阳楼夜景", "高雄的港灣", "郁金香盛开", "钱江新城", "祝福语", "王老吉凉茶", "武夷山",
+     "左宗棠鸡", "张亮麻辣烫", "钟薛高雪糕", "连衣裙", "毕加索画作", "孙悟空大闹天宫", "胡萝卜炖牛腩", "贺兰山",
+     "九毛九", "宋城", "张老师"],
 )
 def test_traps_unchanged(masker: NameMasker, caption: str) -> None:
+    assert masker.mask_text(caption) == caption
+
+
+@pytest.mark.parametrize(
+    "caption",
+    ["安静 午后", "白云 蓝天", "卫星 地图", "文明 城市", "高峰 时段", "黎明 时分", "马克 杯", "李宁 运动鞋",
+     "安卓 手机", "高清 壁纸", "宋体 字", "王子 公主", "胡子 大叔", "桂林 山水", "叶子 壁纸 高清", "龙凤 呈祥"],
+)
+def test_everyday_words_standing_alone_stay(masker: NameMasker, caption: str) -> None:
+    """jieba tags these `nr` too: standing alone before another word does not make them names."""
     assert masker.mask_text(caption) == caption
 
 
@@ -119,6 +90,16 @@ def test_traps_unchanged(masker: NameMasker, caption: str) -> None:
         ("孙浩然小朋友的画", "<人名>小朋友的画"),  # jieba splits it: 孙/zg 浩然/a
         ("陈平和朋友在广场合影", "<人名>和朋友在广场合影"),  # jieba glues 和 to it: 陈/nr 平和/a
         ("马超参加运动会", "<人名>参加运动会"),  # a dictionary word, named by a verb of people
+        # names jieba itself tags `nr`, once refused (issue 15)
+        ("姚明 篮球", "<人名> 篮球"),
+        ("刘翔 跨栏", "<人名> 跨栏"),
+        ("巩俐 红毯", "<人名> 红毯"),
+        ("张艺谋导演的电影", "<人名>导演的电影"),
+        ("曾国藩家书", "<人名>家书"),
+        # unknown to jieba's dictionary, named by its HMM
+        ("杨幂婚纱照", "<人名>婚纱照"),
+        ("彭于晏 健身照", "<人名> 健身照"),
+        ("周深 现场", "<人名> 现场"),  # 周/nr 深/a standing alone
     ],
 )
 def test_names_masked(masker: NameMasker, caption: str, expected: str) -> None:
@@ -135,7 +116,7 @@ def test_array_bad_input_and_repeats() -> None:
 
 def test_array_path_agrees_with_text_path(masker: NameMasker) -> None:
     """The batch path (RE2 prefilter, distinct captions) masks exactly what the text path does."""
-    captions = [c for name in ("names.tsv", "names_holdout.tsv") for c, _ in read_pairs(name)]
+    captions = [c for name in sorted(MIN) for c, _ in pairs(name)]
     assert masker.mask(pa.array(captions)).to_pylist() == [masker.mask_text(c) for c in captions]
 
 
@@ -152,11 +133,3 @@ def test_masks_a_table_column_in_place(masker: NameMasker) -> None:
     out = masker(table)
     assert out.column_names == ["key", "caption"]
     assert out.column("caption").to_pylist() == ["记者<人名>摄", "西湖"]
-
-
-if __name__ == "__main__":  # figures for the report
-    m = NameMasker()
-    for name in ("names.tsv", "names_holdout.tsv"):
-        s = score(m, read_pairs(name))
-        print(f"{name}: precision {s.precision:.3f} recall {s.recall:.3f} (tp {s.tp} fp {s.fp} fn {s.fn})")
-        print(*s.errors, sep="\n  ")

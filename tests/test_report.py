@@ -296,6 +296,18 @@ def test_funnel_order_and_unknown_reasons() -> None:
     assert step_of("http_418") == "download" and step_of("sensitive") == "text"
 
 
+def test_funnel_counts_opt_out_and_contaminated() -> None:
+    """The consent reasons are steps of their own in pipeline order, never lumped into `other`."""
+    stats = FilterStats.from_dict({"input": 50, "kept": 30, "rejected": {
+        "contaminated": 2, "opt_out": 7, "near_duplicate": 1, "timeout": 4, "duplicate_url": 6}})
+    assert ordered_reasons(stats) == ["duplicate_url", "opt_out", "timeout", "near_duplicate", "contaminated"]
+    rows = funnel_rows(stats)
+    assert [(r.name, r.removed, r.remaining) for r in rows] == [
+        ("input", 0, 50), ("url", 6, 44), ("opt_out", 7, 37), ("download", 4, 33), ("near_duplicate", 1, 32),
+        ("contaminated", 2, 30), ("kept", 0, 30)]
+    assert step_of("opt_out") == "opt_out" and step_of("contaminated") == "contaminated"
+
+
 def test_hosts_of_urls() -> None:
     import pyarrow as pa
 

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "demo-web": "demo_web",
     "queries": "queries",
     "verify": "verify",
+    "takedown": "takedown",
     "config": "config",
 }
 

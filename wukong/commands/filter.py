@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     # Absolute paths or URLs: on a cluster, Ray workers do not share the driver's working directory.
     in_dir, out_dir = data_path(args.in_dir, cfg.storage), data_path(args.out_dir, cfg.storage)
     cfg.text.sensitive_words = [p if is_url(p) else str(Path(p).absolute()) for p in cfg.text.sensitive_words]
+    cfg.privacy.opt_out_lists = [p if is_url(p) else str(Path(p).absolute()) for p in cfg.privacy.opt_out_lists]
     require_input_folder(in_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"--out is not a folder: {out_dir}")

@@ -35,10 +35,14 @@ STEPS: tuple[Step, ...] = (
          (r.EMPTY_CAPTION, r.PLACEHOLDER, r.TOO_SHORT, r.TOO_LONG, r.NOT_CHINESE, r.SENSITIVE)),
     Step("frequent_caption", "frequent captions", (r.FREQUENT_CAPTION,)),
     Step("url", "URL dedup", (r.INVALID_URL, r.DUPLICATE_URL)),
+    # Opt-out lists act before any download, opt-out headers on the image response: both are counted
+    # here, before the download step (a host's download attempts leave its opt-outs out).
+    Step("opt_out", "opt-outs (lists, X-Robots-Tag, TDMRep)", (r.OPT_OUT,)),
     Step("download", "download", DOWNLOAD_REASONS),
     Step("image", "image checks", (r.CORRUPT_IMAGE, r.DECOMPRESSION_BOMB, r.TOO_SMALL, r.BAD_ASPECT)),
     Step("duplicate_image", "exact image dedup", (r.DUPLICATE_IMAGE,)),
     Step("near_duplicate", "near-duplicate dedup", (r.NEAR_DUPLICATE,)),
+    Step("contaminated", "evaluation-set decontamination", (r.CONTAMINATED,)),
     Step("other", "other reasons", ()),
 )
 STEP_NAMES: tuple[str, ...] = tuple(s.name for s in STEPS)

@@ -24,7 +24,8 @@ from wukong.report.funnel import STEPS, FunnelRow, ReasonRow
 
 STEP_COLORS: dict[str, str] = {
     "text": "#4e79a7", "frequent_caption": "#76b7b2", "url": "#59a14f", "download": "#e15759",
-    "image": "#f28e2b", "duplicate_image": "#b07aa1", "near_duplicate": "#ff9da7", "other": "#9c755f",
+    "image": "#f28e2b", "duplicate_image": "#b07aa1", "near_duplicate": "#ff9da7",
+    "opt_out": "#edc948", "contaminated": "#bab0ac", "other": "#9c755f",
 }
 _STEP_LABELS = {s.name: s.label for s in STEPS}
 KEPT, INPUT, RELEASED, MUTED = "#2e7d32", "#8c8c8c", "#1b5e20", "#e0e0e0"
