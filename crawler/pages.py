@@ -3,11 +3,13 @@ spider and the web-archive readers share, so that a page gives the same pairs wh
 
     response = decoded_response(url, body, headers, archive_charset)  # a page from an archive
     response = with_detected_encoding(response)                      # a page Scrapy fetched live
-    page = read_page(response)                                        # then, either way
+    page = read_page(response, user_agent)                            # then, either way
 
 `decoded_response` builds the Scrapy response the page would have been live (Scrapy picks the
 response class from the headers and body, as its downloader does) and decodes it in
 crawler.charset's order: BOM, HTTP header, `<meta>`, the archive's detected charset, inference.
+A page that opts out of AI use (`noai`, `noimageai` or `tdm-reservation: 1` in its headers or its
+robots `<meta>`) yields no pairs; its links are still followed.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from w3lib.html import get_base_url
 
 from crawler.charset import Detected, detect_html_encoding
 from crawler.html import PageImages, UrlJoiner, extract_images, extract_links, parse_html
+from manifests.opt_out import PAGE_OPT_OUT, meta_robots_opt_out, opt_out_directive, tdm_meta_opt_out
 
 
 @dataclass(slots=True)
@@ -32,6 +35,7 @@ class ParsedPage:
     images: PageImages = field(default_factory=PageImages)
     tree: LexborHTMLParser | None = None
     base_url: str = ""
+    opt_out: str | None = None  # why the page yields no pairs (`meta robots: noai`, `X-Robots-Tag: ...`)
 
     def links(self, allowed: Iterable[str]) -> list[str]:
         """The page's `<a href>` targets inside the allowed `host:port`s."""
@@ -85,8 +89,27 @@ def _markup_and_base(response: HtmlResponse) -> tuple[str | bytes, str]:
     return text, get_base_url(text[:BASE_CHARS], response.url, response.encoding)
 
 
-def read_page(response: HtmlResponse) -> ParsedPage:
-    """The page's image-caption pairs (and counted drops)."""
+def page_opt_out(response: HtmlResponse, tree: LexborHTMLParser, user_agent: str) -> str | None:
+    """Why the page forbids using its images, or None: `X-Robots-Tag` on the page response (`noai`,
+    `noimageai`, for everyone or our product token), `tdm-reservation: 1`, or the same in a
+    `<meta name="robots">`, `<meta name="<our token>">` or `<meta name="tdm-reservation">`."""
+    header = opt_out_directive(response.headers, user_agent, PAGE_OPT_OUT)
+    if header is not None:
+        return header
+    for meta in tree.css("meta[name]"):
+        attributes = meta.attributes
+        name, content = attributes.get("name") or "", attributes.get("content") or ""
+        why = meta_robots_opt_out(content, name, user_agent) or tdm_meta_opt_out(name, content)
+        if why is not None:
+            return why
+    return None
+
+
+def read_page(response: HtmlResponse, user_agent: str = "") -> ParsedPage:
+    """The page's image-caption pairs (and counted drops); none when the page opts out."""
     markup, base = _markup_and_base(response)
     tree = parse_html(markup)
+    why = page_opt_out(response, tree, user_agent)
+    if why is not None:
+        return ParsedPage(PageImages(), tree, base, why)
     return ParsedPage(extract_images(tree, UrlJoiner(base)), tree, base)

@@ -24,6 +24,7 @@ BLOCKED_GAVE_UP = "wukong/blocked_gave_up"
 QUERIES_DONE = "wukong/queries_done"
 QUERIES_FAILED = "wukong/queries_failed"  # a page failed for good: not journaled, a re-run retries it
 SKIPPED_DONE = "wukong/skipped_done"  # units finished by an earlier run
+OPT_OUT_PAGES = "wukong/opt_out_pages"  # pages whose headers or robots <meta> opt out of AI use: no pairs
 ERRORS = "wukong/errors/"
 DROPPED = "wukong/dropped/"
 # Scrapy's own counters worth keeping.
@@ -74,6 +75,7 @@ def summarize(counters: Mapping[str, int]) -> dict[str, Any]:
         "queries_done": counters.get(QUERIES_DONE, 0),
         "queries_failed": counters.get(QUERIES_FAILED, 0),
         "skipped_done": counters.get(SKIPPED_DONE, 0),
+        "opt_out_pages": counters.get(OPT_OUT_PAGES, 0),
         "dropped": _under(counters, DROPPED),
     }
 

@@ -170,3 +170,32 @@ def test_caption_whitespace_is_kept_as_written() -> None:
             '<figure><img src="b.jpg"><figcaption>\n  两行\n  图注\u3000全角 </figcaption></figure>')
     resp = HtmlResponse(url="http://127.0.0.1/", body=html.encode(), encoding="utf-8")
     assert [c for _, c, _ in pairs(resp)] == ["\u3000韦德之道\u3000配色 \xa0新款", "两行 图注\u3000全角"]
+
+
+OPT_OUT_CASES = [
+    # (robots <meta>s, page response headers, why the page yields nothing, or None)
+    ('<meta name="robots" content="noai">', {}, "meta robots: noai"),
+    ('<meta name="ROBOTS" content="index, follow, NoImageAI">', {}, "meta robots: noimageai"),
+    ('<meta name="wukong-pipeline" content="noai">', {}, "meta wukong-pipeline: noai"),
+    ('<meta name="tdm-reservation" content="1">', {}, "tdm-reservation: 1"),
+    ("", {"X-Robots-Tag": "noai"}, "X-Robots-Tag: noai"),
+    ("", {"X-Robots-Tag": "wukong-pipeline: noimageai"}, "X-Robots-Tag: wukong-pipeline: noimageai"),
+    ("", {"tdm-reservation": "1"}, "tdm-reservation: 1"),
+    ('<meta name="robots" content="noindex, nofollow">', {}, None),  # about the page, not its images
+    ('<meta name="otherbot" content="noai">', {"X-Robots-Tag": "otherbot: noai"}, None),  # another crawler's
+    ("", {"tdm-reservation": "0"}, None),
+]
+
+
+@pytest.mark.parametrize(("metas", "headers", "why"), OPT_OUT_CASES)
+def test_pages_that_opt_out_yield_no_pairs(metas: str, headers: dict[str, str], why: str | None) -> None:
+    from crawler.pages import read_page
+    from manifests.config import DEFAULT_USER_AGENT
+
+    html = f'<html><head>{metas}</head><body><img src="a.jpg" alt="图片说明"><a href="/next">下一页</a></body></html>'
+    resp = HtmlResponse(url="http://127.0.0.1/p.html", body=html.encode(), encoding="utf-8",
+                        headers={"Content-Type": "text/html", **headers})
+    page = read_page(resp, DEFAULT_USER_AGENT)
+    assert page.opt_out == why
+    assert len(page.images.pairs) == (0 if why else 1)
+    assert page.links({"127.0.0.1:80"}) == ["http://127.0.0.1/next"]  # its links are still followed

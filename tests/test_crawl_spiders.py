@@ -177,6 +177,16 @@ def test_site_pairs_links_and_budget(tmp_path: Path) -> None:
     assert spider.allowed_netlocs == {"127.0.0.1:9"}
 
 
+def test_site_page_that_opts_out_gives_no_pairs_but_its_links(tmp_path: Path) -> None:
+    spider, crawler = make_spider(SiteSpider, tmp_path, config=CrawlConfig(), start_urls=[f"{SITE}/"])
+    (req,) = starts(spider)
+    html = '<meta name="robots" content="noai"><img src="a.jpg" alt="第一张"><a href="/p1">1</a>'
+    pairs, reqs, done = split(list(req.callback(page(req, html), **req.cb_kwargs)))
+    assert pairs == [] and [r.url for r in reqs] == [f"{SITE}/p1"]
+    assert done == [Checkpoint("page", f"{SITE}/", [f"{SITE}/p1"])]
+    assert stat(crawler, "wukong/opt_out_pages") == 1 and stat(crawler, "wukong/pages") == 1
+
+
 def test_site_resume_replays_the_journal(tmp_path: Path) -> None:
     Journal(tmp_path / JOURNAL_NAME).append([
         Checkpoint("page", f"{SITE}/", [f"{SITE}/a", f"{SITE}/b"]),

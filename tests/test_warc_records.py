@@ -185,6 +185,17 @@ def test_pages_languages_and_what_yields_nothing() -> None:
     assert {p for p, _, _ in other} == {"b.html", "c.html", "d.html"} and counts["skipped_language"] == 2  # a, e
 
 
+def test_pages_that_opt_out_in_the_archive_yield_nothing() -> None:
+    data = b"".join(gz(r) for r in [
+        record("response", "a", http(headers=b"Content-Type: text/html\r\nX-Robots-Tag: noai\r\n")),
+        record("response", "b", http(b'<meta name="robots" content="noimageai">' + PAGE)),
+        record("response", "c", http(headers=b"Content-Type: text/html\r\nX-Robots-Tag: otherbot: noai\r\n")),
+    ])
+    pairs, counts, failures = steps_of(data)
+    assert {p for p, _, _ in pairs} == {"c.html"} and counts["opt_out_pages"] == 2 and counts["pages"] == 3
+    assert failures == []
+
+
 def test_html_page_charset_hint_comes_after_meta() -> None:
     gbk = "<html><body><img src=a.jpg alt=\"红烧肉\"></body></html>".encode("gb18030")
     undeclared = parse_record(record("response", "x", http(gbk, b"Content-Type: text/html\r\n")))

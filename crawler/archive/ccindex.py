@@ -242,7 +242,7 @@ def record_step(row: IndexRow, fetched: bytes | str, steps: ArchiveSteps) -> Ste
         steps.counts[f"failed/{damage[0].kind if damage else 'not_a_response'}"] += 1
         return steps.step(Position(row.row + 1, 0))
     steps.counts["records/response"] += 1
-    result = html_page(records[0], row.charset)
+    result = html_page(records[0], row.charset, steps.user_agent)
     steps.counts.update(result.counts)
     steps.pairs.extend(result.pairs)
     if result.failure is not None:
@@ -272,7 +272,7 @@ async def _fetched_in_order(rows: list[IndexRow], fetcher: RangeFetcher, in_flig
 async def _run_rows(unit: Unit, progress: Progress, cfg: CrawlConfig, storage: StorageConfig | None,
                     writer: UnitWriter) -> None:
     rows, why = read_selected(unit, cfg, storage)
-    steps = ArchiveSteps(unit.label, cfg.cc_languages)
+    steps = ArchiveSteps(unit.label, cfg.cc_languages, cfg.user_agent)
     start = progress.resume[0]
     if progress.seq == 0:  # the selection is counted once, with the unit's first commit
         steps.counts.update(why)

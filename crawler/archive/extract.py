@@ -114,8 +114,9 @@ def _page_identity(record: Record) -> tuple[str, datetime] | str:
     return uri, date
 
 
-def html_page(record: Record, charset_hint: str | None = None) -> PageResult:
-    """A WARC response record's pairs, exactly as the live site spider would take them from the page."""
+def html_page(record: Record, charset_hint: str | None = None, user_agent: str = "") -> PageResult:
+    """A WARC response record's pairs, exactly as the live site spider would take them from the page
+    (none when the page opts out: `opt_out_pages`)."""
     result = PageResult()
     identity = _page_identity(record)
     if isinstance(identity, str):
@@ -140,8 +141,10 @@ def html_page(record: Record, charset_hint: str | None = None) -> PageResult:
         result.counts["dropped/not_html"] += 1
         return result
     result.counts[f"charset/{detected.source}"] += 1
-    page = read_page(response)
+    page = read_page(response, user_agent)
     result.counts["pages"] += 1
+    if page.opt_out is not None:
+        result.counts["opt_out_pages"] += 1
     for reason, count in page.images.dropped.items():
         result.counts[f"dropped/{reason}"] += count
     result.pairs = [_pair(p.url, p.caption, p.caption_source, url, at) for p in page.images.pairs]
@@ -252,11 +255,13 @@ class Step:
 
 
 class ArchiveSteps:
-    """One file's records (and damage) -> `Step`s; `languages` are the wanted CLD2 codes."""
+    """One file's records (and damage) -> `Step`s; `languages` are the wanted CLD2 codes, `user_agent`
+    the crawl's (pages opting out for it, or for everyone, yield nothing)."""
 
-    def __init__(self, label: str, languages: Collection[str]) -> None:
+    def __init__(self, label: str, languages: Collection[str], user_agent: str = "") -> None:
         self.label = label
         self.languages = tuple(languages)
+        self.user_agent = user_agent
         self.pairs: list[CandidatePair] = []
         self.counts: Counter[str] = Counter()
         self.failures: list[Failure] = []
@@ -290,7 +295,7 @@ class ArchiveSteps:
         kind = record.type.lower()
         if kind == "response":
             return _Draft(record.position, kind, record.header("WARC-Record-ID"),
-                          lambda meta: html_page(record, meta.charset if meta else None))
+                          lambda meta: html_page(record, meta.charset if meta else None, self.user_agent))
         if kind != "metadata":
             return kind
         if (record.header("Content-Type") or "").lower().startswith("application/json"):

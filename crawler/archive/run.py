@@ -149,6 +149,7 @@ def write_archive_stats(out: DataPath, spider: str, result: RunResult, unreadabl
         "parts_on_disk": len(existing_parts(out, PARTS_SPIDER)),
         "records": _under(totals, "records/"),
         "skipped_language": totals.get("skipped_language", 0),
+        "opt_out_pages": totals.get("opt_out_pages", 0),
         "dropped": _under(totals, "dropped/"),
         "failed": _under(totals, "failed/"),
         **extra,

@@ -121,7 +121,8 @@ def _warc_steps(unit: Unit, progress: Progress, cfg: CrawlConfig, storage: Stora
     """Reads the file from its resume position through to its end, feeding the writer."""
     position = progress.position
     with open_stream(unit.location, cfg, storage, offset=position.offset) as stream:
-        steps: Iterable[Step] = ArchiveSteps(unit.location, cfg.cc_languages).steps(read_records(stream, position))
+        steps: Iterable[Step] = ArchiveSteps(unit.location, cfg.cc_languages, cfg.user_agent).steps(
+            read_records(stream, position))
         try:
             for step in steps:
                 writer.absorb(step)

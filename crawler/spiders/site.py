@@ -21,7 +21,7 @@ from crawler.items import Checkpoint
 from crawler.journal import done_pages, journal_path
 from crawler.pages import read_page
 from crawler.spiders.base import WukongSpider
-from crawler.stats import PAGES, SKIPPED_DONE
+from crawler.stats import OPT_OUT_PAGES, PAGES, SKIPPED_DONE
 
 
 class SiteSpider(WukongSpider):
@@ -79,7 +79,10 @@ class SiteSpider(WukongSpider):
             return
         self.inc(PAGES)
         now = datetime.now(UTC)
-        page = read_page(response)
+        page = read_page(response, self.config.user_agent)
+        if page.opt_out is not None:
+            self.inc(OPT_OUT_PAGES)
+            self.logger.info("page opts out (%s): %s", page.opt_out, response.url)
         self.drops(page.images.dropped)
         for img in page.images.pairs:
             yield self.pair(img.url, img.caption, img.caption_source, response.url, at=now)

@@ -286,7 +286,8 @@ def run(args: argparse.Namespace) -> int:
         f"{run_counts.get(PAIRS, 0):,} pairs from {run_counts.get(PAGES, 0):,} pages this run; "
         f"{summary['pairs']:,} pairs in {summary['parts_on_disk']} part(s) in all",
         f"  errors: {_fmt_counts(summary['errors'])}; blocked: {summary['blocked']:,} "
-        f"({summary['blocked_gave_up']:,} gave up); robots.txt forbidden: {summary['robots_forbidden']:,}",
+        f"({summary['blocked_gave_up']:,} gave up); robots.txt forbidden: {summary['robots_forbidden']:,}; "
+        f"pages opting out: {summary['opt_out_pages']:,}",
         f"  dropped: {_fmt_counts(summary['dropped'])}",
         f"  stats: {jobs.stats_file(out, args.spider)}; logs: {_job_logs(out, on_cluster)}",
     ])

@@ -113,7 +113,8 @@ def run_archive(args: argparse.Namespace, out: DataPath, log_summary: Callable[[
         f"crawl {args.spider}: {files['listed']:,} file(s) ({result.finished_before:,} finished earlier), "
         f"{elapsed:.1f} s -> {result.new_rows:,} pairs from {new.get('pages', 0):,} pages this run; "
         f"{summary['pairs']:,} pairs in {summary['parts_on_disk']} part(s) in all",
-        f"  records: {_fmt(summary['records'])}; skipped (language): {summary['skipped_language']:,}",
+        f"  records: {_fmt(summary['records'])}; skipped (language): {summary['skipped_language']:,}; "
+        f"pages opting out: {summary['opt_out_pages']:,}",
         f"  dropped: {_fmt(summary['dropped'])}",
         f"  failed: {_fmt(summary['failed'])}" + (f" (+{len(unreadable)} unreadable source(s))" if unreadable else ""),
         *[f"    {f['where']}: {f['kind']}: {f['detail']}" for f in failures[:SHOWN_FAILURES]],
