@@ -238,33 +238,35 @@ def http_url_with_host(url: str) -> bool:
 def extract_images(tree: LexborHTMLParser, urljoin: Callable[[str], str]) -> PageImages:
     """Every `<img>` of the page as a pair, or a counted drop reason (the caption is looked at before
     the URL is resolved: an image with neither a caption nor a valid URL counts as `no_caption`)."""
-    page = PageImages()
+    pairs: list[ImagePair] = []
+    no_url = data_uri = no_caption = bad_url = 0  # plain ints in the loop: a Counter's += costs more
     figured: set[int] | None = None  # the images inside a <figure>, found once a page needs them
     for img in tree.css("img"):
         attributes = img.attributes  # built anew by every access: once per element
         raw = raw_image_url(attributes)
         if raw is None:
-            page.dropped["no_image_url"] += 1
+            no_url += 1
             continue
         if raw[:5].lower() == "data:":
-            page.dropped["data_uri"] += 1
+            data_uri += 1
             continue
         if figured is None and not (attributes.get("alt") or attributes.get("title")):
             figured = {node.mem_id for node in tree.css("figure img")}
         caption = image_caption(img, attributes, figured is None or img.mem_id in figured)
         if caption is None:
-            page.dropped["no_caption"] += 1
+            no_caption += 1
             continue
         try:
             url = urljoin(raw)
         except ValueError:
-            page.dropped["bad_url"] += 1
+            bad_url += 1
             continue
         if not http_url_with_host(url):
-            page.dropped["bad_url"] += 1
+            bad_url += 1
             continue
-        page.pairs.append(ImagePair(url, caption[0], caption[1]))
-    return page
+        pairs.append(ImagePair(url, caption[0], caption[1]))
+    counts = {"no_image_url": no_url, "data_uri": data_uri, "no_caption": no_caption, "bad_url": bad_url}
+    return PageImages(pairs, Counter({k: v for k, v in counts.items() if v}))
 
 
 def netloc_key(url: str) -> str | None:
