@@ -4,7 +4,11 @@
   `百家乐`                      a term: a caption that holds it is rejected;
   `刻章 + @selling | 篆刻章`     a rule: the term counts only when the caption also holds one of the
                                 context words after `+` (`|` between them, `@name` for a named set of
-                                `data/sensitive_context.txt`).
+                                `data/sensitive_context.txt`);
+  `狙击枪 + @selling - @toy`   a rule with a veto: it does not count when the caption also holds one
+                                of the words after `-` (a toy gun's caption);
+  `~卖淫`                       a term that an education context clears even in a category it does
+                                not clear (the crime words of pornography, which news reports use).
 `data/sensitive_context.txt` holds the named context sets (`[selling]`, then one word a line) and the
 `[education]` set: words that mark a caption as prevention, education or law-enforcement news
 (防范, 禁毒, 反诈, 警示教育 ...). In the categories of `EDUCATION_CLEARS` such a word in the caption
@@ -43,6 +47,7 @@ class Term:
     category: str
     context: tuple[str, ...] = ()
     clearable: bool = False
+    veto: tuple[str, ...] = ()  # context words that stop a rule (玩具, 软弹 for a gun's name)
 
     @property
     def label(self) -> str:
@@ -82,24 +87,33 @@ def education_words() -> tuple[str, ...]:
     return context_sets()[EDUCATION]
 
 
+def _words(alternatives: str, line: str, category: str) -> list[str]:
+    """`a | @set | b` -> the words (sets expanded)."""
+    words: list[str] = []
+    for alt in (a.strip() for a in alternatives.split("|")):
+        if alt.startswith("@"):
+            if alt[1:] not in context_sets():
+                raise ValueError(f"{category}.txt: unknown context set {alt!r} in {line!r}")
+            words.extend(context_sets()[alt[1:]])
+        elif alt:
+            words.append(alt)
+    if not words:
+        raise ValueError(f"{category}.txt: {line!r} has an empty list of words")
+    return list(dict.fromkeys(words))
+
+
 def parse_entry(line: str, category: str) -> Term:
-    """`term` or `term + ctx | @set | ...` -> Term (context sets expanded)."""
-    word, plus, rest = line.partition("+")
-    word = word.strip()
-    context: list[str] = []
-    if plus:
-        for alt in (a.strip() for a in rest.split("|")):
-            if alt.startswith("@"):
-                if alt[1:] not in context_sets():
-                    raise ValueError(f"{category}.txt: unknown context set {alt!r} in {line!r}")
-                context.extend(context_sets()[alt[1:]])
-            elif alt:
-                context.append(alt)
-        if not context:
-            raise ValueError(f"{category}.txt: {line!r} has a `+` and no context words")
-    if not word:
-        raise ValueError(f"{category}.txt: {line!r} has no term")
-    return Term(word, category, tuple(dict.fromkeys(context)), category in EDUCATION_CLEARS)
+    """`term`, `~term`, `term + ctx | @set` or `term + ctx | @set - veto | @set` -> Term (sets expanded)."""
+    head, plus, rest = line.partition(" + ")
+    clearable = category in EDUCATION_CLEARS or head.strip().startswith("~")
+    word = head.strip().removeprefix("~").strip()
+    if not word or "+" in word:
+        raise ValueError(f"{category}.txt: {line!r} has no term (write `term + context`, spaces around +)")
+    if not plus:
+        return Term(word, category, clearable=clearable)
+    wanted, minus, unwanted = rest.partition(" - ")
+    veto = _words(unwanted, line, category) if minus else []
+    return Term(word, category, tuple(_words(wanted, line, category)), clearable, tuple(veto))
 
 
 def categories() -> list[str]:

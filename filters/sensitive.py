@@ -119,9 +119,11 @@ class Matcher:
 
     def __init__(self, terms: list[Term], allowed: list[str], education: tuple[str, ...]) -> None:
         by_key: dict[str, list[Term]] = {}
+        own: dict[Term, str] = {}
         for key, term in zip(skeletons([t.word for t in terms]), terms, strict=True):
             if key:
                 by_key.setdefault(key, []).append(term)
+                own[term] = key
         self.terms = ahocorasick.Automaton()
         for key, found in by_key.items():
             self.terms.add_word(key, (len(key), tuple(found)))
@@ -130,11 +132,14 @@ class Matcher:
                 self.terms.add_word(key, (len(key), ()))  # an allowed phrase: no terms
         self.terms.make_automaton()
         self._needs: dict[Term, frozenset[str]] = {}
+        self._vetoes: dict[Term, frozenset[str]] = {}
         words: dict[str, bool] = {}
         for term in terms:
             if term.context:
-                self._needs[term] = frozenset(k for k in skeletons(list(term.context)) if k)
-                words.update(dict.fromkeys(self._needs[term], False))
+                # a term is never its own context (无码 is an adult word for 免费在线观看, not for itself)
+                self._needs[term] = frozenset(k for k in skeletons(list(term.context)) if k and k != own.get(term))
+                self._vetoes[term] = frozenset(k for k in skeletons(list(term.veto)) if k) if term.veto else frozenset()
+                words.update(dict.fromkeys(self._needs[term] | self._vetoes[term], False))
         words.update(dict.fromkeys((k for k in skeletons(list(education)) if k), True))
         self.context = ahocorasick.Automaton()
         for key, is_education in words.items():
@@ -165,7 +170,8 @@ class Matcher:
                 if term.context or term.clearable:
                     if context is None:
                         context = self.context_of(skel)
-                    if term.context and context[0].isdisjoint(self._needs[term]):
+                    if term.context and (context[0].isdisjoint(self._needs[term])
+                                         or not context[0].isdisjoint(self._vetoes[term])):
                         continue
                     if term.clearable and context[1]:
                         continue
