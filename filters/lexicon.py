@@ -70,7 +70,8 @@ def allowed_phrases() -> list[str]:
 
 @functools.cache
 def context_sets() -> dict[str, tuple[str, ...]]:
-    """The named word sets of sensitive_context.txt (`[name]` headers, one word a line)."""
+    """The named word sets of sensitive_context.txt (`[name]` headers, one word a line; `@name` in a set
+    includes another set)."""
     sets: dict[str, list[str]] = {}
     current: list[str] | None = None
     for line in _read(CONTEXT_FILE):
@@ -80,7 +81,20 @@ def context_sets() -> dict[str, tuple[str, ...]]:
             raise ValueError(f"{CONTEXT_FILE.name}: {line!r} before the first [set] header")
         else:
             current.append(line)
-    return {name: tuple(dict.fromkeys(words)) for name, words in sets.items()}
+
+    def expand(name: str, seen: tuple[str, ...]) -> list[str]:
+        out: list[str] = []
+        for word in sets[name]:
+            ref = word[1:]
+            if word.startswith("@"):
+                if ref not in sets or ref in seen:
+                    raise ValueError(f"{CONTEXT_FILE.name}: [{name}] names {word!r}, an unknown or circular set")
+                out.extend(expand(ref, (*seen, ref)))
+            else:
+                out.append(word)
+        return out
+
+    return {name: tuple(dict.fromkeys(expand(name, (name,)))) for name in sets}
 
 
 def education_words() -> tuple[str, ...]:

@@ -136,8 +136,9 @@ class Matcher:
         words: dict[str, bool] = {}
         for term in terms:
             if term.context:
-                # a term is never its own context (无码 is an adult word for 免费在线观看, not for itself)
-                self._needs[term] = frozenset(k for k in skeletons(list(term.context)) if k and k != own.get(term))
+                # a term is never its own context (无码 is an adult word for 免费在线观看, not for itself,
+                # and 黄色 is not a context of 黄色视频): context words inside the term do not count
+                self._needs[term] = frozenset(k for k in skeletons(list(term.context)) if k and k not in own[term])
                 self._vetoes[term] = frozenset(k for k in skeletons(list(term.veto)) if k) if term.veto else frozenset()
                 words.update(dict.fromkeys(self._needs[term] | self._vetoes[term], False))
         words.update(dict.fromkeys((k for k in skeletons(list(education)) if k), True))

@@ -37,8 +37,8 @@ from wukong.report.synthetic import write_synthetic_data_dir
 
 LABELLED = Path(__file__).parent / "data" / "labelled"
 LDNOOBW = "derived from LDNOOBW (github.com/LDNOOBW, commit 5faf2ba), CC BY 4.0"
-# Dev set (tests/data/labelled/sensitive_dev.tsv, 364 unsafe and 255 safe captions): 363 rejected (one
-# drug caption in slang is missed), 255 kept. The floors are the figures for the held-out set.
+# Dev set (tests/data/labelled/sensitive_dev.tsv, 434 unsafe and 345 safe captions): 432 rejected (two
+# captions in slang are missed), 345 kept. The floors are the figures for the held-out set.
 MIN_REJECTED = 0.95
 MIN_KEPT = 0.98
 
@@ -60,7 +60,7 @@ def details(flt: SensitiveFilter, captions: list[str]) -> list[str | None]:
     ("赌球 外围 盘口", "gambling:赌球"),
     ("真人百家乐 美女荷官", "gambling:百家乐"),
     ("成人影院 免费在线观看", "porn:成人影院"),
-    ("午夜福利 免费在线观看", "porn:午夜福利"),
+    ("午夜福利 免费在线观看", "porn:免费在线观看"),
     ("出售冰毒 货到付款", "drugs:冰毒"),
     ("大麻种子 出售", "drugs:大麻"),
     ("仿真枪 出售 秃鹰", "weapons:仿真枪"),
