@@ -118,16 +118,17 @@ class Matcher:
     """The terms, allowed phrases, context and education words of one filter, as two automata."""
 
     def __init__(self, terms: list[Term], allowed: list[str], education: tuple[str, ...]) -> None:
+        every = list(dict.fromkeys([t.word for t in terms] + [w for t in terms for w in (*t.context, *t.veto)]
+                                   + list(allowed) + list(education)))
+        skel = dict(zip(every, skeletons(every), strict=True))  # one normalisation pass for every word
         by_key: dict[str, list[Term]] = {}
-        own: dict[Term, str] = {}
-        for key, term in zip(skeletons([t.word for t in terms]), terms, strict=True):
-            if key:
-                by_key.setdefault(key, []).append(term)
-                own[term] = key
+        for term in terms:
+            if skel[term.word]:
+                by_key.setdefault(skel[term.word], []).append(term)
         self.terms = ahocorasick.Automaton()
         for key, found in by_key.items():
             self.terms.add_word(key, (len(key), tuple(found)))
-        for key in skeletons(allowed):
+        for key in (skel[a] for a in allowed):
             if key:
                 self.terms.add_word(key, (len(key), ()))  # an allowed phrase: no terms
         self.terms.make_automaton()
@@ -138,10 +139,11 @@ class Matcher:
             if term.context:
                 # a term is never its own context (无码 is an adult word for 免费在线观看, not for itself,
                 # and 黄色 is not a context of 黄色视频): context words inside the term do not count
-                self._needs[term] = frozenset(k for k in skeletons(list(term.context)) if k and k not in own[term])
-                self._vetoes[term] = frozenset(k for k in skeletons(list(term.veto)) if k) if term.veto else frozenset()
+                own = skel[term.word]
+                self._needs[term] = frozenset(skel[w] for w in term.context if skel[w] and skel[w] not in own)
+                self._vetoes[term] = frozenset(skel[w] for w in term.veto if skel[w])
                 words.update(dict.fromkeys(self._needs[term] | self._vetoes[term], False))
-        words.update(dict.fromkeys((k for k in skeletons(list(education)) if k), True))
+        words.update(dict.fromkeys((skel[e] for e in education if skel[e]), True))
         self.context = ahocorasick.Automaton()
         for key, is_education in words.items():
             self.context.add_word(key, (key, is_education))
@@ -165,9 +167,10 @@ class Matcher:
         context: tuple[set[str], bool] | None = None
         for end, (length, terms) in sorted(hits, key=lambda h: (h[0] - h[1][0], -h[1][0])):  # leftmost, longest
             start = end - length + 1
-            if not terms or any(a <= start and end <= b for a, b in allowed) or not boundary(text, start, end):
+            if not terms or any(a <= start and end <= b for a, b in allowed):
                 continue
-            for term in terms:
+            found = None
+            for term in terms:  # the context first: one cheap scan, while the boundary check segments the row
                 if term.context or term.clearable:
                     if context is None:
                         context = self.context_of(skel)
@@ -176,7 +179,10 @@ class Matcher:
                         continue
                     if term.clearable and context[1]:
                         continue
-                return term.label
+                found = term
+                break
+            if found is not None and boundary(text, start, end):
+                return found.label
         return None
 
     def first_matches(self, texts: pa.Array, boundary: BoundaryCheck) -> pa.Array:
