@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from filters.base import DETAIL, REASON
 from filters.global_text import decide_global_text
+from filters.lexicon import check_categories
 from filters.passes import ROW, TASK, FinalizePass, ImagePass, TextPass
 from filters.plan import Task, WorkLayout, plan_tasks, prepare_work
 from manifests.config import Config
@@ -244,6 +245,7 @@ def run_filter(in_dir: DataPath, out_dir: DataPath, cfg: Config) -> FilterRun:
     Either folder may be on object storage (a `UPath`): tasks then read and write there directly.
     """
     started = time.perf_counter()
+    check_categories(cfg.text.sensitive_categories)  # a misspelt category fails here, before Ray starts
     tasks = plan_tasks(in_dir, cfg.ray.rows_per_task, cfg.storage)
     layout = WorkLayout(FilteredDir(out_dir))
     prepare_work(layout, tasks, cfg)

@@ -1,14 +1,18 @@
-"""Sensitive words: Aho-Corasick (pyahocorasick) over the default lexicon plus the user's files.
+"""Sensitive words: Aho-Corasick (pyahocorasick) over the packaged lexicon's categories plus the user's files.
 
-Lexicon files: UTF-8, one word per line, blank lines and `#` comments ignored; a missing or
-unreadable file is a `UserError` naming it. Words and captions are compared as *skeletons*: the
-normalised text (NFKC, lowercase, no zero-width characters) with whitespace, punctuation and symbols
-removed, so `赌 博`, `赌.博`, `赌★博`, `ＢＯＴ` and `b o t` all match. The automaton is built once
-per filter (per Ray actor); a batch is scanned in one pass over its skeletons joined by newlines.
-Stat column `sensitive_match` (the lexicon word as written in its file, null when clean); rows with
-a match -> `sensitive` with the word as detail. A match does not count when it lies inside an
-ordinary phrase of data/sensitive_allow.txt (`空调外挂机` holds `外挂`, `明星私服` holds `私服`),
-or when it crosses words of the caption (see `BoundaryCheck`: `配色 情侣款` holds `色情`).
+Words and captions are compared as *skeletons*: the normalised text (NFKC, lowercase, no zero-width
+characters) with whitespace, punctuation and symbols removed, so `赌 博`, `赌.博`, `赌★博`, `ＢＯＴ`
+and `b o t` all match, in every category. The lexicon (filters/lexicon.py) has one file per
+category, rules that need a context word (`刻章 + @selling`), allowed phrases (a match inside
+`大麻哈鱼` or `空调外挂机` does not count) and education words that clear some categories
+(`洗钱 防范 宣传`). A match that crosses words of the caption does not count either (see
+`BoundaryCheck`: `配色 情侣款` holds `色情`).
+
+One automaton over the terms and allowed phrases scans a whole batch in one pass (skeletons joined
+by newlines); a second one, over the context and education words, scans only the rows with a term.
+Both are built once per filter (per Ray actor). Stat column `sensitive_match`: `category:term` of the
+leftmost match that counts (`gambling:百家乐`, `user:禁词` for a user's word), null when clean; rows with
+one -> `sensitive` with the same `category:term` as detail.
 """
 
 from __future__ import annotations
@@ -24,7 +28,15 @@ import pyarrow.compute as pc
 
 from filters.base import Filter, Verdict
 from filters.length import load_jieba
-from filters.placeholder import DATA_DIR
+from filters.lexicon import (
+    Term,
+    allowed_phrases,
+    check_categories,
+    education_words,
+    packaged_terms,
+    parse_lexicon,
+    user_terms,
+)
 from filters.text_normalize import CAPTION_NORM, normalize_array
 from manifests import reasons
 from manifests.config import Config, StorageConfig
@@ -32,8 +44,6 @@ from manifests.errors import UserError
 from manifests.storage import as_path
 
 SENSITIVE_MATCH = "sensitive_match"
-DEFAULT_LEXICON = "sensitive_words.txt"
-ALLOWED_PHRASES = "sensitive_allow.txt"
 
 # Removed from both sides before matching: separators an evader puts between characters.
 _SEPARATORS = r"[\s\p{P}\p{S}\p{Cc}\p{Cf}]+"
@@ -45,8 +55,9 @@ def skeleton(texts: pa.Array) -> pa.Array:
     return pc.replace_substring_regex(texts, _SEPARATORS, "")
 
 
-def parse_lexicon(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+def skeletons(words: list[str]) -> list[str]:
+    """The skeleton of each word as the captions' skeletons are made (normalised first)."""
+    return skeleton(normalize_array(pa.array(words, pa.string()))).to_pylist()
 
 
 def read_lexicon(path: str | Path, storage: StorageConfig | None = None) -> list[str]:
@@ -61,30 +72,6 @@ def read_lexicon(path: str | Path, storage: StorageConfig | None = None) -> list
         raise UserError(f"sensitive-word lexicon is not UTF-8: {p}") from None
 
 
-def packaged_list(name: str) -> list[str]:
-    return parse_lexicon((DATA_DIR / name).read_text(encoding="utf-8"))
-
-
-def build_automaton(words: list[str], allowed: list[str] = ()) -> ahocorasick.Automaton | None:
-    """Automaton over the skeletons of `words` and `allowed` phrases.
-
-    Each key's value is `(word as written, key length, is_allowed)`.
-    """
-    if not words:
-        return None
-    entries = [(w, False) for w in words] + [(a, True) for a in allowed]
-    keys = skeleton(normalize_array(pa.array([e[0] for e in entries], pa.string()))).to_pylist()
-    automaton = ahocorasick.Automaton()
-    for key, (word, is_allowed) in zip(keys, entries, strict=True):
-        if key and (is_allowed or key not in automaton):
-            automaton.add_word(key, (word, len(key), is_allowed))
-    automaton.make_automaton()
-    return automaton
-
-
-Match = tuple[int, tuple[str, int, bool]]  # (end offset in the skeleton, automaton value)
-
-
 def _is_separator(ch: str) -> bool:
     """Python twin of `_SEPARATORS` (whitespace, punctuation, symbols, control and format)."""
     return ch.isspace() or unicodedata.category(ch)[0] in "PS" or unicodedata.category(ch) in ("Cc", "Cf")
@@ -97,77 +84,151 @@ class BoundaryCheck:
     which holds `色情`, and `窗外挂着` holds `外挂`. A match that both starts and ends inside words
     of the caption's segmentation (配色|情侣, 窗外|挂着) crosses words and does not count; one that
     starts or ends on a boundary (`网上|赌博`, `赌| |博`, `赌博机`) does. Only rows with a match
-    are segmented.
+    are segmented, once each.
     """
 
     def __init__(self) -> None:
         self._tokenizer = load_jieba()
+        self._text: str | None = None
+        self._kept: list[int] = []
+        self._starts: set[int] = set()
+        self._ends: set[int] = set()
+
+    def _segment(self, text: str) -> None:
+        self._text = text
+        self._kept = [i for i, ch in enumerate(text) if not _is_separator(ch)]
+        self._starts, self._ends, pos = set(), set(), 0
+        for token in self._tokenizer.cut(text):
+            self._starts.add(pos)
+            pos += len(token)
+            self._ends.add(pos)
 
     def __call__(self, text: str, skel_start: int, skel_end: int) -> bool:
-        kept = [i for i, ch in enumerate(text) if not _is_separator(ch)]
-        if skel_end >= len(kept):  # the two skeletons disagree: keep the match rather than guess
+        if text != self._text:
+            self._segment(text)
+        if skel_end >= len(self._kept):  # the two skeletons disagree: keep the match rather than guess
             return True
-        start, end = kept[skel_start], kept[skel_end] + 1
-        starts, ends, pos = set(), set(), 0
-        for token in self._tokenizer.cut(text):
-            starts.add(pos)
-            pos += len(token)
-            ends.add(pos)
-        return start in starts or end in ends
+        return self._kept[skel_start] in self._starts or self._kept[skel_end] + 1 in self._ends
 
 
-def _first_valid(matches: list[Match], text: str, boundary: BoundaryCheck) -> str | None:
-    """The first lexicon word of a row's matches that no allowed phrase covers and crosses no word."""
-    allowed = [(end - length + 1, end) for end, (_, length, ok) in matches if ok]
-    for end, (word, length, ok) in matches:
-        start = end - length + 1
-        if ok or any(a <= start and end <= b for a, b in allowed):
-            continue
-        if boundary(text, start, end):
-            return word
-    return None
+Hit = tuple[int, tuple[int, tuple[Term, ...]]]  # (end offset in the row's skeleton, (key length, terms))
 
 
-def first_matches(automaton: ahocorasick.Automaton, texts: pa.Array, boundary: BoundaryCheck) -> pa.Array:
-    """Per row, the lexicon word of the first valid match (by end position), or null.
+class Matcher:
+    """The terms, allowed phrases, context and education words of one filter, as two automata."""
 
-    One automaton scan over the whole batch's skeletons joined by newlines.
-    """
-    n = len(texts)
-    if n == 0:
-        return pa.array([], pa.string())
-    values = skeleton(texts).cast(pa.large_string())
-    joined = pc.binary_join(pa.LargeListArray.from_arrays(pa.array([0, n], pa.int64()), values),
-                            pa.scalar(_ROW_BREAK, pa.large_string()))[0]
-    starts = np.concatenate(([0], np.cumsum(pc.utf8_length(values).to_numpy(zero_copy_only=False) + 1)[:-1]))
-    by_row: dict[int, list[Match]] = {}
-    for end, value in automaton.iter(joined.as_py()):
-        row = int(np.searchsorted(starts, end, side="right")) - 1
-        by_row.setdefault(row, []).append((end - int(starts[row]), value))
-    found: list[str | None] = [None] * n
-    for row, matches in by_row.items():
-        found[row] = _first_valid(matches, texts[row].as_py(), boundary)
-    return pa.array(found, pa.string())
+    def __init__(self, terms: list[Term], allowed: list[str], education: tuple[str, ...]) -> None:
+        every = list(dict.fromkeys([t.word for t in terms] + [w for t in terms for w in (*t.context, *t.veto)]
+                                   + list(allowed) + list(education)))
+        skel = dict(zip(every, skeletons(every), strict=True))  # one normalisation pass for every word
+        by_key: dict[str, list[Term]] = {}
+        for term in terms:
+            if skel[term.word]:
+                by_key.setdefault(skel[term.word], []).append(term)
+        self.terms = ahocorasick.Automaton()
+        for key, found in by_key.items():
+            self.terms.add_word(key, (len(key), tuple(found)))
+        for key in (skel[a] for a in allowed):
+            if key:
+                self.terms.add_word(key, (len(key), ()))  # an allowed phrase: no terms
+        self.terms.make_automaton()
+        self._needs: dict[Term, frozenset[str]] = {}
+        self._vetoes: dict[Term, frozenset[str]] = {}
+        words: dict[str, bool] = {}
+        for term in terms:
+            if term.context:
+                # a term is never its own context (无码 is an adult word for 免费在线观看, not for itself,
+                # and 黄色 is not a context of 黄色视频): context words inside the term do not count
+                own = skel[term.word]
+                self._needs[term] = frozenset(skel[w] for w in term.context if skel[w] and skel[w] not in own)
+                self._vetoes[term] = frozenset(skel[w] for w in term.veto if skel[w])
+                words.update(dict.fromkeys(self._needs[term] | self._vetoes[term], False))
+        words.update(dict.fromkeys((skel[e] for e in education if skel[e]), True))
+        self.context = ahocorasick.Automaton()
+        for key, is_education in words.items():
+            self.context.add_word(key, (key, is_education))
+        if words:
+            self.context.make_automaton()
+
+    def context_of(self, skel: str) -> tuple[set[str], bool]:
+        """The context words in a row's skeleton, and whether one of them is an education word."""
+        found: set[str] = set()
+        education = False
+        if len(self.context):
+            for _, (key, is_education) in self.context.iter(skel):
+                found.add(key)
+                education = education or is_education
+        return found, education
+
+    def first_label(self, hits: list[Hit], text: str, skel: str, boundary: BoundaryCheck) -> str | None:
+        """`category:word` of the leftmost (then longest) hit that no allowed phrase covers, that crosses no
+        word and has its context."""
+        allowed = [(end - length + 1, end) for end, (length, terms) in hits if not terms]
+        context: tuple[set[str], bool] | None = None
+        for end, (length, terms) in sorted(hits, key=lambda h: (h[0] - h[1][0], -h[1][0])):  # leftmost, longest
+            start = end - length + 1
+            if not terms or any(a <= start and end <= b for a, b in allowed):
+                continue
+            found = None
+            for term in terms:  # the context first: one cheap scan, while the boundary check segments the row
+                if term.context or term.clearable:
+                    if context is None:
+                        context = self.context_of(skel)
+                    if term.context and (context[0].isdisjoint(self._needs[term])
+                                         or not context[0].isdisjoint(self._vetoes[term])):
+                        continue
+                    if term.clearable and context[1]:
+                        continue
+                found = term
+                break
+            if found is not None and boundary(text, start, end):
+                return found.label
+        return None
+
+    def first_matches(self, texts: pa.Array, boundary: BoundaryCheck) -> pa.Array:
+        """Per row, `category:word` of the leftmost match that counts (the longest of those), or null.
+
+        One automaton scan over the whole batch's skeletons joined by newlines.
+        """
+        n = len(texts)
+        if n == 0:
+            return pa.array([], pa.string())
+        values = skeleton(texts).cast(pa.large_string())
+        joined = pc.binary_join(pa.LargeListArray.from_arrays(pa.array([0, n], pa.int64()), values),
+                                pa.scalar(_ROW_BREAK, pa.large_string()))[0].as_py()
+        lengths = pc.utf8_length(values).to_numpy(zero_copy_only=False)
+        starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
+        by_row: dict[int, list[Hit]] = {}
+        for end, value in self.terms.iter(joined):
+            row = int(np.searchsorted(starts, end, side="right")) - 1
+            by_row.setdefault(row, []).append((end - int(starts[row]), value))
+        found: list[str | None] = [None] * n
+        for row, hits in by_row.items():
+            if any(terms for _, (_, terms) in hits):
+                skel = joined[starts[row]:starts[row] + lengths[row]]
+                found[row] = self.first_label(hits, texts[row].as_py(), skel, boundary)
+        return pa.array(found, pa.string())
 
 
 class SensitiveFilter(Filter):
-    """`sensitive` on any lexicon word in the caption's skeleton."""
+    """`sensitive` on any lexicon term (of the selected categories, or the user's) in the caption's skeleton."""
 
     name: ClassVar[str] = "sensitive"
 
     def __init__(self, cfg: Config) -> None:
         super().__init__(cfg)
-        words = packaged_list(DEFAULT_LEXICON) if cfg.text.use_default_lexicon else []
+        check_categories(cfg.text.sensitive_categories)
+        terms = packaged_terms(cfg.text.sensitive_categories) if cfg.text.use_default_lexicon else []
         for path in cfg.text.sensitive_words:
-            words.extend(read_lexicon(path, cfg.storage))
-        self.automaton = build_automaton(words, packaged_list(ALLOWED_PHRASES))
+            terms.extend(user_terms(read_lexicon(path, cfg.storage)))
+        self.matcher = Matcher(terms, allowed_phrases(), education_words()) if terms else None
         self.boundary = BoundaryCheck()
 
     def compute_stats(self, batch: pa.Table) -> dict[str, pa.Array]:
         texts = pc.fill_null(batch.column(CAPTION_NORM).combine_chunks(), "")
-        if self.automaton is None:
+        if self.matcher is None:
             return {SENSITIVE_MATCH: pa.nulls(len(texts), pa.string())}
-        return {SENSITIVE_MATCH: first_matches(self.automaton, texts, self.boundary)}
+        return {SENSITIVE_MATCH: self.matcher.first_matches(texts, self.boundary)}
 
     def decide(self, batch: pa.Table) -> Verdict:
         match = batch.column(SENSITIVE_MATCH).combine_chunks()

@@ -22,7 +22,7 @@ from manifests.config import Config
 # The order of DESIGN.md and manifests/reasons.py, which decides the reason a row gets (a long
 # English caption is too_long, not not_chinese; the demo web's ground truth follows it). Measured
 # cost per pair (BENCHMARKS.md): placeholder 1.3 µs (RE2 only), length 20 µs (jieba), language
-# 4 µs (RE2, fastText on about 1 row in 10), sensitive 2 µs (one Aho-Corasick pass). Running
+# 4 µs (RE2, fastText on about 1 row in 10), sensitive 5 µs (one Aho-Corasick pass). Running
 # language before length would save about 2 µs/pair but would change which reason rows get.
 TEXT_FILTERS: tuple[type[Filter], ...] = (PlaceholderFilter, LengthFilter, LanguageFilter, SensitiveFilter)
 

@@ -18,6 +18,7 @@ import yaml
 from manifests.errors import UserError
 from manifests.storage import as_path
 
+DEFAULT_SENSITIVE_CATEGORIES = ("gambling", "porn", "drugs", "weapons", "fake_documents", "fraud", "insults")
 DEFAULT_USER_AGENT = "wukong-pipeline/0.1 (+https://github.com/wukong-pipeline; dataset research crawler)"
 
 
@@ -67,6 +68,8 @@ class TextConfig:
     min_language_score: float = 0.5
     sensitive_words: list[str] = field(default_factory=list)
     use_default_lexicon: bool = True
+    # The packaged lexicon's categories (filters/data/sensitive/<name>.txt); `political` is off by default.
+    sensitive_categories: list[str] = field(default_factory=lambda: list(DEFAULT_SENSITIVE_CATEGORIES))
     max_caption_repeats: int = 10
     max_chars: int = 512
 

@@ -54,4 +54,4 @@ def test_stat_columns_present_and_null_where_not_judged(out: pa.Table) -> None:
     assert words[0] == 3 and words[3] is None  # 西湖 断桥 残雪; empty rows never reach jieba
     langs = out.column(LANG).to_pylist()
     assert langs[:3] == ["zh", "zh", "zh"] and langs[8] is None  # too long: language not judged
-    assert out.column(SENSITIVE_MATCH).to_pylist()[11] == "赌博"
+    assert out.column(SENSITIVE_MATCH).to_pylist()[11] == "gambling:赌博"

@@ -1,4 +1,4 @@
-"""The sensitive-word filter alone: lexicons, evasion, allowed phrases, bad input."""
+"""The sensitive-word filter alone: lexicons, evasion, allowed phrases, bad input (details `category:term`)."""
 
 from __future__ import annotations
 
@@ -30,18 +30,19 @@ def run(flt: SensitiveFilter, captions: list[str | None]) -> pa.Table:
 )
 def test_evasions_match(flt: SensitiveFilter, caption: str) -> None:
     row = run(flt, [caption]).to_pylist()[0]
-    assert (row["reason"], row["detail"], row[SENSITIVE_MATCH]) == (reasons.SENSITIVE, "赌博", "赌博")
+    assert (row["reason"], row["detail"], row[SENSITIVE_MATCH]) == (reasons.SENSITIVE, "gambling:赌博", "gambling:赌博")
 
 
-@pytest.mark.parametrize(("caption", "word"), [("赌博机", "赌博"), ("吸冰毒", "冰毒"), ("色情网站", "色情"),
-                                              ("游戏外挂下载", "外挂"), ("色情", "色情")])
+@pytest.mark.parametrize(("caption", "word"), [("赌博机", "gambling:赌博机"), ("吸冰毒", "drugs:冰毒"),
+                                              ("色情网站", "porn:色情"), ("游戏外挂下载", "fraud:外挂"),
+                                              ("色情", "porn:色情")])
 def test_words_inside_or_beside_other_words_match(flt: SensitiveFilter, caption: str, word: str) -> None:
     assert run(flt, [caption]).column(SENSITIVE_MATCH).to_pylist() == [word]
 
 
 def test_lexicon_word_with_spaces_is_matched_by_its_skeleton(flt: SensitiveFilter) -> None:
     out = run(flt, ["代开 发票", "代 开 发 票 联系"])
-    assert out.column("detail").to_pylist() == ["代开发票", "代开发票"]
+    assert out.column("detail").to_pylist() == ["fake_documents:代开发票", "fake_documents:代开发票"]
 
 
 @pytest.mark.parametrize(
@@ -57,13 +58,13 @@ def test_clean_and_allowed_captions_kept(flt: SensitiveFilter, caption: str) -> 
 
 def test_allowed_phrase_does_not_hide_a_second_match(flt: SensitiveFilter) -> None:
     out = run(flt, ["空调外挂机 游戏外挂"])
-    assert out.column("detail").to_pylist() == ["外挂"]
+    assert out.column("detail").to_pylist() == ["fraud:外挂"]
 
 
 def test_matches_never_span_two_rows(flt: SensitiveFilter) -> None:
     out = run(flt, ["赌", "博", "毒品", "", None, "x"])
     assert out.column("reason").to_pylist() == [None, None, reasons.SENSITIVE, None, None, None]
-    assert out.column(SENSITIVE_MATCH).to_pylist() == [None, None, "毒品", None, None, None]
+    assert out.column(SENSITIVE_MATCH).to_pylist() == [None, None, "drugs:毒品", None, None, None]
 
 
 def test_user_lexicon_full_width_and_case(tmp_path: Path) -> None:
@@ -73,7 +74,7 @@ def test_user_lexicon_full_width_and_case(tmp_path: Path) -> None:
     cfg.text.sensitive_words = [str(lexicon)]
     cfg.text.use_default_lexicon = False
     out = run(SensitiveFilter(cfg), ["ＢＡＤ　ｗｏｒｄ 贴纸", "b.a.d.w.o.r.d", "禁 词", "西湖", "网上赌博"])
-    assert out.column("detail").to_pylist() == ["BadWord", "BadWord", "禁词", None, None]
+    assert out.column("detail").to_pylist() == ["user:BadWord", "user:BadWord", "user:禁词", None, None]
 
 
 def test_user_lexicon_adds_to_default(tmp_path: Path) -> None:
@@ -82,7 +83,7 @@ def test_user_lexicon_adds_to_default(tmp_path: Path) -> None:
     cfg = Config()
     cfg.text.sensitive_words = [str(lexicon)]
     out = run(SensitiveFilter(cfg), ["禁词", "赌博"])
-    assert out.column("detail").to_pylist() == ["禁词", "赌博"]
+    assert out.column("detail").to_pylist() == ["user:禁词", "gambling:赌博"]
 
 
 def test_user_lexicon_on_s3(s3_server) -> None:
@@ -93,7 +94,7 @@ def test_user_lexicon_on_s3(s3_server) -> None:
     cfg.text.sensitive_words = [f"s3://{bucket}/lexicons/mine.txt"]
     cfg.text.use_default_lexicon = False
     out = run(SensitiveFilter(cfg), ["禁词", "赌博"])
-    assert out.column("detail").to_pylist() == ["禁词", None]
+    assert out.column("detail").to_pylist() == ["user:禁词", None]
     cfg.text.sensitive_words = [f"s3://{bucket}/lexicons/missing.txt"]
     with pytest.raises(UserError, match=f"sensitive-word lexicon not found: s3://{bucket}/lexicons/missing.txt"):
         SensitiveFilter(cfg)
@@ -125,4 +126,4 @@ def test_no_lexicon_keeps_everything() -> None:
 
 def test_bad_input(flt: SensitiveFilter) -> None:
     out = run(flt, [None, "", "😀😀", "\x00赌\x01博", "长" * 10_000, "长" * 300 + "毒品"])
-    assert out.column(SENSITIVE_MATCH).to_pylist() == [None, None, None, "赌博", None, "毒品"]
+    assert out.column(SENSITIVE_MATCH).to_pylist() == [None, None, None, "gambling:赌博", None, "drugs:毒品"]

@@ -15,23 +15,41 @@ import re
 import string
 import unicodedata
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
+from filters.lexicon import default_categories, education_words, packaged_terms
 from wukong.demoweb import vocab
 
 _FULLWIDTH = {c: chr(ord(c) + 0xFEE0) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"}
 _FULLWIDTH[" "] = "\u3000"
-SENSITIVE_LEXICON = Path(__file__).resolve().parents[2] / "filters" / "data" / "sensitive_words.txt"
+_LATIN_OR_DIGIT = re.compile(r"[0-9A-Za-z]")
 
 
-def load_lexicon(path: Path = SENSITIVE_LEXICON) -> tuple[str, ...]:
-    """The words of a lexicon file (UTF-8, one per line, blank lines and # comments ignored)."""
+@functools.cache
+def load_lexicon() -> tuple[str, ...]:
+    """Every term of the packaged lexicon's default categories, rules' terms included (natural captions
+    hold none of them)."""
+    return tuple(dict.fromkeys(t.word for t in packaged_terms(default_categories())))
+
+
+@functools.cache
+def plantable_words() -> tuple[str, ...]:
+    """The terms a planted `sensitive` caption may carry: the filter rejects them wherever they stand.
+
+    Plain terms only (a rule's term needs a context word), simplified Chinese (GB2312: the forum is
+    served in GBK), no Latin letters or digits (a short caption with them may read as not Chinese),
+    and none that holds an education word (which would clear it).
+    """
+    education = education_words()
     words = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            words.append(line)
-    return tuple(words)
+    for term in packaged_terms(default_categories()):
+        word = term.word
+        try:
+            word.encode("gb2312")
+        except UnicodeEncodeError:
+            continue
+        if not term.context and not _LATIN_OR_DIGIT.search(word) and not any(e in word for e in education):
+            words.append(word)
+    return tuple(dict.fromkeys(words))
 
 
 def _pick(r: random.Random, items: Sequence[str]) -> str:
@@ -70,6 +88,7 @@ class CaptionFactory:
     def __init__(self, r: random.Random, lexicon: Sequence[str] | None = None) -> None:
         self.r = r
         self.lexicon = tuple(lexicon) if lexicon is not None else load_lexicon()
+        self.plantable = tuple(lexicon) if lexicon is not None else plantable_words()
         self._used: set[str] = set()
         self._sensitive = re.compile("|".join(re.escape(w) for w in self.lexicon)) if self.lexicon else None
 
@@ -174,7 +193,7 @@ class CaptionFactory:
         """A caption with exactly one lexicon word, and that word."""
         r = self.r
         for _ in range(50):
-            word = _pick(r, self.lexicon)
+            word = _pick(r, self.plantable)
             text = _pick(r, vocab.SENSITIVE_TEMPLATES).format(w=word)
             if [w for w in self.lexicon if w in text] == [word]:
                 return text, word

@@ -155,7 +155,9 @@ LONG_CLAUSES = (
     "所以挑选了其中几张分享给大家", "希望以后还有机会再去一次", "也推荐喜欢旅行的朋友们去看看",
     "记得提前查好路线和天气", "最好早上出发避开人流高峰",
 )
-SENSITIVE_TEMPLATES = ("警惕{w}陷阱", "{w}宣传单", "关于{w}的新闻配图", "街头{w}小广告", "{w}案件现场")
+# Spam as pages carry it: the word stands apart (a space or a colon), and no word around it is an education
+# or prevention word (宣传, 警惕, 案件 ... clear gambling, drugs, weapons, documents and fraud).
+SENSITIVE_TEMPLATES = ("街头小广告：{w}", "{w} 广告截图", "论坛帖子 {w} 配图", "{w} 网页截图", "垃圾短信 {w}")
 
 # Search titles (fromPageTitleEnc) and apostrophe brands for acjson's `\'` quirk.
 TITLE_TEMPLATES = (

@@ -36,6 +36,7 @@ _AT_OR_AFTER_DOWNLOAD: frozenset[str] = frozenset(
 _HOST_PATTERN = r"^[a-zA-Z][a-zA-Z0-9+.-]*://(?:[^@/?#]*@)?(?P<host>\[[^\]]*\]|[^/:?#]+)"
 NO_HOST = "(no host)"
 NO_QUERY = "(no query)"
+NO_CATEGORY = "(no category)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,7 @@ class FilterSummary:
     exact_duplicates: Counter[str] = field(default_factory=Counter)
     failures: Counter[tuple[str, str]] = field(default_factory=Counter)  # (host, reason) -> n
     attempts: Counter[str] = field(default_factory=Counter)  # host -> pairs that reached download
+    sensitive_categories: Counter[str] = field(default_factory=Counter)  # lexicon category -> `sensitive` pairs
 
 
 @dataclass(slots=True)
@@ -229,6 +231,18 @@ def _add_groups(counter: Counter[str], rejected: pa.Table, reason: str) -> None:
     counter.update(value_counts(details, "(unknown)"))
 
 
+def sensitive_categories(rejected: pa.Table) -> Counter[str]:
+    """`sensitive` rejections by the category their detail names (`gambling:百家乐` -> gambling); a detail
+    without a category (written before the lexicon had categories) counts as `(no category)`."""
+    details = rejected.filter(pc.equal(rejected["reason"], r.SENSITIVE))["detail"]
+    if len(details) == 0:
+        return Counter()
+    details = pc.fill_null(details, "")
+    named = pc.match_substring(details, ":")
+    first = pc.list_element(pc.split_pattern(details, ":", max_splits=1), 0)
+    return value_counts(pc.if_else(named, first, pa.scalar(NO_CATEGORY)))
+
+
 def load_filtered(directory: DataPath, limits: Limits, warnings: list[str]) -> FilterSummary | None:
     fdir = FilteredDir(directory)
     if not fdir.stats.is_file():
@@ -264,6 +278,7 @@ def load_filtered(directory: DataPath, limits: Limits, warnings: list[str]) -> F
         summary.rejected_rows += table.num_rows
         _add_groups(summary.near_duplicates, table, r.NEAR_DUPLICATE)
         _add_groups(summary.exact_duplicates, table, r.DUPLICATE_IMAGE)
+        summary.sensitive_categories.update(sensitive_categories(table))
         reason = table["reason"]
         is_http = pc.starts_with(pc.fill_null(reason, ""), "http_")
         failed = pc.or_(pc.is_in(reason, value_set=pa.array(DOWNLOAD_REASONS, pa.string())), is_http)

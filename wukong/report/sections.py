@@ -128,6 +128,16 @@ def rejections_section(data: ReportData, plotter: Plotter) -> Section:
                                  ["kept", stats.kept, pct(stats.kept, stats.input)],
                                  ["rejected", total, pct(total, stats.input)]],
                                 table_id="totals", row_keys=["input", "kept", "rejected"]))
+    categories = data.filtered.sensitive_categories
+    if categories:
+        sensitive = sum(categories.values())
+        ranked = sorted(categories.items(), key=lambda kv: (-kv[1], kv[0]))
+        section.tables.append(Table(
+            ["category", "pairs", "% of sensitive", "% of input"],
+            [[name, n, pct(n, sensitive), pct(n, stats.input)] for name, n in ranked],
+            title="Sensitive words per lexicon category (from the rejections' detail, `category:term`)",
+            table_id="sensitive-categories", row_keys=[name for name, _ in ranked],
+            footer=["all sensitive", sensitive, pct(sensitive, sensitive), pct(sensitive, stats.input)]))
     return section
 
 

@@ -46,6 +46,7 @@ REASON_WEIGHTS = (
     (r.NEAR_DUPLICATE, 0.04),
 )
 ALL_STAGES = ("crawl", "filter", "shard")
+SENSITIVE_DETAILS = ("gambling:百家乐", "porn:色情", "gambling:赌博", "drugs:冰毒", "fraud:刷单")
 IMAGE_SIZES = ((320, 240), (240, 320), (400, 300), (300, 300))
 
 
@@ -139,7 +140,9 @@ def _filter_outputs(cands: pa.Table, plan: list[str | None], sizes: tuple[np.nda
     def detail(n: int, reason: str) -> str | None:
         if reason in (r.NEAR_DUPLICATE, r.DUPLICATE_IMAGE):
             return keys[int(group_of[n])] if keys else None
-        return {r.SENSITIVE: "敏感词", r.FREQUENT_CAPTION: "shared by 57 pairs"}.get(reason)
+        if reason == r.SENSITIVE:  # the filter's detail: `category:term`
+            return SENSITIVE_DETAILS[n % len(SENSITIVE_DETAILS)]
+        return {r.FREQUENT_CAPTION: "shared by 57 pairs"}.get(reason)
 
     rejected_src = cands.take(pa.array(rej_idx, pa.int64()))
     reasons = [plan[i] for i in rej_idx]

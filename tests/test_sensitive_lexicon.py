@@ -1,0 +1,247 @@
+"""The packaged sensitive-word lexicon: categories, rules, education context, config, sources, labelled sets."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from bench.bench_lexicon import SAFE, UNSAFE, measure, read_labelled
+from bench.bench_lexicon import main as bench_lexicon
+from filters.base import apply_filter
+from filters.lexicon import (
+    EDUCATION_CLEARS,
+    LEXICON_DIR,
+    OPTIONAL,
+    categories,
+    category_terms,
+    context_sets,
+    default_categories,
+    parse_entry,
+)
+from filters.sensitive import SensitiveFilter
+from filters.text_chain import normalize_captions
+from manifests import reasons
+from manifests.config import Config, load_config
+from manifests.errors import UserError
+from manifests.layout import DataDir, FilteredDir
+from wukong.cli import main as wukong
+from wukong.report import build_report, load_report_data
+from wukong.report.data import NO_CATEGORY, sensitive_categories
+from wukong.report.plots import Style
+from wukong.report.synthetic import write_synthetic_data_dir
+
+LABELLED = Path(__file__).parent / "data" / "labelled"
+LDNOOBW = "derived from LDNOOBW (github.com/LDNOOBW, commit 5faf2ba), CC BY 4.0"
+# Dev set (tests/data/labelled/sensitive_dev.tsv, 434 unsafe and 345 safe captions): 432 rejected (two
+# captions in slang are missed), 345 kept. The floors are the issue's figures for the held-out set.
+MIN_REJECTED = 0.95
+MIN_KEPT = 0.98
+
+
+@pytest.fixture(scope="module")
+def flt() -> SensitiveFilter:
+    return SensitiveFilter(Config())
+
+
+def details(flt: SensitiveFilter, captions: list[str]) -> list[str | None]:
+    out = apply_filter(normalize_captions(pa.table({"caption": pa.array(captions, pa.string())})), flt)
+    found = out.column("detail").to_pylist()
+    assert out.column("reason").to_pylist() == [reasons.SENSITIVE if d else None for d in found]
+    return found
+
+
+@pytest.mark.parametrize(("caption", "detail"), [
+    ("澳门新葡京娱乐场 注册即送彩金", "gambling:新葡京"),
+    ("赌球 外围 盘口", "gambling:赌球"),
+    ("真人百家乐 美女荷官", "gambling:百家乐"),
+    ("成人影院 免费在线观看", "porn:成人影院"),
+    ("午夜福利 免费在线观看", "porn:免费在线观看"),
+    ("出售冰毒 货到付款", "drugs:冰毒"),
+    ("大麻种子 出售", "drugs:大麻"),
+    ("仿真枪 出售 秃鹰", "weapons:仿真枪"),
+    ("猎枪 出售 微信", "weapons:猎枪"),
+    ("办理 假文凭 学历认证", "fake_documents:假文凭"),
+    ("刻章 加急 微信", "fake_documents:刻章"),
+    ("代开 发票 专票", "fake_documents:代开发票"),
+    ("专业洗钱 通道 大额", "fraud:洗钱"),
+    ("信用卡套现 秒到", "fraud:套现"),
+    ("刷单兼职 日赚300", "fraud:刷单"),
+    ("操你妈 傻逼", "insults:操你妈"),
+    ("你个傻比", "insults:你个傻比"),
+])
+def test_every_category_is_rejected(flt: SensitiveFilter, caption: str, detail: str) -> None:
+    assert details(flt, [caption]) == [detail]
+
+
+@pytest.mark.parametrize(("caption", "detail"), [
+    ("百 家 乐", "gambling:百家乐"), ("ＡＶ女优", "porn:av"), ("冰\u200b毒", "drugs:冰毒"), ("枪.支", "weapons:枪支"),
+    ("假★文凭", "fake_documents:假文凭"), ("刷　单", "fraud:刷单"), ("傻 逼", "insults:傻逼"),
+    ("百家樂 線上", "gambling:百家樂"), ("代開發票", "fake_documents:代開發票"),
+])
+def test_evasions_and_traditional_forms_in_every_category(flt: SensitiveFilter, caption: str, detail: str) -> None:
+    assert details(flt, [caption]) == [detail]
+
+
+@pytest.mark.parametrize("caption", [
+    # ambiguous strings inside ordinary words (the allow list, or no such term at all)
+    "乳酪蛋糕", "母乳喂养", "三级跳远 比赛", "三级甲等医院", "大麻哈鱼 刺身", "天津大麻花", "黄色的连衣裙",
+    "18K彩金 项链",
+    "金枪鱼 寿司", "电钻 手枪钻 包邮", "一起做爱心公益", "扫码 刷单车", "澳门新葡京酒店 夜景", "未满18禁止入内",
+    # prevention, education and law-enforcement news
+    "洗钱 防范 宣传 银行", "传销 警示教育 展板", "禁毒宣传 远离毒品", "反诈宣传 刷单诈骗", "严禁赌博 标语",
+    "收缴非法枪支 警示", "警方 打击 卖淫嫖娼",
+    # a rule's term without its context
+    "刻章 篆刻艺术 展览", "学历认证 报告 查询", "洗钱", "儿童 玩具 狙击枪 软弹 价格",
+])
+def test_allowed_phrases_and_education_context_are_kept(flt: SensitiveFilter, caption: str) -> None:
+    assert details(flt, [caption]) == [None]
+
+
+def test_education_context_clears_only_its_categories(flt: SensitiveFilter) -> None:
+    assert EDUCATION_CLEARS == {"gambling", "drugs", "weapons", "fake_documents", "fraud"}
+    captions = ["禁毒 宣传 冰毒", "反诈 宣传 操你妈", "警示教育 口交 视频", "扫黄打非 宣传 色情", "警示 赌博"]
+    assert details(flt, captions) == [None, "insults:操你妈", "porn:口交", None, None]
+
+
+def test_rules_need_their_context_and_respect_vetoes(flt: SensitiveFilter) -> None:
+    captions = ["刻章 篆刻", "刻章 价格 包邮", "狙击枪 出售", "狙击枪 玩具 出售", "免费在线观看 电视剧",
+                "免费在线观看 无码"]
+    assert details(flt, captions) == [None, "fake_documents:刻章", "weapons:狙击枪", None, None, "porn:免费在线观看"]
+
+
+def test_categories_are_selected_by_the_config() -> None:
+    assert sorted(Config().text.sensitive_categories) == default_categories() == sorted(set(categories()) - OPTIONAL)
+    assert set(categories()) == {"gambling", "porn", "drugs", "weapons", "fake_documents", "fraud", "insults",
+                                 "political"}
+    captions = ["百家乐 真人", "成人影院", "法轮功", "禁词"]
+    flt = SensitiveFilter(Config())
+    assert details(flt, captions) == ["gambling:百家乐", "porn:成人影院", None, None]  # political is off by default
+    cfg = load_config(None, ["text.sensitive_categories=[gambling, political]"])
+    assert details(SensitiveFilter(cfg), captions) == ["gambling:百家乐", None, "political:法轮功", None]
+    cfg = load_config(None, ["text.sensitive_categories=[]"])
+    assert details(SensitiveFilter(cfg), captions) == [None, None, None, None]
+
+
+def test_user_words_get_category_user(tmp_path: Path) -> None:
+    lexicon = tmp_path / "mine.txt"
+    lexicon.write_text("禁词\n刻章 + 加急\n", encoding="utf-8")  # a user file is plain words: no rules
+    cfg = load_config(None, [f"text.sensitive_words=[{lexicon}]", "text.sensitive_categories=[gambling]"])
+    assert details(SensitiveFilter(cfg), ["禁 词", "百家乐", "刻章+加急", "刻章 篆刻"]) == [
+        "user:禁词", "gambling:百家乐", "user:刻章 + 加急", None]
+
+
+def test_detail_is_category_colon_term(flt: SensitiveFilter) -> None:
+    dev = read_labelled(LABELLED / "sensitive_dev.tsv")
+    found = [d for d in details(flt, [r.caption for r in dev]) if d]
+    assert len(found) > 300
+    known = set(categories())
+    for detail in found:
+        category, term = detail.split(":", 1)
+        assert category in known and term and re.fullmatch(r"[a-z_]+:\S.*", detail), detail
+
+
+def test_unknown_category_is_a_one_line_user_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = load_config(None, ["text.sensitive_categories=[gambling, gamblin]"])
+    with pytest.raises(UserError, match=r"unknown sensitive-word category in text\.sensitive_categories: 'gamblin'"):
+        SensitiveFilter(cfg)
+    (tmp_path / "candidates").mkdir()
+    rc = wukong(["-q", "filter", "--in", str(tmp_path / "candidates"), "--out", str(tmp_path / "out"),
+                 "--set", "text.sensitive_categories=[porn, pron]"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.count("\n") == 1 and "'pron'" in err and "known: drugs, fake_documents" in err, err
+
+
+def test_lexicon_files_name_their_sources_and_hold_no_short_strings() -> None:
+    for path in sorted(LEXICON_DIR.glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        header = "\n".join(line for line in text.splitlines()[:10] if line.startswith("#"))
+        assert "Source" in header and "licence" in header, path.name
+        terms = category_terms(path.stem)
+        assert len(terms) >= 30, path.name
+        for term in terms:
+            assert len(term.word) >= 2 and all(len(w) >= 2 for w in term.context + term.veto), (path.name, term)
+    for name in ("porn", "insults", "drugs", "fraud"):
+        assert LDNOOBW in (LEXICON_DIR / f"{name}.txt").read_text(encoding="utf-8"), name
+    words = {t.word for c in categories() for t in category_terms(c)}
+    # LDNOOBW's single characters and ambiguous strings do not reach the lexicon as they are
+    assert not words & {"乳", "13.", "13点", "奶", "性", "淫", "逼", "成人", "激情", "处女", "乳房", "屁股", "你妈",
+                        "妈的"}
+    assert "乳交" in words and "傻逼" in words
+    assert sum(len(category_terms(c)) for c in default_categories()) >= 500
+    assert set(context_sets()) >= {"education", "selling", "adult"}
+
+
+def test_entry_syntax() -> None:
+    assert parse_entry("百家乐", "gambling").context == ()
+    rule = parse_entry("刻章 + @selling | 篆刻章 - @toy", "fake_documents")
+    assert rule.word == "刻章" and "微信" in rule.context and "篆刻章" in rule.context and "玩具" in rule.veto
+    assert rule.clearable
+    assert parse_entry("~卖淫", "porn").clearable and not parse_entry("口交", "porn").clearable
+    with pytest.raises(ValueError, match="unknown context set"):
+        parse_entry("刻章 + @nope", "fake_documents")
+
+
+def test_real_world_captions_of_the_tests_are_kept(flt: SensitiveFilter) -> None:
+    captions = []
+    for name in ("language.tsv", "names.tsv", "names_holdout.tsv"):
+        for line in (LABELLED / name).read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith("#"):
+                captions.append(line.split("\t")[0])
+    assert len(captions) >= 850
+    flagged = [(c, d) for c, d in zip(captions, details(flt, captions), strict=True) if d]
+    assert flagged == []
+
+
+def test_dev_set_per_category() -> None:
+    rows = read_labelled(LABELLED / "sensitive_dev.tsv")
+    assert len(rows) >= 200
+    scores = measure(rows, Config())
+    for category in default_categories():
+        s = scores[category]
+        assert s.unsafe >= 30 and s.safe >= 20, category
+        assert s.rejected_rate >= MIN_REJECTED and s.kept_rate >= MIN_KEPT, (category, scores["all"].misses)
+    assert scores["all"].other_category == 0
+
+
+def test_bench_lexicon_prints_per_category_rates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tsv = tmp_path / "set.tsv"
+    tsv.write_text("# mine\n百家乐 真人\tunsafe\tgambling\n乳酪蛋糕\tsafe\tporn\n操你妈\tunsafe\tinsults\n"
+                   "三级跳远\tsafe\tnone\n禁毒 海报\tunsafe\tdrugs\n", encoding="utf-8")
+    assert bench_lexicon(["--labelled", str(tsv), "--misses"]) == 0
+    out = capsys.readouterr().out
+    assert "| gambling | 1 | 1 (1.000) | 0 | - | 0 |" in out
+    assert "| drugs | 1 | 0 (0.000) | 0 | - | 0 |" in out
+    assert "| all | 3 | 2 (0.667) | 2 | 2 (1.000) | 0 |" in out
+    assert "unsafe drugs: 禁毒 海报 -> kept" in out
+    tsv.write_text("百家乐\tbad\tgambling\n", encoding="utf-8")
+    assert bench_lexicon(["--labelled", str(tsv)]) == 2
+    assert UNSAFE == "unsafe" and SAFE == "safe"
+
+
+def test_report_counts_sensitive_rejections_per_category(tmp_path: Path) -> None:
+    write_synthetic_data_dir(tmp_path, rows=3000, seed=5)
+    expected: Counter[str] = Counter()
+    for part in sorted(FilteredDir(tmp_path / "filtered").rejected.glob("*.parquet")):
+        for row in pq.read_table(part, columns=["reason", "detail"]).to_pylist():
+            if row["reason"] == reasons.SENSITIVE:
+                expected[row["detail"].split(":", 1)[0]] += 1
+    assert len(expected) >= 3
+    assert load_report_data(tmp_path).filtered.sensitive_categories == expected
+    build_report(tmp_path, style=Style(None))
+    page = DataDir(tmp_path).report_html.read_text(encoding="utf-8")
+    table = page[page.index('<table id="sensitive-categories"'):]
+    table = table[:table.index("</table>")]
+    for category, n in expected.items():
+        assert re.search(rf'<tr data-key="{category}"><td class="text">{category}</td><td class="n" data-value="{n}">',
+                         table), category
+    total = sum(expected.values())
+    assert f'data-key="total"><td class="text">all sensitive</td><td class="n" data-value="{total}"' in table
+    old = pa.table({"reason": ["sensitive", "sensitive", "too_long", "sensitive"],
+                    "detail": ["gambling:赌博", "赌博", "40 words", None]})
+    assert sensitive_categories(old) == Counter({"gambling": 1, NO_CATEGORY: 2})
