@@ -93,9 +93,11 @@ def page_opt_out(response: HtmlResponse, tree: LexborHTMLParser, user_agent: str
     """Why the page forbids using its images, or None: `X-Robots-Tag` on the page response (`noai`,
     `noimageai`, for everyone or our product token), `tdm-reservation: 1`, or the same in a
     `<meta name="robots">`, `<meta name="<our token>">` or `<meta name="tdm-reservation">`."""
-    header = opt_out_directive(response.headers, user_agent, PAGE_OPT_OUT)
-    if header is not None:
-        return header
+    headers = response.headers
+    if b"X-Robots-Tag" in headers or b"Tdm-Reservation" in headers:  # Scrapy's Headers normalise names
+        header = opt_out_directive(headers, user_agent, PAGE_OPT_OUT)
+        if header is not None:
+            return header
     for meta in tree.css("meta[name]"):
         attributes = meta.attributes
         name, content = attributes.get("name") or "", attributes.get("content") or ""
