@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from bench.common import relative_paths
+
 GOAL_BYTES_PER_ROW = 32
 _U64 = np.uint64
 
@@ -98,7 +100,7 @@ def profile_top(fn: Any, top: int = 12) -> str:
     prof.runcall(fn)
     out = io.StringIO()
     pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(top)
-    text = out.getvalue()
+    text = relative_paths(out.getvalue())
     return text[text.index("   ncalls"):].rstrip() if "   ncalls" in text else text
 
 

@@ -28,7 +28,7 @@ from collections.abc import Callable
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bench.common import append_benchmarks, machine
+from bench.common import append_benchmarks, machine, relative_paths
 from filters.base import Filter, apply_filters
 from filters.length import load_jieba
 from filters.privacy import NameMasker
@@ -125,7 +125,7 @@ def profile_chain(parts: list[pa.Table], filters: list[Filter], max_chars: int, 
     profiler.disable()
     buffer = io.StringIO()
     pstats.Stats(profiler, stream=buffer).sort_stats("tottime").print_stats(top)
-    lines = [ln for ln in buffer.getvalue().splitlines() if ln.strip()]
+    lines = [ln for ln in relative_paths(buffer.getvalue()).splitlines() if ln.strip()]
     start = next(i for i, ln in enumerate(lines) if ln.lstrip().startswith("ncalls"))
     return "\n".join(lines[start:start + top + 1])
 

@@ -1,13 +1,16 @@
-"""What every benchmark shares: the machine description and appending a dated section to BENCHMARKS.md."""
+"""What every benchmark shares: the machine description, paths without this machine in them, and appending a
+dated section to BENCHMARKS.md."""
 
 from __future__ import annotations
 
 import os
 import platform
+import sysconfig
 from datetime import UTC, datetime
 from pathlib import Path
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
+REPO = Path(__file__).resolve().parent.parent
+BENCHMARKS = REPO / "BENCHMARKS.md"
 
 
 def cpu_model() -> str:
@@ -26,6 +29,17 @@ def machine() -> str:
 
 def load_average() -> str:
     return "load average {:.1f} {:.1f} {:.1f} at the end".format(*os.getloadavg())
+
+
+def relative_paths(text: str) -> str:
+    """`text` (a profile, a log) with no path of this machine in it: the project's files relative to the
+    project, installed packages' as `site-packages/...`, the standard library's as `stdlib/...`."""
+    paths = sysconfig.get_paths()
+    prefixes = {paths["purelib"]: "site-packages/", paths["platlib"]: "site-packages/", paths["stdlib"]: "stdlib/",
+                str(REPO): ""}
+    for prefix in sorted(prefixes, key=len, reverse=True):  # a venv inside the project: its packages first
+        text = text.replace(prefix.rstrip("/") + "/", prefixes[prefix])
+    return text
 
 
 def append_benchmarks(title: str, body: str) -> None:

@@ -21,16 +21,25 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 from upath import UPath
 
 from manifests.errors import UserError
 
-if TYPE_CHECKING:
-    from manifests.config import StorageConfig
-
 DataPath: TypeAlias = Path | UPath
+
+
+class StorageOptions(Protocol):
+    """What this module reads of the `storage` config section (`manifests.config.StorageConfig` is
+    one): the storage layer takes these values and never needs the config module."""
+
+    endpoint_url: str | None
+    region: str | None
+    access_key_id: str | None
+    secret_access_key: str | None
+    anonymous: bool
+
 
 _LOCAL_PROTOCOLS = ("", "file", "local")
 
@@ -40,7 +49,7 @@ def is_url(spec: str | os.PathLike[str]) -> bool:
     return "://" in text and not text.startswith("file://")
 
 
-def storage_options(storage: StorageConfig | None, protocol: str) -> dict[str, Any]:
+def storage_options(storage: StorageOptions | None, protocol: str) -> dict[str, Any]:
     """fsspec options for `protocol` from the config; unset keys are left to the environment."""
     opts: dict[str, Any] = {}
     if protocol in ("s3", "s3a"):
@@ -60,7 +69,7 @@ def storage_options(storage: StorageConfig | None, protocol: str) -> dict[str, A
     return opts
 
 
-def data_path(spec: str | os.PathLike[str], storage: StorageConfig | None = None) -> DataPath:
+def data_path(spec: str | os.PathLike[str], storage: StorageOptions | None = None) -> DataPath:
     """A local `Path` (absolute) for a plain path or `file://` URL, a `UPath` for any other URL."""
     if isinstance(spec, UPath) and is_remote(spec):
         return spec
@@ -140,7 +149,7 @@ def local_cache_dir(path: DataPath, purpose: str) -> Path:
     return base / purpose / f"{path.name or 'root'}-{digest}"
 
 
-def as_path(spec: str | DataPath, storage: StorageConfig | None = None) -> DataPath:
+def as_path(spec: str | DataPath, storage: StorageOptions | None = None) -> DataPath:
     """`spec` as a path object: a URL string becomes a UPath, a local string a `Path` as given
     (relative stays relative), and a path object is returned unchanged."""
     if isinstance(spec, str):

@@ -1,4 +1,4 @@
-"""Global image dedup (filters/dedup.py): rules, determinism, and recall against brute force."""
+"""Global image dedup (filters/dedup/): rules, determinism, and recall against brute force."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from filters.dedup import (
     KEEP_CODE,
     NEAR_DUPLICATE_CODE,
     decide_duplicates,
+    find_pairs,
     format_keys,
     near_duplicate_pairs,
     parse_keys,
@@ -378,6 +379,28 @@ def test_pairs_are_exactly_the_brute_force_pairs(d: int, free_bits: int, seed: i
     want = brute_pairs(h, d)
     assert len(want) > 300
     assert set(got) == want  # recall 100%, no false pair
+
+
+def test_find_pairs_takes_uint64_hashes_and_returns_pairs_and_repeats() -> None:
+    _, _, h, _ = planted(3000, 4, 7, 30)
+    h = np.concatenate([h, h[:50]])  # 50 values (at least) occur twice
+    before = h.copy()
+    found = find_pairs(h, 4)
+    assert np.array_equal(h, before)  # searched on a copy
+    got = {(min(int(x), int(y)), max(int(x), int(y))) for x, y in zip(found.a, found.b, strict=True)}
+    assert len(got) == len(found) > 200
+    assert got == brute_pairs(h, 4)
+    values, counts = np.unique(h, return_counts=True)
+    assert found.repeated.tolist() == values[counts > 1].tolist()
+    assert found.stats["distinct_values"] == len(values)
+    again = find_pairs(h, 4, overwrite=True)  # the same answer, searched in place
+    assert {(min(int(x), int(y)), max(int(x), int(y))) for x, y in zip(again.a, again.b, strict=True)} == got
+
+
+@pytest.mark.parametrize("hashes", [np.arange(5, dtype=np.int64), np.zeros((2, 2), dtype=np.uint64), [1, 2]])
+def test_find_pairs_refuses_anything_but_a_uint64_vector(hashes: object) -> None:
+    with pytest.raises(ValueError, match="1-d uint64"):
+        find_pairs(hashes, 2)  # type: ignore[arg-type]
 
 
 def test_long_runs_go_to_sub_problems_without_losing_pairs() -> None:

@@ -508,13 +508,13 @@ def test_measured_ground_truth_equals_planned_and_phash_invariants(small: DemoWe
             if picture[ids[a]] != picture[ids[b]]:
                 closest = min(closest, hamming(hashes[a], hashes[b]))
     assert closest > 10, closest
-    assert check_invariants(web, m) == []
+    assert check_invariants(web.images, m) == []
     near = next(s for s in web.images.values() if s.planted == "near_duplicate")
     other = next(s for s in web.images.values() if s.valid and s.rendition.picture != near.rendition.picture)
     far_copy = dict(m)
     far_copy[near.id] = dataclasses.replace(m[near.id], phash=f"{int(m[near.original].phash, 16) ^ 0x1F:016x}")
     far_copy[other.id] = dataclasses.replace(m[other.id], phash=m[near.original].phash)
-    problems = check_invariants(web, far_copy)
+    problems = check_invariants(web.images, far_copy)
     assert len(problems) >= 2 and any("5 pHash bits" in p for p in problems)
     assert any("distinct pictures only" in p for p in problems)
     # pictures carry their planted code: pHash is the codeword (within a bit or two)

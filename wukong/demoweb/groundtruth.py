@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 import pyarrow as pa
@@ -27,13 +26,12 @@ from manifests import reasons
 from manifests.config import Config, load_config
 from manifests.keys import key_for_url, normalize_url
 from wukong.demoweb.captions import load_lexicon
-from wukong.demoweb.measure import Measurement, check_invariants, planned_all
+from wukong.demoweb.measure import Measurement, check_invariants
+from wukong.demoweb.model import ImageSpec, Occurrence, Page
 from wukong.demoweb.pictures import hamming
 from wukong.demoweb.rules import TextRules, normalize_caption
+from wukong.demoweb.search import SearchCorpus
 from wukong.demoweb.sites.home import DISALLOWED_PREFIX
-
-if TYPE_CHECKING:
-    from wukong.demoweb.web import DemoWeb
 
 NOT_CRAWLED = "not_crawled"
 DEMO_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "demo.yaml"
@@ -223,22 +221,23 @@ def absolute(base_url: str, path: str) -> str:
     return urljoin(base_url.rstrip("/") + "/", path.lstrip("/"))
 
 
-def build_ground_truth(web: DemoWeb, base_url: str, measure: bool = True, cfg: Config | None = None) -> pa.Table:
+def build_ground_truth(occurrences: Sequence[Occurrence], pages: Mapping[str, Page], images: Mapping[int, ImageSpec],
+                       measurements: Mapping[int, Measurement], base_url: str, *, measured: bool,
+                       cfg: Config | None = None) -> pa.Table:
+    """One row per occurrence with its expected verdict. `measured`: the measurements come from
+    rendered bytes, which must then keep every promise of the images' plan (else RuntimeError)."""
     cfg = cfg or demo_config()
-    if measure:
-        measurements = web.measurements()
-        problems = check_invariants(web, measurements)
+    if measured:
+        problems = check_invariants(images, measurements)
         if problems:
             raise RuntimeError(f"demo web images break their plan ({len(problems)}): " + "; ".join(problems[:5]))
-    else:
-        measurements = planned_all(web)
-    occs = sorted(web.occurrences, key=lambda o: (o.page_path, o.position))
+    occs = sorted(occurrences, key=lambda o: (o.page_path, o.position))
     rows = [Row(absolute(base_url, o.page_path), urljoin(absolute(base_url, o.page_path), o.src), o.caption,
                 not o.disallowed, o.image_id) for o in occs]
     verdicts = decide(rows, measurements, cfg, load_lexicon())
     columns: dict[str, list[object]] = {f.name: [] for f in GROUND_TRUTH}
     for o, row, (reason, detail) in zip(occs, rows, verdicts, strict=True):
-        page = web.pages[o.page_path]
+        page = pages[o.page_path]
         m = measurements[o.image_id]
         values = {
             "page_url": row.page_url, "url": row.url, "caption": o.caption, "caption_source": o.caption_source,
@@ -255,16 +254,16 @@ def build_ground_truth(web: DemoWeb, base_url: str, measure: bool = True, cfg: C
     return pa.Table.from_pydict(columns, schema=GROUND_TRUTH)
 
 
-def build_search_ground_truth(web: DemoWeb, base_url: str) -> pa.Table:
+def build_search_ground_truth(corpus: SearchCorpus, images: Mapping[int, ImageSpec], base_url: str) -> pa.Table:
     columns: dict[str, list[object]] = {f.name: [] for f in SEARCH_GROUND_TRUTH}
-    for result in web.search.all_results():
-        spec = web.images[result.image_id]
+    for result in corpus.all_results():
+        spec = images[result.image_id]
         w, h = spec.rendition.size
         values = {
             "query": result.query, "rank": result.rank, "url": absolute(base_url, "/img/" + spec.name),
             "caption": result.title, "width": w, "height": h, "from_url": absolute(base_url, result.from_path),
             "thumb_url": absolute(base_url, result.thumb_path), "image_id": spec.id,
-            "result_count": web.search.count(result.query),
+            "result_count": corpus.count(result.query),
         }
         for name, value in values.items():
             columns[name].append(value)

@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from filters.image_inspect import inspect_image, sniff_mime
 from manifests import reasons
 from manifests.config import ImageConfig
-from wukong.demoweb.images import HOTLINK_HTML
+from wukong.demoweb.images import HOTLINK_HTML, ImageRenderer
 from wukong.demoweb.model import BODY_ERROR, BODY_HTML, BODY_TRUNCATED, FORMAT_MIME, ImageSpec
-
-if TYPE_CHECKING:
-    from wukong.demoweb.web import DemoWeb
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +38,8 @@ class Measurement:
     size: int = 0
 
 
-def measure(web: DemoWeb, spec: ImageSpec, max_pixels: int = ImageConfig().max_pixels) -> Measurement:
-    resp = web.renderer.response(spec)
+def measure(renderer: ImageRenderer, spec: ImageSpec, max_pixels: int = ImageConfig().max_pixels) -> Measurement:
+    resp = renderer.response(spec)
     if resp.status != 200:
         return Measurement(resp.status, resp.content_type, reasons.http_status(resp.status), None, size=len(resp.body))
     info = inspect_image(resp.body, max_pixels)
@@ -50,16 +47,17 @@ def measure(web: DemoWeb, spec: ImageSpec, max_pixels: int = ImageConfig().max_p
                        info.mime or sniff_mime(resp.body), info.sha256, info.phash, len(resp.body))
 
 
-def measure_all(web: DemoWeb, workers: int | None = None) -> dict[int, Measurement]:
-    """Every image of `web`, measured. Renders bypass nothing: the renderer's caches stay bounded."""
-    specs = sorted(web.images.values(), key=lambda s: s.id)
+def measure_all(renderer: ImageRenderer, images: Mapping[int, ImageSpec],
+                workers: int | None = None) -> dict[int, Measurement]:
+    """Every image (by id), measured. Renders bypass nothing: the renderer's caches stay bounded."""
+    specs = sorted(images.values(), key=lambda s: s.id)
     workers = workers or min(4, os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="demoweb-measure") as pool:
-        results = list(pool.map(lambda s: measure(web, s), specs, chunksize=16))
+        results = list(pool.map(lambda s: measure(renderer, s), specs, chunksize=16))
     return {s.id: m for s, m in zip(specs, results, strict=True)}
 
 
-def planned(web: DemoWeb, spec: ImageSpec) -> Measurement:
+def planned(renderer: ImageRenderer, spec: ImageSpec) -> Measurement:
     """The measurement the spec promises, without rendering anything."""
     if spec.body == BODY_ERROR:
         return Measurement(spec.status, "text/html; charset=utf-8", reasons.http_status(spec.status))
@@ -70,15 +68,15 @@ def planned(web: DemoWeb, spec: ImageSpec) -> Measurement:
         return Measurement(spec.status, spec.content_type, reasons.CORRUPT_IMAGE, None)
     w, h = spec.rendition.size
     token = hashlib.sha256(repr(spec.rendition).encode()).hexdigest()
-    code = f"{web.renderer.code(spec.rendition.picture):016x}"
+    code = f"{renderer.code(spec.rendition.picture):016x}"
     return Measurement(spec.status, spec.content_type, None, None, w, h, FORMAT_MIME[spec.rendition.fmt], token, code)
 
 
-def planned_all(web: DemoWeb) -> dict[int, Measurement]:
-    return {i: planned(web, s) for i, s in web.images.items()}
+def planned_all(renderer: ImageRenderer, images: Mapping[int, ImageSpec]) -> dict[int, Measurement]:
+    return {i: planned(renderer, s) for i, s in images.items()}
 
 
-def check_invariants(web: DemoWeb, measurements: dict[int, Measurement], near_max: int = 4,
+def check_invariants(images: Mapping[int, ImageSpec], measurements: Mapping[int, Measurement], near_max: int = 4,
                      distinct_min: int = 11, pairwise_limit: int = 20_000) -> list[str]:
     """What the planted images promise, checked on measured bytes; returns the broken promises.
 
@@ -88,7 +86,7 @@ def check_invariants(web: DemoWeb, measurements: dict[int, Measurement], near_ma
     """
     problems: list[str] = []
     first_of_picture: dict[int, int] = {}
-    for spec in sorted(web.images.values(), key=lambda s: s.id):
+    for spec in sorted(images.values(), key=lambda s: s.id):
         m = measurements[spec.id]
         if spec.valid:
             if m.reason is not None or (m.width, m.height) != spec.rendition.size:

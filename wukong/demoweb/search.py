@@ -6,14 +6,12 @@ returns). A query's result list is the same for every page size; the endpoints o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from wukong.demoweb import vocab
+from wukong.demoweb.model import Occurrence
 from wukong.demoweb.seeds import derive, rng
-
-if TYPE_CHECKING:
-    from wukong.demoweb.web import DemoWeb
 
 # (query, number of results): some under 60, some several hundred.
 QUERIES: tuple[tuple[str, int], ...] = (
@@ -41,15 +39,16 @@ class SearchCorpus:
         self._results = results
 
     @classmethod
-    def build(cls, web: DemoWeb) -> SearchCorpus:
+    def build(cls, occurrences: Sequence[Occurrence], seed: int) -> SearchCorpus:
+        """The results of every query, drawn (with `seed`) from the images on allowed pages."""
         page_of: dict[int, str] = {}
-        for occ in sorted(web.occurrences, key=lambda o: (o.page_path, o.position)):
+        for occ in sorted(occurrences, key=lambda o: (o.page_path, o.position)):
             if not occ.disallowed:
                 page_of.setdefault(occ.image_id, occ.page_path)
         pool = sorted(page_of)
         results: dict[str, list[SearchResult]] = {}
         for query, count in QUERIES:
-            r = rng(web.seed, "search", query)
+            r = rng(seed, "search", query)
             picks = r.sample(pool, min(count, len(pool)))
             picks += r.choices(pool, k=count - len(picks))
             items = []
@@ -59,7 +58,7 @@ class SearchCorpus:
                     apos=vocab.APOSTROPHE_BRANDS[rank % len(vocab.APOSTROPHE_BRANDS)], n=r.randrange(6, 60))
                 if rank % 5 == 0 and "'" not in title:  # an apostrophe on every 5th item: acjson's \' quirk
                     title = f"{vocab.APOSTROPHE_BRANDS[rank % len(vocab.APOSTROPHE_BRANDS)]} {title}"
-                h = derive(web.seed, "cs", query, rank)
+                h = derive(seed, "cs", query, rank)
                 items.append(SearchResult(
                     query, rank, image_id, title, page_of[image_id], f"/thumb/{image_id}.jpg", rank % 5,
                     f"{h % 4_294_967_296},{(h >> 32) % 4_294_967_296}", str(h % 10**19)))

@@ -95,7 +95,7 @@ class DemoWeb:
 
         with self._lock:
             if self._search is None:
-                self._search = SearchCorpus.build(self)
+                self._search = SearchCorpus.build(self.occurrences, self.seed)
             return self._search
 
     def measurements(self) -> dict[int, Measurement]:
@@ -104,7 +104,7 @@ class DemoWeb:
 
         with self._lock:
             if self._measurements is None:
-                self._measurements = measure_all(self)
+                self._measurements = measure_all(self.renderer, self.images)
             return self._measurements
 
     def ground_truth(self, base_url: str, measure: bool = True, cfg: Config | None = None) -> pa.Table:
@@ -114,11 +114,14 @@ class DemoWeb:
         `measure=False` uses the planned sizes and hashes instead (fast, same answer by construction).
         """
         from wukong.demoweb.groundtruth import build_ground_truth
+        from wukong.demoweb.measure import planned_all
 
-        return build_ground_truth(self, base_url, measure=measure, cfg=cfg)
+        measurements = self.measurements() if measure else planned_all(self.renderer, self.images)
+        return build_ground_truth(self.occurrences, self.pages, self.images, measurements, base_url,
+                                  measured=measure, cfg=cfg)
 
     def search_ground_truth(self, base_url: str) -> pa.Table:
         """One row per (query, rank) of the search endpoints."""
         from wukong.demoweb.groundtruth import build_search_ground_truth
 
-        return build_search_ground_truth(self, base_url)
+        return build_search_ground_truth(self.search, self.images, base_url)

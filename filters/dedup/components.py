@@ -1,0 +1,119 @@
+"""Near-duplicate groups: connected components of the near pairs, and the keep rule within a group.
+
+Near: among the rows left after exact dedup, identical pHashes are collapsed to one value; pairs of
+distinct values within `max_distance` (d) bits are linked (`near_pairs.find_pairs`) and the groups
+are the connected components. Within a group the largest area, then the smallest key, is kept; the
+others are `near_duplicate`. The same keep rule (without the area) serves the exact stage.
+
+Union-find runs over the values that have a partner only, with vectorised hooking and pointer
+jumping; rows are then mapped to their value's group through a bitmap of leading bits and a binary
+search, chunk by chunk.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from filters.dedup.arrays import ALL_ONES, U64, chunks, unique
+from filters.dedup.near_pairs import find_pairs
+from filters.dedup.result import KEEP_CODE, NEAR_DUPLICATE_CODE
+
+
+def connected_components(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Connected components of nodes 0..n-1: label = smallest node of the component.
+
+    Hooking (each root with an edge to a smaller root points to the smallest such root) alternates
+    with pointer jumping until every edge joins two nodes of the same root; labels only decrease
+    along parent pointers, so there are no cycles.
+    """
+    parent = np.arange(n, dtype=np.int64)
+    while u.size:
+        pu, pv = parent[u], parent[v]
+        differ = pu != pv
+        if not differ.any():
+            break
+        pu, pv = pu[differ], pv[differ]
+        lo, hi = np.minimum(pu, pv), np.maximum(pu, pv)
+        np.minimum.at(parent, hi, lo)
+        while True:
+            grand = parent[parent]
+            if np.array_equal(grand, parent):
+                break
+            parent = grand
+        u, v = lo, hi
+    return parent
+
+
+def keep_best(rows: np.ndarray, group: np.ndarray, keys: np.ndarray, area: np.ndarray | None,
+               reason: np.ndarray, kept: np.ndarray, code: int) -> int:
+    """Within each group keep the largest area, then the smallest key; mark the others. Returns how many."""
+    if not rows.size:
+        return 0
+    ng = int(group.max()) + 1
+    k = keys[rows]
+    cand = np.ones(len(rows), dtype=bool)
+    if area is not None:
+        ar = area[rows]
+        best_area = np.full(ng, np.iinfo(np.int64).min, dtype=np.int64)
+        np.maximum.at(best_area, group, ar)
+        cand = ar == best_area[group]
+    best_key = np.full(ng, ALL_ONES, dtype=np.uint64)
+    np.minimum.at(best_key, group[cand], k[cand])
+    win = cand & (k == best_key[group])
+    if (np.bincount(group[win], minlength=ng) != (np.bincount(group, minlength=ng) > 0)).any():
+        raise ValueError("duplicate keys: the keep rule needs unique keys")
+    winner = np.empty(ng, dtype=np.int64)
+    winner[group[win]] = rows[win]
+    lose = ~win
+    reason[rows[lose]] = code
+    kept[rows[lose]] = winner[group[lose]]
+    return int(np.count_nonzero(lose))
+
+
+
+def _alive_hashes(phash: np.ndarray, reason: np.ndarray) -> np.ndarray:
+    """A new array of the hashes of the rows still kept, gathered chunk by chunk."""
+    alive = int(np.count_nonzero(reason == KEEP_CODE))
+    buf = np.empty(alive, dtype=np.uint64)
+    w = 0
+    for a, b in chunks(len(phash)):
+        v = phash[a:b][reason[a:b] == KEEP_CODE]
+        buf[w:w + len(v)] = v
+        w += len(v)
+    return buf
+
+
+def near_stage(keys: np.ndarray, phash: np.ndarray, area: np.ndarray, d: int, max_run: int,
+               reason: np.ndarray, kept: np.ndarray, stats: dict[str, int]) -> None:
+    """Marks the near duplicates among the rows still kept (see the module docstring)."""
+    n = len(keys)
+    found = find_pairs(_alive_hashes(phash, reason), d, max_run=max_run, overwrite=True)
+    stats.update(found.stats)
+    ea, eb, repeated = found.a, found.b, found.repeated
+    del found
+    stats["near_pairs"] = len(ea)
+    nodes = unique(np.concatenate([ea, eb, repeated]))
+    if not nodes.size:
+        stats["near_duplicate"] = 0
+        return
+    label = connected_components(len(nodes), np.searchsorted(nodes, ea), np.searchsorted(nodes, eb))
+    del ea, eb
+    # rows whose hash is a node: a bitmap of the leading bits skips most rows before the binary search
+    bits = max(8, min(len(nodes).bit_length() + 4, n.bit_length()))  # at most ~2 bytes per row
+    bitmap = np.zeros(1 << bits, dtype=bool)
+    bitmap[nodes >> U64(64 - bits)] = True
+    rows_l, group_l = [], []
+    for a, b in chunks(n):
+        p = phash[a:b]
+        sel = np.flatnonzero((reason[a:b] == KEEP_CODE) & bitmap[p >> U64(64 - bits)])
+        if not sel.size:
+            continue
+        q = p[sel]
+        j = np.minimum(np.searchsorted(nodes, q), len(nodes) - 1)
+        hit = nodes[j] == q
+        rows_l.append(sel[hit] + a)
+        group_l.append(label[j[hit]])
+    rows = np.concatenate(rows_l)
+    group = np.concatenate(group_l)
+    stats["near_group_rows"] = len(rows)
+    stats["near_duplicate"] = keep_best(rows, group, keys, area, reason, kept, NEAR_DUPLICATE_CODE)

@@ -1,0 +1,48 @@
+"""The entry point: exact then near duplicate decisions for every row (see the package docstring)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from filters.dedup.columns import Sha256Column, as_phash, parse_keys
+from filters.dedup.components import near_stage
+from filters.dedup.exact import exact_stage
+from filters.dedup.near_pairs import DEFAULT_MAX_RUN, check_distance
+from filters.dedup.result import DedupResult
+
+
+def decide_duplicates(keys: Any, sha256: Any, phash: Any, area: Any, max_distance: int, near: bool = True,
+                      *, max_run: int = DEFAULT_MAX_RUN) -> DedupResult:
+    """Exact then near duplicate decisions for every row (see the package docstring).
+
+    keys: 20-digit decimal strings or their uint64 values (unique); sha256: 64-char hex strings or
+    32-byte digests; phash: uint64 (or int64 bit patterns, or 16-char hex strings); area: pixels.
+    Lists, numpy arrays and pyarrow arrays are accepted. `max_run` tunes performance only.
+    """
+    d = check_distance(max_distance)
+    if max_run < 2:
+        raise ValueError("max_run must be >= 2")
+    k = parse_keys(keys)
+    n = len(k)
+    ph = as_phash(phash) if near else np.zeros(n, dtype=np.uint64)
+    ar = np.asarray(area)
+    if ar.dtype.kind not in "ui" and not (ar.size == 0 and ar.ndim == 1):
+        raise ValueError("area: expected integers")
+    ar = ar.astype(np.int64, copy=False)
+    sha = Sha256Column(sha256)
+    lengths = {"keys": n, "sha256": sha.col.length, "phash": len(ph), "area": len(ar)}
+    if len(set(lengths.values())) != 1:
+        raise ValueError(f"columns of different lengths: {lengths}")
+    index_type = np.int32 if n < 2**31 else np.int64
+    reason = np.zeros(n, dtype=np.int8)
+    kept = np.arange(n, dtype=index_type)
+    stats: dict[str, int] = {"rows": n}
+    if n > 1:
+        exact_stage(k, sha, reason, kept, stats)
+        if near:
+            near_stage(k, ph, ar, d, max_run, reason, kept, stats)
+    elif n == 1:
+        sha.prefix(0, 1)  # validates the one digest
+    return DedupResult(keys=k, reason_code=reason, kept_index=kept, stats=stats)
