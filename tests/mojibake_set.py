@@ -76,3 +76,80 @@ def labelled_set() -> list[Labelled]:
             seen.add((kind, text))
             rows.append(Labelled(text, kind, errors, lossless, caption, category, split))
     return rows
+
+
+# --- measuring the mojibake filter on the set --------------------------------------------------------
+
+RECOGNISABLE_CHARS = 3
+OUTCOMES = ("repaired", "rejected", "wrong_repair", "missed", "untouched", "altered")
+
+
+def is_fragment(row: Labelled) -> bool:
+    """A wrong decode with errors='ignore' that left fewer than RECOGNISABLE_CHARS non-ASCII characters
+    (Big5 drops most of a UTF-8 caption: `Uniqlo 联名T恤` -> `Uniqlo T`, `东坡肉` -> `銝∟`). What is left
+    is indistinguishable from a short correct caption; such rows are measured apart."""
+    return row.errors == "ignore" and sum(1 for ch in row.text if ch >= "\x80") < RECOGNISABLE_CHARS
+
+
+def outcomes(rows: list[Labelled]) -> list[str]:
+    """What the mojibake filter (pre-check and detector, as the pipeline runs it) did with each row:
+    `repaired` (to the original exactly), `rejected`, `wrong_repair`, `missed` for mojibake;
+    `untouched` or `altered` for correct captions."""
+    import pyarrow as pa
+
+    from filters.base import apply_filter
+    from filters.mojibake import MOJIBAKE, MojibakeFilter
+    from filters.text_normalize import normalize_captions
+    from manifests.config import Config
+
+    flt = MojibakeFilter(Config())
+    table = normalize_captions(pa.table({"caption": pa.array([r.text for r in rows], pa.string())}))
+    out = apply_filter(table, flt)
+    labels = out.column(MOJIBAKE).to_pylist()
+    result = []
+    for row, label in zip(rows, labels, strict=True):
+        if row.kind == CORRECT:
+            result.append("untouched" if label is None else "altered")
+        elif label is None:
+            result.append("missed")
+        elif not label.startswith("repaired:"):
+            result.append("rejected")
+        else:
+            finding = flt.detector.examine(row.text)
+            exact = finding is not None and finding.repaired == row.original
+            result.append("repaired" if exact else "wrong_repair")
+    return result
+
+
+def rates(rows: list[Labelled], results: list[str]) -> dict[str, tuple[int, float]]:
+    """Per kind (and `<kind> fragments`): (rows, share handled): correct untouched, mojibake repaired
+    exactly or rejected."""
+    tally: dict[str, list[int]] = {}
+    for row, outcome in zip(rows, results, strict=True):
+        key = f"{row.kind} fragments" if is_fragment(row) else row.kind
+        good = outcome in ("untouched", "repaired", "rejected")
+        counts = tally.setdefault(key, [0, 0])
+        counts[0] += 1
+        counts[1] += good
+    return {key: (n, ok / n) for key, (n, ok) in tally.items()}
+
+
+def main() -> None:
+    """Prints the measured rates per kind for the tune and the held-out half (markdown)."""
+    rows = labelled_set()
+    results = outcomes(rows)
+    per_split = {}
+    for split in (TUNE, HOLDOUT):
+        picked = [(r, o) for r, o in zip(rows, results, strict=True) if r.split == split]
+        per_split[split] = rates([r for r, _ in picked], [o for _, o in picked])
+    keys = sorted(set(per_split[TUNE]) | set(per_split[HOLDOUT]),
+                  key=lambda k: ((CORRECT, *KINDS).index(k.split()[0]), k))
+    print("| kind | tune rows | tune handled | held-out rows | held-out handled |\n|---|---:|---:|---:|---:|")
+    for key in keys:
+        cells = [per_split[s].get(key, (0, 0.0)) for s in (TUNE, HOLDOUT)]
+        print(f"| {key} | " + " | ".join(f"{n:,} | {rate:.4f}" for n, rate in cells) + " |")
+    print(f"\n{len(rows):,} captions; outcomes: " + ", ".join(f"{o} {results.count(o):,}" for o in OUTCOMES))
+
+
+if __name__ == "__main__":
+    main()
