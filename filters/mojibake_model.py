@@ -35,7 +35,6 @@ LETTER_COST = 6.0  # accented Latin: legitimate in brands, unusual in Chinese ca
 OTHER_COST = 8.0  # bopomofo, Greek, Cyrillic, box drawing, private use, controls, U+FFFD ...
 BIGRAM_WEIGHT = 2.0  # a score is mean cost - BIGRAM_WEIGHT * share of known Han pairs
 
-_HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3FFFF))
 _PUNCT_RANGES = ((0x2010, 0x205E), (0x3000, 0x303F), (0xFF01, 0xFF65), (0xFE30, 0xFE4F), (0x2460, 0x24FF),
                  (0x2150, 0x218F), (0x2600, 0x27BF), (0x2190, 0x21FF))
 _EMOJI_RANGES = ((0x1F000, 0x1FAFF), (0xFE0F, 0xFE0F), (0x200D, 0x200D))
@@ -43,7 +42,7 @@ _COMMON_SYMBOLS = frozenset("·×÷°©®™€£¥§¶±²³¹½¼¾µ«»¿¡"
 
 
 def is_han(cp: int) -> bool:
-    return any(lo <= cp <= hi for lo, hi in _HAN_RANGES)
+    return 0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0xF900 <= cp <= 0xFAFF or 0x20000 <= cp <= 0x3FFFF
 
 
 def _class_cost(ch: str) -> float:
@@ -113,31 +112,38 @@ class HanModel:
         total = sum(counts.values())
         self._cost = {ch: min(UNSEEN_COST, -math.log10(n / total)) for ch, n in counts.items()}
         self._words = load_jieba().FREQ
+        self._chars: dict[str, tuple[float, bool, bool]] = {}
+
+    def _char(self, ch: str) -> tuple[float, bool, bool]:
+        """(cost, is Han, is noise) of a non-ASCII character, remembered."""
+        got = self._chars.get(ch)
+        if got is None:
+            han = is_han(ord(ch))
+            cost = self._cost.get(ch, UNSEEN_COST) if han else _class_cost(ch)
+            got = self._chars[ch] = (cost, han, not han and ch != "\ufffd" and cost >= OTHER_COST)
+        return got
 
     def cost(self, ch: str) -> float:
-        known = self._cost.get(ch)
-        if known is not None:
-            return known
-        return UNSEEN_COST if is_han(ord(ch)) else _class_cost(ch)
+        return self._char(ch)[0]
 
     def has_noise(self, text: str) -> bool:
         """True when `text` holds a character of the noise class (bopomofo, box drawing, Cyrillic ...);
         U+FFFD does not count."""
-        return any(ch >= "\x80" and ch != "\ufffd" and not is_han(ord(ch)) and _class_cost(ch) >= OTHER_COST
-                   for ch in text)
+        return any(ch >= "\x80" and self._char(ch)[2] for ch in text)
 
     def judge(self, text: str) -> Plausibility:
         """Plausibility of the non-ASCII characters of `text` (U+FFFD is skipped: it says nothing)."""
         total, scored, han, pairs, known = 0.0, 0, 0, 0, 0
-        words = self._words
+        words, chars, learn = self._words, self._chars, self._char
         prev_han = ""
         for ch in text:
             if ch < "\x80" or ch == "\ufffd":
                 prev_han = ""
                 continue
+            cost, is_han_char, _ = chars.get(ch) or learn(ch)
             scored += 1
-            total += self.cost(ch)
-            if is_han(ord(ch)):
+            total += cost
+            if is_han_char:
                 han += 1
                 if prev_han:
                     pairs += 1
