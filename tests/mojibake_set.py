@@ -121,12 +121,12 @@ def outcomes(rows: list[Labelled]) -> list[str]:
     return result
 
 
-def rates(rows: list[Labelled], results: list[str]) -> dict[str, tuple[int, float]]:
-    """Per kind (and `<kind> fragments`): (rows, share handled): correct untouched, mojibake repaired
-    exactly or rejected."""
+def rates(rows: list[Labelled], results: list[str], fragments_apart: bool = True) -> dict[str, tuple[int, float]]:
+    """Per kind (and `<kind> fragments`, unless `fragments_apart` is false): (rows, share handled):
+    correct untouched, mojibake repaired exactly or rejected."""
     tally: dict[str, list[int]] = {}
     for row, outcome in zip(rows, results, strict=True):
-        key = f"{row.kind} fragments" if is_fragment(row) else row.kind
+        key = f"{row.kind} fragments" if fragments_apart and is_fragment(row) else row.kind
         good = outcome in ("untouched", "repaired", "rejected")
         counts = tally.setdefault(key, [0, 0])
         counts[0] += 1
@@ -141,7 +141,17 @@ def main() -> None:
     per_split = {}
     for split in (TUNE, HOLDOUT):
         picked = [(r, o) for r, o in zip(rows, results, strict=True) if r.split == split]
-        per_split[split] = rates([r for r, _ in picked], [o for _, o in picked])
+        split_rows, split_results = [r for r, _ in picked], [o for _, o in picked]
+        measured = rates(split_rows, split_results)
+        everything = rates(split_rows, split_results, fragments_apart=False)
+        measured.update({f"{k} (all)": v for k, v in everything.items() if any(is_fragment(r) for r in rows
+                                                                                if r.kind == k)})
+        lossless = [(r, o) for r, o in picked if r.kind != CORRECT and r.lossless]  # `big5`: never repaired
+        for kind in KINDS:
+            mine = [o for r, o in lossless if r.kind == kind]
+            if mine:
+                measured[f"{kind} lossless: repaired exactly"] = (len(mine), mine.count("repaired") / len(mine))
+        per_split[split] = measured
     keys = sorted(set(per_split[TUNE]) | set(per_split[HOLDOUT]),
                   key=lambda k: ((CORRECT, *KINDS).index(k.split()[0]), k))
     print("| kind | tune rows | tune handled | held-out rows | held-out handled |\n|---|---:|---:|---:|---:|")
