@@ -5,12 +5,12 @@ The first text filter: a repair changes what every later filter reads (`å›¾�
 spares jieba and fastText. It reads the raw `caption` (normalisation would destroy the evidence:
 lowercasing turns `Ã` into `ã`, NFKC and control-character removal drop bytes), and:
 
-- a cheap RE2 pre-check over the batch picks the suspicious rows: U+FFFD, private-use characters,
+- a cheap pre-check (one compiled regular expression) picks the suspicious rows: U+FFFD, private-use characters,
   a Latin-1 letter followed by a character that stands for a UTF-8 continuation byte (`å¿`, `Ã—`),
   a character that GBK or Big5 makes of a UTF-8 lead byte and a continuation byte (every wrong-decoded
   run of Chinese starts with one: `鐢` of `用`), a Han character outside GB2312 (traditional and rare
   characters), CJK extension B and beyond, a Han character between Latin letters (`Pok茅mon`).
-  Plain simplified Chinese (about 98% of Wukong-like captions) never leaves the kernels;
+  Plain simplified Chinese (about 98% of Wukong-like captions) goes no further;
 - `mojibake_detect.Detector` examines the suspicious rows one by one.
 
 Stat column `mojibake`: null (clean), `repaired:<charset>->utf8` (the caption was recovered without
@@ -23,6 +23,7 @@ run when the filter stage writes its rejected rows).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import ClassVar
 
@@ -44,8 +45,8 @@ _UTF8_LEADS = (0xE2, 0xE3, 0xE4, 0xE5, 0xE6, 0xE7, 0xE8, 0xE9, 0xEF, 0xF0)
 _CONTINUATIONS = range(0x80, 0xC0)
 
 
-def _re2_class(code_points: Iterable[int]) -> str:
-    """An RE2 character class of the code points, consecutive ones merged into ranges."""
+def _char_class(code_points: Iterable[int]) -> str:
+    """A regular-expression character class of the code points, consecutive ones merged into ranges."""
     points = sorted(set(code_points))
     parts: list[str] = []
     start = prev = points[0]
@@ -53,7 +54,8 @@ def _re2_class(code_points: Iterable[int]) -> str:
         if cp == prev + 1:
             prev = cp
             continue
-        parts.append(f"\\x{{{start:X}}}" if start == prev else f"\\x{{{start:X}}}-\\x{{{prev:X}}}")
+        first, last = re.escape(chr(start)), re.escape(chr(prev))
+        parts.append(first if start == prev else f"{first}-{last}")
         start = prev = cp
     return "[" + "".join(parts) + "]"
 
@@ -84,18 +86,19 @@ def _outside_gb2312() -> set[int]:
     return out
 
 
-def suspicious_pattern() -> str:
-    """The pre-check: RE2 alternatives, any of which sends a caption to the detector."""
-    latin_leads = r"[\x{C2}-\x{F4}]"
-    latin_continuations = _re2_class([*range(0x80, 0xC0), *C1_OF_1252])
-    return "|".join((
-        r"\x{FFFD}",
-        r"\p{Co}",
-        latin_leads + latin_continuations,
-        _re2_class(_wrong_decoded_leads() | _outside_gb2312()),
-        r"[\x{20000}-\x{3FFFF}]",
-        r"[A-Za-z]\p{Han}[A-Za-z]",
-    ))
+def suspicious_pattern() -> re.Pattern[str]:
+    """The pre-check: alternatives any of which sends a caption to the detector. Python's `re`, whose
+    classes are bitmaps, compiled once per filter: RE2 through pyarrow recompiles for every batch, and
+    the class of 2,000 ranges costs 4.5 ms to compile, 2.3 µs per row of a 2,000-row batch."""
+    han = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff"
+    return re.compile("|".join((
+        "\ufffd",
+        "[\ue000-\uf8ff\U000f0000-\U0010ffff]",  # private use
+        "[\u00c2-\u00f4]" + _char_class([*range(0x80, 0xC0), *C1_OF_1252]),
+        _char_class(_wrong_decoded_leads() | _outside_gb2312()),
+        "[\U00020000-\U0003ffff]",
+        f"[A-Za-z][{han}][A-Za-z]",
+    )))
 
 
 class MojibakeFilter(Filter):
@@ -113,13 +116,13 @@ class MojibakeFilter(Filter):
     def compute_stats(self, batch: pa.Table) -> dict[str, pa.Array]:
         raw = cut_raw(batch.column(CAPTION), self.max_chars)
         norm = batch.column(CAPTION_NORM).combine_chunks()
-        suspicious = pc.match_substring_regex(raw, self.pattern)
-        rows = pc.indices_nonzero(suspicious)
         labels = pa.nulls(len(raw), pa.string())
-        if len(rows) == 0:
+        search = self.pattern.search
+        rows = [(i, text) for i, text in enumerate(raw.to_pylist()) if not text.isascii() and search(text)]
+        if not rows:
             return {MOJIBAKE: labels, CAPTION_NORM: norm}
-        found = [self.detector.examine(text) for text in raw.take(rows).to_pylist()]
-        hit = [i for i, f in zip(rows.to_pylist(), found, strict=True) if f is not None]
+        found = [self.detector.examine(text) for _, text in rows]
+        hit = [i for (i, _), f in zip(rows, found, strict=True) if f is not None]
         if not hit:
             return {MOJIBAKE: labels, CAPTION_NORM: norm}
         findings = [f for f in found if f is not None]

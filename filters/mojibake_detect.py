@@ -20,6 +20,7 @@ that are not UTF-8, and where a short one does decode by chance, the result is l
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -76,7 +77,7 @@ def _encode_gb18030(text: str) -> bytes:
     stream seldom holds the digit bytes they need, so a caption that needs them was never GB18030
     mojibake (Korean, Vietnamese, Arabic text)."""
     raw = text.encode("gb18030")
-    if len(raw) != len(text) + sum(1 for ch in text if ch >= "\x80"):
+    if len(raw) != 2 * len(text) - len(text.encode("ascii", "ignore")):
         raise UnicodeEncodeError("gb18030", text, 0, len(text), "four-byte sequence")
     return raw
 
@@ -99,6 +100,7 @@ NEVER_REPAIRED = frozenset({"big5"})
 # private use (EE) are left out: correct Big5 and GBK text often has such trail bytes.
 _LEAD = frozenset((0xE2, 0xE3, 0xE4, 0xE5, 0xE6, 0xE7, 0xE8, 0xE9, 0xEF, 0xF0))
 _CONTINUATION = frozenset(range(0x80, 0xC0))
+_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,30 +163,33 @@ class Detector:
     def __init__(self, model: HanModel | None = None) -> None:
         self.model = model or HanModel()
 
-    def _accept(self, name: str, fixed: str, here: Plausibility) -> bool:
-        """Whether the valid UTF-8 `fixed` is the text the caption `here` was made from."""
+    def _accept(self, name: str, fixed: str, here: Callable[[], Plausibility]) -> bool:
+        """Whether the valid UTF-8 `fixed` is the text the caption (plausibility `here()`) was made from."""
         if not _plain(fixed):
             return False
         there = self.model.judge(fixed)
         if name == LATIN:
-            return there.han > 0 or there.score <= here.score - LATIN_REPAIR_MARGIN
+            return there.han > 0 or there.score <= here().score - LATIN_REPAIR_MARGIN
         if there.han >= 2 and not self.model.has_noise(fixed):
-            return there.score <= here.score + CJK_TOLERANCE
-        return there.score <= here.score - REPAIR_MARGIN
+            return there.score <= here().score + CJK_TOLERANCE
+        return there.score <= here().score - REPAIR_MARGIN
 
-    def _lossy(self, name: str, encode: Callable[[str], bytes], text: str, raw: bytes, here: Plausibility) -> bool:
+    def _lossy(self, name: str, encode: Callable[[str], bytes], text: str, raw: bytes,
+               here: Callable[[], Plausibility]) -> bool:
         """True when `raw` (the caption re-encoded) is UTF-8 Chinese with bytes missing."""
         partial = raw.decode("utf-8", "replace")
-        seen = self.model.judge(partial)
-        broken = partial.count("\ufffd")
+        han = len(_HAN.findall(partial))
         if name == LATIN:  # Latin text never holds a three-byte UTF-8 sequence of a Han character
-            return seen.han >= 1
-        if seen.han >= LOSSY_MIN_HAN and broken <= seen.han and seen.score <= here.score - LOSSY_MARGIN:
-            return True
-        if (seen.han >= MOSTLY_VALID_HAN and 2 * broken <= seen.han and not self.model.has_noise(partial)
-                and seen.score <= here.score + CJK_TOLERANCE):
-            return True
-        return here.score >= NOISE_SCORE and utf8_shaped(text, encode)
+            return han >= 1
+        broken = partial.count("\ufffd")
+        if han >= LOSSY_MIN_HAN and broken <= han:
+            seen = self.model.judge(partial)
+            if seen.score <= here().score - LOSSY_MARGIN:
+                return True
+            if (han >= MOSTLY_VALID_HAN and 2 * broken <= han and not self.model.has_noise(partial)
+                    and seen.score <= here().score + CJK_TOLERANCE):
+                return True
+        return utf8_shaped(text, encode) and here().score >= NOISE_SCORE
 
     def examine(self, text: str) -> Finding | None:
         """The first charset whose re-encoding repairs `text`; else the first that shows it lossy."""
@@ -192,17 +197,25 @@ class Detector:
             return None
         damaged = "\ufffd" in text
         body = text.replace("\ufffd", "") if damaged else text
-        here = self.model.judge(body)
+        judged: list[Plausibility] = []
+
+        def here() -> Plausibility:  # the caption's own plausibility, computed when first needed
+            if not judged:
+                judged.append(self.model.judge(body))
+            return judged[0]
+
         lossy: str | None = None
-        done: set[bytes] = set()
+        written: set[str] = set()
         for name, encode in ENCODERS:
+            if name == "gb18030" and "gbk" in written:  # the same bytes
+                continue
             try:
                 raw = encode(body)
             except UnicodeEncodeError:
                 continue
-            if raw.isascii() or raw in done:
+            written.add(name)
+            if raw.isascii():
                 continue
-            done.add(raw)
             kind = _kind(name, body)
             try:
                 fixed = raw.decode("utf-8")

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from aiohttp import web
@@ -104,12 +103,10 @@ def test_plain_simplified_chinese_skips_the_detector() -> None:
     """The pre-check keeps the common case in the kernels: plain captions never reach Python."""
     plain = [r.text for r in labelled_set() if r.kind == CORRECT and r.category in ("product", "food", "news")]
     mojibake = [r.text for r in labelled_set() if r.kind != CORRECT and not is_fragment(r)]
-    pattern = suspicious_pattern()
-    flagged_plain = pc.match_substring_regex(pa.array(plain), pattern)
-    flagged_mojibake = pc.match_substring_regex(pa.array(mojibake), pattern)
-    assert pc.sum(flagged_plain).as_py() <= len(plain) // 20
+    search = suspicious_pattern().search
+    assert sum(1 for text in plain if search(text)) <= len(plain) // 20
     # Missed: a few Big5 remnants of common characters only (`梁怎抒文` of 焱火烧烤店).
-    assert pc.sum(flagged_mojibake).as_py() >= 0.995 * len(mojibake)
+    assert sum(1 for text in mojibake if search(text)) >= 0.995 * len(mojibake)
 
 
 def test_repair_comes_first_in_the_chain() -> None:
