@@ -5,8 +5,9 @@ decoding those bytes as UTF-8. Charsets tried: cp1252 the sloppy way browsers re
 leaves undefined are C1 controls, so this covers Latin-1 too), GBK, GB18030 (only where GBK cannot
 write the caption: GB18030 maps GBK's gaps to private-use characters) and Big5.
 
-- The bytes decode as UTF-8 and the result is clearly more plausible Chinese (`mojibake_model`):
-  a lossless repair, `Finding(kind, repaired)`. `鐢ㄥ績涓撴敞` -> `用心专注` (gbk),
+- The bytes decode as UTF-8 (itself the strong evidence) and the result is plausible text by
+  `mojibake_model` (`Detector._accept` compares it with the caption): a lossless repair,
+  `Finding(kind, repaired)`. `鐢ㄥ績涓撴敞` -> `用心专注` (gbk),
   `ç”¨å¿ƒä¸“æ³¨` -> `用心专注` (cp1252), `98a8e084f2bc4be1.jpg (781Ã—451)` -> `... (781×451)`.
 - The bytes do not decode, but what does decode is mostly valid Chinese, or every byte of the
   caption's characters is one UTF-8 writes for Chinese (a CJK lead, a continuation) while the caption
