@@ -6,12 +6,21 @@ codec (GBK, GB18030, Big5, cp1252 with errors='replace' and errors='ignore', Lat
 reverse: its GBK bytes decoded as UTF-8 with replacement characters. A variant is `lossless` when the
 wrong decode raised no error (the original can be recovered exactly). Within each category the
 captions alternate between the `tune` half and the `holdout` half.
+
+    python tests/mojibake_set.py     # prints the measured rates per kind for both halves (markdown)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+import pyarrow as pa
+
+from filters.base import apply_filter
+from filters.mojibake import MOJIBAKE, MojibakeFilter
+from filters.text_normalize import normalize_captions
+from manifests.config import Config
 
 CORRECT_TSV = Path(__file__).resolve().parent / "data" / "labelled" / "mojibake_correct.tsv"
 CORRECT = "correct"
@@ -95,13 +104,6 @@ def outcomes(rows: list[Labelled]) -> list[str]:
     """What the mojibake filter (pre-check and detector, as the pipeline runs it) did with each row:
     `repaired` (to the original exactly), `rejected`, `wrong_repair`, `missed` for mojibake;
     `untouched` or `altered` for correct captions."""
-    import pyarrow as pa
-
-    from filters.base import apply_filter
-    from filters.mojibake import MOJIBAKE, MojibakeFilter
-    from filters.text_normalize import normalize_captions
-    from manifests.config import Config
-
     flt = MojibakeFilter(Config())
     table = normalize_captions(pa.table({"caption": pa.array([r.text for r in rows], pa.string())}))
     out = apply_filter(table, flt)
