@@ -36,9 +36,11 @@ class Verdict:
 
 
 class Filter(ABC):
-    """Registry key, YAML section and stats prefix are `name`."""
+    """Registry key, YAML section and stats prefix are `name`. A filter that repairs what it checks
+    (mojibake) names the existing columns it rewrites in `rewrites`; no other column is written back."""
 
     name: ClassVar[str]
+    rewrites: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
@@ -75,7 +77,8 @@ def alive_mask(table: pa.Table) -> pa.Array:
 def apply_filter(table: pa.Table, flt: Filter) -> pa.Table:
     """Runs `flt` on the rows of `table` that no earlier filter rejected; writes its verdicts back.
 
-    Stat columns the filter adds are null on rows it did not see.
+    Stat columns the filter adds are null on rows it did not see; columns it `rewrites` change only on
+    the rows it saw.
     """
     table = ensure_verdict_columns(table)
     mask = alive_mask(table)
@@ -92,6 +95,9 @@ def apply_filter(table: pa.Table, flt: Filter) -> pa.Table:
             continue
         if name not in table.column_names:
             table = table.append_column(name, subset.column(name).take(positions))
+        elif name in flt.rewrites:
+            column = pc.if_else(mask, subset.column(name).take(positions), table.column(name))
+            table = table.set_column(table.schema.get_field_index(name), name, column)
     new_reason = pc.if_else(mask, verdict.reason.take(positions), table.column(REASON))
     new_detail = pc.if_else(mask, verdict.detail.take(positions), table.column(DETAIL))
     table = table.set_column(table.schema.get_field_index(REASON), REASON, new_reason)

@@ -22,6 +22,7 @@ from filters.base import DETAIL, REASON, apply_filters, ensure_verdict_columns
 from filters.download import Downloader, FetchResult
 from filters.global_text import caption_hash64
 from filters.image import IMAGE_COLUMN, ImageFilter
+from filters.mojibake import note_repairs
 from filters.plan import Task, WorkLayout
 from filters.url import UrlFilter
 from manifests.config import Config, StorageConfig
@@ -187,6 +188,7 @@ class FinalizePass:
         else:
             image_kept = None
         kept = self._samples(kept_text, image_kept)
+        text = note_repairs(text)  # a repaired caption rejected later says so in its detail
         rejected_rows = pc.indices_nonzero(pc.is_valid(text.column(REASON)))
         rejected = text.take(rejected_rows).select(REJECTED.names).cast(REJECTED)
         write_parquet_atomic(rejected, self.layout.rejected(task.task_id))

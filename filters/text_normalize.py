@@ -42,14 +42,19 @@ def _unescape_entities(arr: pa.Array) -> pa.Array:
     return arr
 
 
-def normalize_array(captions: pa.Array | pa.ChunkedArray, max_chars: int | None = None) -> pa.Array:
-    """The normalised form of each caption; null becomes ""."""
+def cut_raw(captions: pa.Array | pa.ChunkedArray, max_chars: int | None = None) -> pa.Array:
+    """The raw captions as strings (null becomes ""), cut to the part normalisation reads."""
     limit = TextConfig().max_chars if max_chars is None else max_chars
     if isinstance(captions, pa.ChunkedArray):
         captions = captions.combine_chunks()
     arr = pc.fill_null(captions.cast(pa.string()), "")
-    arr = pc.utf8_slice_codeunits(arr, 0, limit * _RAW_SLACK + 64)
-    arr = _unescape_entities(arr)
+    return pc.utf8_slice_codeunits(arr, 0, limit * _RAW_SLACK + 64)
+
+
+def normalize_array(captions: pa.Array | pa.ChunkedArray, max_chars: int | None = None) -> pa.Array:
+    """The normalised form of each caption; null becomes ""."""
+    limit = TextConfig().max_chars if max_chars is None else max_chars
+    arr = _unescape_entities(cut_raw(captions, limit))
     arr = pc.utf8_normalize(arr, "NFKC")
     arr = pc.replace_substring_regex(arr, _BREAKS, " ")
     arr = pc.replace_substring_regex(arr, _INVISIBLE, "")

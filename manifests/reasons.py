@@ -7,6 +7,7 @@ and a free-form `detail` (the matched word, the kept duplicate's key, the except
 from __future__ import annotations
 
 # text filters, in the order they run
+MOJIBAKE = "mojibake"  # decoded with the wrong charset upstream and not recoverable without loss
 EMPTY_CAPTION = "empty_caption"
 PLACEHOLDER = "placeholder"
 TOO_SHORT = "too_short"

@@ -39,7 +39,7 @@ def out() -> pa.Table:
 
 
 def test_order_and_names() -> None:
-    assert [f.name for f in text_filters(Config())] == ["placeholder", "length", "language", "sensitive"]
+    assert [f.name for f in text_filters(Config())] == ["mojibake", "placeholder", "length", "language", "sensitive"]
 
 
 def test_first_reason_wins_and_no_row_is_lost(out: pa.Table) -> None:

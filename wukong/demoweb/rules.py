@@ -2,7 +2,9 @@
 
 normalise (NFKC, HTML entities, whitespace) -> empty_caption -> placeholder -> too_short / too_long
 (jieba words, punctuation not counted) -> not_chinese (no Han character, or any kana) -> sensitive
-(a lexicon word; detail = the first one in the caption).
+(a lexicon word; detail = the first one in the caption). The filter stage's first text filter,
+mojibake, has no rule here: the demo web's pages are decoded with their declared charsets, and none
+of its captions is mojibake (a generated web of 20,000 pairs was checked).
 """
 
 from __future__ import annotations

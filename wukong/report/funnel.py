@@ -32,7 +32,7 @@ DOWNLOAD_REASONS: tuple[str, ...] = (
 # The pipeline order (DESIGN.md, stage 2): cheapest first. `other` catches reasons this report does not know.
 STEPS: tuple[Step, ...] = (
     Step("text", "text filters",
-         (r.EMPTY_CAPTION, r.PLACEHOLDER, r.TOO_SHORT, r.TOO_LONG, r.NOT_CHINESE, r.SENSITIVE)),
+         (r.MOJIBAKE, r.EMPTY_CAPTION, r.PLACEHOLDER, r.TOO_SHORT, r.TOO_LONG, r.NOT_CHINESE, r.SENSITIVE)),
     Step("frequent_caption", "frequent captions", (r.FREQUENT_CAPTION,)),
     Step("url", "URL dedup", (r.INVALID_URL, r.DUPLICATE_URL)),
     # Opt-out lists act before any download, opt-out headers on the image response: both are counted

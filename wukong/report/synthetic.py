@@ -38,7 +38,7 @@ HOSTS = ("img.photos.example", "cdn.food.example", "pic.travel.example", "static
          "images.shop.example", "upload.forum.example", "img.blog.example", "media.wiki.example")
 # (reason, weight) in pipeline order; the rest of the rows are kept.
 REASON_WEIGHTS = (
-    (r.EMPTY_CAPTION, 0.01), (r.PLACEHOLDER, 0.03), (r.TOO_SHORT, 0.005), (r.TOO_LONG, 0.02),
+    (r.MOJIBAKE, 0.004), (r.EMPTY_CAPTION, 0.01), (r.PLACEHOLDER, 0.03), (r.TOO_SHORT, 0.005), (r.TOO_LONG, 0.02),
     (r.NOT_CHINESE, 0.04), (r.SENSITIVE, 0.005), (r.FREQUENT_CAPTION, 0.05), (r.INVALID_URL, 0.003),
     (r.DUPLICATE_URL, 0.06), ("http_403", 0.06), ("http_404", 0.03), (r.TIMEOUT, 0.02),
     (r.CONNECTION_ERROR, 0.01), (r.DNS_ERROR, 0.005), (r.NOT_AN_IMAGE, 0.01), (r.TOO_LARGE, 0.002),
@@ -72,6 +72,8 @@ def _parts(table: pa.Table, directory: Path, rows_per_part: int, prefix: str = "
 
 
 def _caption(rng: np.random.Generator, query: str, reason: str | None) -> str:
+    if reason == r.MOJIBAKE:  # the UTF-8 bytes of a caption read as GBK, what could not be read replaced
+        return (query + str(rng.choice(SUFFIXES))).encode("utf-8").decode("gbk", "replace")
     if reason == r.EMPTY_CAPTION:
         return ""
     if reason in (r.PLACEHOLDER, r.FREQUENT_CAPTION):
