@@ -26,10 +26,10 @@ from manifests.config import Config
 # cp1252 mojibake of 图片 is a placeholder once repaired; words and language are counted on the real
 # text), and broken text rejected there never costs jieba or fastText (no demo web caption is
 # mojibake, so its ground truth is unchanged). Measured cost per pair (BENCHMARKS.md): mojibake
-# about 1 µs (a regular-expression pre-check; the Python detector on the ~2% of rows it flags), placeholder 1.3 µs
-# (RE2 only), length 20 µs (jieba), language 4 µs (RE2, fastText on about 1 row in 10), sensitive
-# 5 µs (one Aho-Corasick pass over the category lexicon). Running language before length would save about 2 µs/pair but would
-# change which reason rows get.
+# about 1 µs (a regular-expression pre-check; the Python detector on the ~2% of rows it flags),
+# placeholder 1.3 µs (RE2 only), length 20 µs (jieba), language 4 µs (RE2, fastText on about 1 row
+# in 10), sensitive 5 µs (one Aho-Corasick pass over the category lexicon). Running language before
+# length would save about 2 µs/pair but would change which reason rows get.
 TEXT_FILTERS: tuple[type[Filter], ...] = (MojibakeFilter, PlaceholderFilter, LengthFilter, LanguageFilter,
                                          SensitiveFilter)
 
