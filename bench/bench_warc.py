@@ -33,7 +33,8 @@ from bench.warc_corpus import CACHE, build
 
 def read_ours(path: str, parse: bool = True) -> dict[str, Any]:
     from crawler.archive.extract import ArchiveSteps
-    from crawler.archive.records import Record, read_records
+    from crawler.archive.reader import read_records
+    from crawler.archive.records import Record
 
     pairs = pages = records = 0
     with open(path, "rb") as fh:
@@ -113,7 +114,8 @@ def measure(name: str, path: Path) -> dict[str, Any]:
 
 def quarter(path: Path) -> Path:
     """The first quarter of the archive (whole members), for the memory-vs-size check."""
-    from crawler.archive.records import Record, read_records
+    from crawler.archive.reader import read_records
+    from crawler.archive.records import Record
 
     target = path.stat().st_size // 4
     out = path.with_name(path.name.replace(".warc.gz", ".quarter.warc.gz"))

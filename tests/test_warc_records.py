@@ -17,7 +17,8 @@ import pytest
 
 from crawler.archive.extract import ArchiveSteps, cld2_languages, html_page
 from crawler.archive.http import dechunk, decode_payload, parse_http_response
-from crawler.archive.records import Damage, Position, Record, read_records
+from crawler.archive.reader import read_records
+from crawler.archive.records import Damage, Position, Record
 
 DATA = Path(__file__).parent / "data" / "commoncrawl"
 PAGE = '<html><body><img src="a.jpg" alt="图一"><img src="/b.jpg" alt="图二"></body></html>'.encode()

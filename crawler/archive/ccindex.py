@@ -26,7 +26,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from crawler.archive.extract import ArchiveSteps, Failure, Step, html_page
-from crawler.archive.records import Damage, Position, read_records
+from crawler.archive.reader import read_records
+from crawler.archive.records import Damage, Position
 from crawler.archive.sources import RETRY_STATUSES, SourceError, check_host, join_base
 from crawler.archive.unit_run import UnitWriter, run_unit_task
 from crawler.archive.units import Progress, Unit

@@ -1,24 +1,12 @@
-"""WARC records from a byte stream, one at a time, with damage as values.
+"""WARC records, their positions and their damage, and the parser that cuts records out of bytes.
 
-A file is read in chunks, never whole. `.warc.gz` files hold one gzip member per record (Common
-Crawl and every WARC writer by default; a member holding several records, or a whole-file gzip
-stream, also reads); plain `.warc` files hold the records one after another. The kind is told by
-the first bytes, not the name.
-
-Every record comes with its `Position`: the offset of its gzip member (of the record itself in a
-plain file) and how many records precede it inside that member, so that a reader can start again
-exactly there (`read_records(stream_at_offset, position)`). Common Crawl's index offsets are such
-member offsets.
-
-Damage is a `Damage` value and reading goes on: a corrupt or truncated gzip member (the reader
-resynchronises at the next member that starts a WARC record), a record header that is not WARC or
-lacks `WARC-Type`/`Content-Length`, a block whose declared `Content-Length` disagrees with where the
-record ends. A file that does not start with a WARC record is one `not_warc` and nothing else.
-One bad record never costs the others.
-
-fastwarc is faster per record, but it raises at the first damaged member and so loses the rest of
-the file. Here zlib-ng inflates (zlib's interface, about three times zlib's speed) and the Python
-work per record (a dozen header lines) is a few microseconds.
+A `Record` is one WARC record: headers (names lowercased) and block. Its `Position` is the offset of
+its gzip member (of the record itself in a plain file) and how many records precede it inside that
+member, so that a reader can start again exactly there. `Damage` is bytes that could not be read as
+a record, with a kind and a detail: a record header that is not WARC or lacks `WARC-Type` /
+`Content-Length`, a block whose declared `Content-Length` disagrees with where the record ends, a
+file that does not start with a WARC record. The reader (crawler.archive.reader) feeds the parser
+member by member, or a plain file in chunks.
 """
 
 from __future__ import annotations
@@ -26,13 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
 
-from zlib_ng import zlib_ng as zlib  # zlib's interface, about three times faster inflation
-
-CHUNK = 1 << 20
-GZIP_MAGIC = b"\x1f\x8b"
-_MEMBER_MAGIC = b"\x1f\x8b\x08"
 MAX_HEADER_BYTES = 64 << 10
 MAX_BLOCK_BYTES = 256 << 20  # a record larger than this is counted, not held in memory
 _VERSION_RE = re.compile(rb"^WARC/\d+\.\d+\r?$")
@@ -105,7 +87,7 @@ def parse_header_block(raw: bytes) -> dict[str, str] | str:
     return headers
 
 
-class _Records:
+class RecordParser:
     """Parses records out of a run of bytes (one gzip member, or a whole plain file), fed in pieces.
 
     The bytes not yet parsed are `buf[pos:]`. After damage a gzip member is dead (its remaining
@@ -274,133 +256,3 @@ def _record_ends(after: bytes) -> bool:
     one line break, or none at the end of the input, is tolerated), then the next record or nothing."""
     stripped = after.lstrip(b"\r\n")
     return not stripped or (len(stripped) < len(after) and b"WARC/".startswith(stripped[:5]))
-
-
-def read_records(stream: BinaryIO, start: Position | None = None, chunk: int = CHUNK) -> Iterator[Record | Damage]:
-    """The records (and damage) of a WARC stream positioned at `start.offset` (default 0), skipping
-    the `start.index` records that precede the wanted one in its member."""
-    start = start or Position(0, 0)
-    head = stream.read(chunk)
-    if head[:2] == GZIP_MAGIC:
-        yield from _gzip_records(stream, head, start, chunk)
-    else:
-        yield from _plain_records(stream, head, start, chunk)
-
-
-def _plain_records(stream: BinaryIO, head: bytes, start: Position, chunk: int) -> Iterator[Record | Damage]:
-    parser = _Records(start.offset, plain=True, skip=start.index, at_file_start=start.offset == 0)
-    data = head
-    while data:
-        yield from parser.feed(data)
-        if parser.dead:
-            return
-        data = stream.read(chunk)
-    yield from parser.finish()
-
-
-RAW_KEPT = 8 << 20  # compressed bytes of the current member kept for resynchronising after damage
-STEP = 64 << 10  # compressed bytes given to the inflater at a time: what it leaves over is copied
-
-
-class _Window:
-    """The compressed file seen through a buffer: `buf` holds the file from offset `base` on; bytes
-    before the current member's start are dropped only when more is read, and then at most the last
-    RAW_KEPT bytes of a member are kept (to resynchronise after damage)."""
-
-    def __init__(self, stream: BinaryIO, head: bytes, offset: int, chunk: int) -> None:
-        self.stream = stream
-        self.chunk = chunk
-        self.buf = head
-        self.base = offset
-
-    def more(self, keep_from: int) -> bool:
-        """Reads the next chunk, dropping what lies before file offset `keep_from`; False at the end."""
-        data = self.stream.read(self.chunk)
-        if not data:
-            return False
-        keep_from = max(keep_from, self.base + len(self.buf) - RAW_KEPT)
-        cut = max(0, keep_from - self.base)
-        self.buf = self.buf[cut:] + data
-        self.base += cut
-        return True
-
-    def find_member(self, start: int) -> int | None:
-        """The file offset of the next gzip member header at or after `start`, or None at the end."""
-        while True:
-            found = self.buf.find(_MEMBER_MAGIC, max(0, start - self.base))
-            if found >= 0:
-                return self.base + found
-            start = self.base + max(len(self.buf) - 2, 0)  # a magic may straddle two reads
-            if not self.more(start):
-                return None
-
-
-def _gzip_records(stream: BinaryIO, head: bytes, start: Position, chunk: int) -> Iterator[Record | Damage]:
-    """Member by member, each member's records parsed as its bytes inflate. A damaged member is one
-    `Damage`; reading resumes at the next gzip header whose member inflates to a WARC record (a
-    false start, the magic bytes inside compressed data, is passed over silently)."""
-    window = _Window(stream, head, start.offset, chunk)
-    member_offset = start.offset
-    skip = start.index
-    resyncing = False
-    at_file_start = start.offset == 0
-    while True:
-        if resyncing:
-            found = window.find_member(member_offset)
-            if found is None:
-                return
-            member_offset = found
-        elif member_offset >= window.base + len(window.buf) and not window.more(member_offset):
-            return
-        inflater = zlib.decompressobj(wbits=31)
-        parser = _Records(member_offset, plain=False, skip=skip, at_file_start=at_file_start)
-        damage: list[Damage] = []  # the parser's, reported once the member inflates without error
-        position = member_offset  # the next compressed byte to give the inflater
-        outcome = "member"
-        while True:
-            index = position - window.base
-            if index >= len(window.buf):
-                if not window.more(member_offset):
-                    outcome = "eof"
-                    break
-                index = position - window.base
-            piece = memoryview(window.buf)[index:index + STEP]
-            try:
-                out = inflater.decompress(piece)
-            except zlib.error as exc:
-                outcome = str(exc)
-                break
-            position += len(piece) - len(inflater.unused_data)
-            if out:
-                if resyncing and not parser.consumed and not parser.pending and \
-                        not b"WARC/".startswith(out.lstrip(b"\r\n")[:5]):
-                    outcome = "not a WARC member"
-                    break
-                resyncing = False
-                for item in parser.feed(out):
-                    if isinstance(item, Damage):
-                        if item.kind == NOT_WARC:
-                            yield item
-                            return
-                        damage.append(item)
-                    else:
-                        yield item
-            if inflater.eof:
-                break
-        at_file_start = False
-        if outcome == "member":
-            skip = 0
-            yield from damage
-            yield from parser.finish()
-            member_offset = position
-            continue
-        if outcome == "eof":
-            if not resyncing:
-                yield Damage(Position(member_offset, parser.index - len(damage)), TRUNCATED_GZIP,
-                             "the file ends inside a gzip member")
-            return
-        if not resyncing:  # the parser's damage in this member is part of this one
-            yield Damage(Position(member_offset, parser.index - len(damage)), CORRUPT_GZIP, outcome)
-            resyncing = True
-        skip = 0
-        member_offset += 1  # the next member is looked for from just after this one's start

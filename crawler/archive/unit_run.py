@@ -21,7 +21,7 @@ from typing import Any
 import pyarrow as pa
 
 from crawler.archive.extract import ArchiveSteps, Step
-from crawler.archive.records import read_records
+from crawler.archive.reader import read_records
 from crawler.archive.sources import SourceError, open_stream
 from crawler.archive.units import PARTS_SPIDER, Progress, Unit, save_progress, staging_dir, state_root, with_metadata
 from crawler.items import CandidatePair
