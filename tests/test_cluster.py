@@ -250,3 +250,44 @@ def test_ctrl_c_reaches_a_crawl_job_running_as_a_ray_task(demo_web, ray_local: N
     assert run_on_cluster([spec], cfg, interrupt_once_started) == [130]
     assert "Received SIGINT" in (Path(spec.job_dir) / "crawl.log").read_text(encoding="utf-8")
     assert json.loads((Path(spec.job_dir) / "ray_task.json").read_text())["crawler_pid"] > 0
+
+
+def test_archive_crawls_on_the_cluster_equal_the_local_ones(demo_web, ray_cluster: str,  # type: ignore[no-untyped-def]
+                                                           tmp_path: Path, s3_server) -> None:
+    """`--spider warc` over three files and `--spider cc-index` over an index: each file (row group)
+    a Ray task spread over the nodes, the output on S3 for warc; the same candidates as locally."""
+    from wukong.demoweb.archive import write_cc_index, write_warc
+
+    www = tmp_path / "www"
+    files = [www / f"demo-{i}.warc.gz" for i in range(3)]
+    write_warc(demo_web.web, demo_web.base_url, files[0])
+    for path in files[1:]:
+        shutil.copy(files[0], path)
+    write_cc_index(files[0], "demo-0.warc.gz", tmp_path / "index" / "part-0.parquet", row_group_size=150)
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "WUKONG_LOOPBACK_ONLY": "1"}
+    env.pop("RAY_ADDRESS", None)
+    bucket = s3_server.new_bucket()
+    sets = [arg for s in s3_server.config_overrides() for arg in ("--set", s)]
+    runs = {
+        "local": (env, ["--spider", "warc", "--warc", *map(str, files), "--out",
+                        str(tmp_path / "local" / "candidates")]),
+        "cluster": ({**env, "RAY_ADDRESS": ray_cluster, "WUKONG_CACHE": str(tmp_path / "cache")},
+                    ["--spider", "warc", "--warc", *map(str, files), "--out", f"s3://{bucket}/candidates", *sets]),
+        "index": ({**env, "RAY_ADDRESS": ray_cluster},
+                  ["--spider", "cc-index", "--index", str(tmp_path / "index" / "part-0.parquet"), "--out",
+                   str(tmp_path / "index-out" / "candidates"), "--set", f"crawl.warc_base_url={www}"]),
+    }
+    for name, (run_env, args) in runs.items():
+        r = subprocess.run([sys.executable, "-m", "wukong.cli", "-q", "crawl", *args, "--config", CONFIG],
+                           cwd=tmp_path, env=run_env, capture_output=True, text=True, timeout=STEP_TIMEOUT_S)
+        assert r.returncode == 0, f"{name}: {r.stdout[-2000:]}\n{r.stderr[-2000:]}"
+    s3_server.filesystem().get(f"{bucket}/candidates/", str(tmp_path / "cluster" / "candidates") + "/",
+                               recursive=True)
+    local = _candidates(tmp_path / "local")
+    assert sum(local.values()) > 3000
+    assert _candidates(tmp_path / "cluster") == local
+    one_file = Counter({row: n // 3 for row, n in local.items()})
+    assert _candidates(tmp_path / "index-out") == one_file  # the index covers the first file
+    units = tmp_path / "cluster" / "candidates" / "_jobs" / "warc" / "units"
+    nodes = {json.loads(p.read_text())["node"] for p in units.iterdir()}
+    assert len(nodes) >= 2 and "" not in nodes  # the files were read on several nodes

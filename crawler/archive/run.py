@@ -79,7 +79,7 @@ def run_units(units: list[Unit], task: TaskFn, out: DataPath, cfg: Config, parti
     with ray_session(_session_config(cfg, partitions)):
         import ray
 
-        remote = ray.remote(num_cpus=1, max_retries=0)(task)
+        remote = ray.remote(num_cpus=1, max_retries=0)(task).options(scheduling_strategy="SPREAD")
         window = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
         queue = list(todo)
         running: dict[Any, Unit] = {}

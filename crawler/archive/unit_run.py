@@ -141,6 +141,7 @@ def run_unit_task(body: UnitBody, unit_fields: dict[str, Any], progress_fields: 
     os.environ.update(env)
     unit = Unit(**unit_fields)
     progress = Progress.from_dict(progress_fields)
+    progress.node = _node_id()
     cfg = CrawlConfig(**crawl)
     store = StorageConfig(**storage) if storage else None
     out_dir = data_path(out, store)
@@ -160,6 +161,13 @@ def run_unit_task(body: UnitBody, unit_fields: dict[str, Any], progress_fields: 
     outcome = writer.outcome()
     return {"unit": asdict(outcome.unit), "progress": asdict(outcome.progress), "new_rows": outcome.new_rows,
             "new_counters": outcome.new_counters, "new_failures": outcome.new_failures}
+
+
+def _node_id() -> str:
+    """The Ray node this task runs on ("" outside Ray)."""
+    import ray
+
+    return ray.get_runtime_context().get_node_id() if ray.is_initialized() else ""
 
 
 def run_warc_unit(*args: Any) -> dict[str, Any]:

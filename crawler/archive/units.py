@@ -59,6 +59,7 @@ class Progress:
     counters: dict[str, int] = field(default_factory=dict)
     failures: list[dict[str, str]] = field(default_factory=list)
     parts: list[str] = field(default_factory=list)
+    node: str = ""  # the Ray node that last worked on the unit
 
     @property
     def position(self) -> Position:
@@ -75,7 +76,8 @@ class Progress:
         return cls(resume=tuple(data.get("resume") or (0, 0)),  # type: ignore[arg-type]
                    done=bool(data.get("done")), rows=int(data.get("rows", 0)), seq=int(data.get("seq", 0)),
                    counters={str(k): int(v) for k, v in (data.get("counters") or {}).items()},
-                   failures=list(data.get("failures") or []), parts=list(data.get("parts") or []))
+                   failures=list(data.get("failures") or []), parts=list(data.get("parts") or []),
+                   node=str(data.get("node") or ""))
 
     def add_failures(self, failures: list[dict[str, str]]) -> None:
         room = MAX_NAMED_FAILURES - len(self.failures)
