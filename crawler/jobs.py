@@ -40,6 +40,7 @@ from manifests.config import CrawlConfig, StorageConfig
 from manifests.errors import UserError
 from manifests.parquet_io import write_json_atomic
 from manifests.storage import DataPath, data_path, is_remote, local_cache_dir
+from manifests.text_files import read_text_file
 
 JOBS_DIR = "_jobs"
 JOB_FILE = "job.json"
@@ -177,20 +178,8 @@ def read_queries(path: str | DataPath, storage: StorageConfig | None = None) -> 
     """One query per line (UTF-8, BOM allowed), from a local file or a URL (`s3://...`); blank lines
     and repeats are ignored, order kept."""
     p = data_path(path, storage) if isinstance(path, str) else path
-    try:
-        if not p.is_file():
-            raise UserError(f"queries file not found: {p}")
-        raw = p.read_bytes()
-    except UserError:
-        raise
-    except Exception as exc:  # OSError locally; on object storage also botocore's own (endpoint, credentials)
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserError(f"cannot read the queries file {p}: {reason}") from None
-    try:
-        lines = raw.decode("utf-8-sig").splitlines()
-    except UnicodeDecodeError:
-        raise UserError(f"queries file {p} is not UTF-8") from None
-    queries = list(dict.fromkeys(line.strip() for line in lines if line.strip()))
+    text, _ = read_text_file(p, "queries file")
+    queries = list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
     if not queries:
         raise UserError(f"queries file {p} has no queries")
     return queries

@@ -32,6 +32,7 @@ from manifests.config import Config, StorageConfig
 from manifests.errors import UserError
 from manifests.keys import normalize_url
 from manifests.storage import as_path
+from manifests.text_files import read_text_file
 
 OPT_OUT_MATCH = "opt_out_match"
 _LABEL = r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?"
@@ -112,18 +113,10 @@ def load_opt_out_lists(paths: list[str], storage: StorageConfig | None = None) -
     digest = hashlib.sha256()
     for spec in paths:
         path = as_path(str(spec), storage)
-        try:
-            raw = path.read_bytes()
-            text = raw.decode("utf-8")
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            raise UserError(f"opt-out list not found: {spec}") from None
-        except UnicodeDecodeError:
-            raise UserError(f"opt-out list is not UTF-8: {spec}") from None
-        except OSError as exc:
-            raise UserError(f"opt-out list unreadable: {spec} ({exc.strerror or type(exc).__name__})") from None
+        text, raw = read_text_file(path, "opt-out list")
         digest.update(hashlib.sha256(raw).digest())
         for number, line in enumerate(text.splitlines(), 1):
-            lists.add_line(line.lstrip("\ufeff"), f"{spec}:{number}", path.name)
+            lists.add_line(line, f"{spec}:{number}", path.name)
     lists.digest = digest.hexdigest() if paths else ""
     return lists
 

@@ -40,8 +40,8 @@ from filters.lexicon import (
 from filters.text_normalize import CAPTION_NORM, normalize_array
 from manifests import reasons
 from manifests.config import Config, StorageConfig
-from manifests.errors import UserError
 from manifests.storage import as_path
+from manifests.text_files import read_text_file
 
 SENSITIVE_MATCH = "sensitive_match"
 
@@ -63,13 +63,8 @@ def skeletons(words: list[str]) -> list[str]:
 def read_lexicon(path: str | Path, storage: StorageConfig | None = None) -> list[str]:
     """Words of one user lexicon file (a local path or an object-storage URL, which every node of a
     cluster can read); a missing or non-UTF-8 file is a UserError."""
-    p = as_path(str(path), storage)
-    if not p.is_file():
-        raise UserError(f"sensitive-word lexicon not found: {p}")
-    try:
-        return parse_lexicon(p.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise UserError(f"sensitive-word lexicon is not UTF-8: {p}") from None
+    text, _ = read_text_file(as_path(str(path), storage), "sensitive-word lexicon")
+    return parse_lexicon(text)
 
 
 def _is_separator(ch: str) -> bool:

@@ -23,6 +23,7 @@ from manifests.keys import key_for_url, normalize_url
 from manifests.parquet_io import read_parquet_checked
 from manifests.schemas import MANIFEST
 from manifests.storage import DataPath
+from manifests.text_files import read_text_file
 
 _SHA256 = re.compile(r"(?:sha256:)?([0-9a-fA-F]{64})")
 _KEY = re.compile(r"[0-9]{1,64}")
@@ -43,16 +44,9 @@ class Removals:
 
 def parse_removals(path: DataPath) -> Removals:
     """Reads a takedown file; a missing, unreadable, empty or malformed one is a UserError."""
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        raise UserError(f"takedown file not found: {path}") from None
-    except UnicodeDecodeError:
-        raise UserError(f"takedown file is not UTF-8: {path}") from None
-    except OSError as exc:
-        raise UserError(f"takedown file unreadable: {path} ({exc.strerror or type(exc).__name__})") from None
+    text, _ = read_text_file(path, "takedown file")
     out = Removals()
-    for number, line in enumerate(text.lstrip("\ufeff").splitlines(), 1):
+    for number, line in enumerate(text.splitlines(), 1):
         entry = re.split(r"\s#", line, maxsplit=1)[0].strip()
         if not entry or entry.startswith("#"):
             continue
