@@ -10,16 +10,17 @@ lowercasing turns `Ã` into `ã`, NFKC and control-character removal drop bytes)
   (`å¿`, `Ã—`), a character that GBK or Big5 makes of a UTF-8 lead byte and a continuation byte
   (every wrong-decoded run of Chinese starts with one: `鐢` of `用`), a Han character outside GB2312
   (traditional and rare characters), CJK extension B and beyond, a Han character between Latin
-  letters (`Pok茅mon`).
+  letters (`Pok茅mon`), a caption made only of ASCII and characters GBK or Big5 make of two bytes of
+  UTF-8 (a lossy decode's leftover, `KFC 舐`).
   Plain simplified Chinese goes no further (98.5% of the benchmark's Wukong-like captions);
 - `mojibake_detect.Detector` examines the suspicious rows one by one.
 
 Stat column `mojibake`: null (clean), `repaired:<charset>->utf8` (the caption was recovered without
 loss: `caption_norm` is rewritten from the repaired text, so the released `caption` is the repaired
 one while `caption_raw` keeps what the page said), or the kind of unrecoverable mojibake
-(`gbk->utf8 lossy`, `replacement_char`, ...) -> reason `mojibake` with that kind as detail. A repaired
-row that a later step rejects gets `; repaired:<charset>->utf8` appended to its detail (`note_repairs`,
-run when the filter stage writes its rejected rows).
+(`gbk->utf8 lossy`, `big5->utf8 fragment`, `replacement_char`, ...) -> reason `mojibake` with that
+kind as detail. A repaired row that a later step rejects gets `; repaired:<charset>->utf8` appended
+to its detail (`note_repairs`, run when the filter stage writes its rejected rows).
 """
 
 from __future__ import annotations
@@ -74,6 +75,22 @@ def _wrong_decoded_leads() -> set[int]:
     return out
 
 
+def _utf8_shaped_chars() -> set[int]:
+    """Characters GBK or Big5 make of two bytes of a UTF-8 stream of Chinese: lead and continuation in
+    either order, or two continuations (what a lossy wrong decode leaves: `梁怎抒文` of 焱火烧烤店)."""
+    out: set[int] = set()
+    for first in (*_UTF8_LEADS, *_CONTINUATIONS):
+        for second in (*_UTF8_LEADS, *_CONTINUATIONS):
+            if first in _UTF8_LEADS and second in _UTF8_LEADS:
+                continue
+            for codec in ("gbk", "big5"):
+                try:
+                    out.add(ord(bytes([first, second]).decode(codec)))
+                except UnicodeDecodeError:
+                    pass
+    return out
+
+
 def _outside_gb2312() -> set[int]:
     """Han characters of the BMP that GB2312 (the common simplified set) cannot write."""
     out: set[int] = set()
@@ -99,6 +116,7 @@ def suspicious_pattern() -> re.Pattern[str]:
         _char_class(_wrong_decoded_leads() | _outside_gb2312()),
         "[\U00020000-\U0003ffff]",
         f"[A-Za-z][{han}][A-Za-z]",
+        "^(?:[\x00-\x7f]|" + _char_class(_utf8_shaped_chars()) + ")+$",  # the caption is all such
     )))
 
 

@@ -12,6 +12,8 @@ write the caption: GB18030 maps GBK's gaps to private-use characters) and Big5.
 - The bytes do not decode, but what does decode is mostly valid Chinese, or every byte of the
   caption's characters is one UTF-8 writes for Chinese (a CJK lead, a continuation) while the caption
   reads as noise: mojibake whose wrong decode dropped bytes (errors='ignore'), `Finding(kind, None)`.
+  Or the caption is what such a decode left of a caption, however short (`mojibake_leftover`:
+  `东坡肉` -> `銝∟`): `Finding(kind, None, FRAGMENT)`, detail `big5->utf8 fragment`.
   Big5 mojibake is always rejected, never repaired (see NEVER_REPAIRED).
 - U+FFFD anywhere: the wrong decode replaced what it could not read; never repairable (kind named
   when the rest of the caption is identifiably one charset's mojibake, else `replacement_char`).
@@ -25,9 +27,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from filters.mojibake_leftover import SHAPED_MIN_CHARS, is_leftover, utf8_shape
 from filters.mojibake_model import HanModel, Plausibility
 
 REPLACEMENT_CHAR = "replacement_char"
+LOSSY = "lossy"
+FRAGMENT = "fragment"
 LATIN = "cp1252"
 # Lossless repairs. Latin family: the result holds Han characters, or scores LATIN_REPAIR_MARGIN
 # better. GBK family: the result holds at least two Han characters and no noise-class character and
@@ -45,9 +50,9 @@ REPAIR_MARGIN = 1.0
 LOSSY_MARGIN = 1.5
 LOSSY_MIN_HAN = 2
 MOSTLY_VALID_HAN = 3
-# Third test, for the fragments a Big5 decode leaves: the caption is `utf8_shaped` (at least
-# SHAPED_MIN_CHARS characters) and reads as noise (score at least NOISE_SCORE).
-SHAPED_MIN_CHARS = 3
+# Third test, for longer leftovers: the caption is UTF-8-shaped (at least SHAPED_MIN_CHARS characters)
+# and reads as noise (score at least NOISE_SCORE). Fourth, the caption is a `mojibake_leftover`,
+# however short (FRAGMENT, unless U+FFFD shows the decode replaced rather than dropped bytes).
 NOISE_SCORE = 4.3
 
 
@@ -96,11 +101,9 @@ ENCODERS: tuple[tuple[str, Callable[[str], bytes]], ...] = (
 # Big5 mojibake is recognised, never repaired: Big5 reads so few UTF-8 byte pairs that a result that
 # decodes cleanly is more often bytes dropped in whole pairs (errors='ignore') than a lossless decode.
 NEVER_REPAIRED = frozenset({"big5"})
-# UTF-8 leads of the text Chinese captions hold: general punctuation (E2), CJK symbols and
-# ideographs (E3-E9), full-width forms (EF), emoji and CJK extension B (F0). Hangul (EA-ED) and
-# private use (EE) are left out: correct Big5 and GBK text often has such trail bytes.
-_LEAD = frozenset((0xE2, 0xE3, 0xE4, 0xE5, 0xE6, 0xE7, 0xE8, 0xE9, 0xEF, 0xF0))
-_CONTINUATION = frozenset(range(0x80, 0xC0))
+# Codecs that drop UTF-8 bytes anywhere in a caption (Big5 pairs only a few of them); GBK pairs nearly
+# all, so its short leftovers come only from a sequence cut at the end of the caption.
+DROPS_ANYWHERE = frozenset({"big5"})
 _HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]")
 
 
@@ -112,15 +115,17 @@ class Finding:
 
     kind: str
     repaired: str | None
+    how: str = LOSSY  # unrecoverable: LOSSY (bytes missing) or FRAGMENT (all that is left is a leftover)
 
     @property
     def label(self) -> str:
-        """`repaired:gbk->utf8`, `gbk->utf8 lossy` or `replacement_char` (stat column and detail)."""
+        """`repaired:gbk->utf8`, `gbk->utf8 lossy`, `big5->utf8 fragment` or `replacement_char` (stat
+        column and detail)."""
         if self.repaired is not None:
             return f"repaired:{self.kind}->utf8"
         if self.kind == REPLACEMENT_CHAR:
             return REPLACEMENT_CHAR
-        return f"{self.kind}->utf8 lossy"
+        return f"{self.kind}->utf8 {self.how}"
 
 
 def _kind(name: str, text: str) -> str:
@@ -131,31 +136,6 @@ def _kind(name: str, text: str) -> str:
         except UnicodeEncodeError:
             return LATIN
     return name
-
-
-def utf8_shaped(text: str, encode: Callable[[str], bytes]) -> bool:
-    """Every byte of the non-ASCII characters of `text` is a UTF-8 byte of Chinese text: a lead of
-    punctuation, CJK, full-width forms or emoji, or a continuation; a character that is a whole
-    two-byte sequence (`é` read as Big5 `矇`) passes without counting; an ASCII trail byte only on
-    the last character before ASCII (a letter the wrong decode swallowed). At least SHAPED_MIN_CHARS
-    characters, one lead, no fewer continuations than leads."""
-    leads = continuations = chars = 0
-    last = len(text) - 1
-    for i, ch in enumerate(text):
-        if ch < "\x80":
-            continue
-        raw = encode(ch)
-        if len(raw) == 2 and 0xC2 <= raw[0] <= 0xDF and raw[1] in _CONTINUATION:
-            continue
-        chars += 1
-        for byte in raw:
-            if byte in _LEAD:
-                leads += 1
-            elif byte in _CONTINUATION:
-                continuations += 1
-            elif byte >= 0x80 or (i < last and text[i + 1] >= "\x80"):
-                return False
-    return chars >= SHAPED_MIN_CHARS and 1 <= leads <= continuations
 
 
 class Detector:
@@ -176,21 +156,26 @@ class Detector:
         return there.score <= here().score - REPAIR_MARGIN
 
     def _lossy(self, name: str, encode: Callable[[str], bytes], text: str, raw: bytes,
-               here: Callable[[], Plausibility]) -> bool:
-        """True when `raw` (the caption re-encoded) is UTF-8 Chinese with bytes missing."""
+               here: Callable[[], Plausibility]) -> str | None:
+        """LOSSY or FRAGMENT when `raw` (the caption re-encoded) is UTF-8 Chinese with bytes missing
+        (FRAGMENT: the caption is what `mojibake_leftover` recognises), else None."""
         partial = raw.decode("utf-8", "replace")
         han = len(_HAN.findall(partial))
         if name == LATIN:  # Latin text never holds a three-byte UTF-8 sequence of a Han character
-            return han >= 1
+            return LOSSY if han >= 1 else None
         broken = partial.count("\ufffd")
         if han >= LOSSY_MIN_HAN and broken <= han:
             seen = self.model.judge(partial)
             if seen.score <= here().score - LOSSY_MARGIN:
-                return True
+                return LOSSY
             if (han >= MOSTLY_VALID_HAN and 2 * broken <= han and not self.model.has_noise(partial)
                     and seen.score <= here().score + CJK_TOLERANCE):
-                return True
-        return utf8_shaped(text, encode) and here().score >= NOISE_SCORE
+                return LOSSY
+        shape = utf8_shape(text, encode)
+        if (shape is not None and shape.chars >= SHAPED_MIN_CHARS and 1 <= shape.leads <= shape.continuations
+                and here().score >= NOISE_SCORE):
+            return LOSSY
+        return FRAGMENT if is_leftover(text, encode, self.model, name in DROPS_ANYWHERE) else None
 
     def examine(self, text: str) -> Finding | None:
         """The first charset whose re-encoding repairs `text`; else the first that shows it lossy."""
@@ -206,6 +191,7 @@ class Detector:
             return judged[0]
 
         lossy: str | None = None
+        how = LOSSY
         written: set[str] = set()
         for name, encode in ENCODERS:
             if name == "gb18030" and "gbk" in written:  # the same bytes
@@ -221,8 +207,8 @@ class Detector:
             try:
                 fixed = raw.decode("utf-8")
             except UnicodeDecodeError:
-                if lossy is None and self._lossy(name, encode, body, raw, here):
-                    lossy = kind
+                if lossy is None and (found := self._lossy(name, encode, body, raw, here)) is not None:
+                    lossy, how = kind, found
                 continue
             if fixed == body or not self._accept(name, fixed, here):
                 continue
@@ -231,7 +217,7 @@ class Detector:
             else:
                 return Finding(kind, fixed)
         if lossy is not None:
-            return Finding(lossy, None)
+            return Finding(lossy, None, LOSSY if damaged else how)
         if damaged:
             return Finding(REPLACEMENT_CHAR, None)
         return None

@@ -34,6 +34,14 @@ KANA_COST = 4.0  # kana and hangul: the text of Japanese and Korean captions, no
 LETTER_COST = 6.0  # accented Latin: legitimate in brands, unusual in Chinese captions
 OTHER_COST = 8.0  # bopomofo, Greek, Cyrillic, box drawing, private use, controls, U+FFFD ...
 BIGRAM_WEIGHT = 2.0  # a score is mean cost - BIGRAM_WEIGHT * share of known Han pairs
+# Rarity of a Han character (`HanModel.rarity`): RARE when its cost is at least RARE_COST (fewer than
+# 1 in 100,000 of the dictionary's weighted characters), UNSEEN when it is not in the table and is no
+# common traditional character; TRADITIONAL for a character that simplified Chinese does not write (outside
+# GB2312) but Big5 counts among its 5,401 common characters (level 1, A440-C67E): the table, made from
+# a simplified dictionary, cannot say how common it is, so it is evidence of neither kind.
+RARE_COST = 5.0
+COMMON, RARE, UNSEEN, TRADITIONAL = "common", "rare", "unseen", "traditional"
+_BIG5_LEVEL1 = range(0xA4, 0xC7)
 
 _PUNCT_RANGES = ((0x2010, 0x205E), (0x3000, 0x303F), (0xFF01, 0xFF65), (0xFE30, 0xFE4F), (0x2460, 0x24FF),
                  (0x2150, 0x218F), (0x2600, 0x27BF), (0x2190, 0x21FF))
@@ -113,6 +121,7 @@ class HanModel:
         self._cost = {ch: min(UNSEEN_COST, -math.log10(n / total)) for ch, n in counts.items()}
         self._words = load_jieba().FREQ
         self._chars: dict[str, tuple[float, bool, bool]] = {}
+        self._rarity: dict[str, str] = {}
 
     def _char(self, ch: str) -> tuple[float, bool, bool]:
         """(cost, is Han, is noise) of a non-ASCII character, remembered."""
@@ -125,6 +134,17 @@ class HanModel:
 
     def cost(self, ch: str) -> float:
         return self._char(ch)[0]
+
+    def begins_word(self, text: str) -> bool:
+        """True when `text` begins a jieba dictionary word (or is one)."""
+        return text in self._words
+
+    def rarity(self, ch: str) -> str:
+        """COMMON, RARE, UNSEEN or TRADITIONAL (see RARE_COST) of a Han character, remembered."""
+        got = self._rarity.get(ch)
+        if got is None:
+            got = self._rarity[ch] = _rarity(ch, self._cost.get(ch))
+        return got
 
     def has_noise(self, text: str) -> bool:
         """True when `text` holds a character of the noise class (bopomofo, box drawing, Cyrillic ...);
@@ -155,6 +175,23 @@ class HanModel:
             return Plausibility(0.0, 0, 0)
         share = known / pairs if pairs else 0.0
         return Plausibility(total / scored - BIGRAM_WEIGHT * share, scored, han)
+
+
+def _rarity(ch: str, cost: float | None) -> str:
+    try:
+        ch.encode("gb2312")
+        simplified = True
+    except UnicodeEncodeError:
+        simplified = False
+    if not simplified:
+        try:
+            if ch.encode("big5")[0] in _BIG5_LEVEL1:
+                return TRADITIONAL
+        except UnicodeEncodeError:
+            pass
+    if cost is None:
+        return UNSEEN
+    return RARE if cost >= RARE_COST else COMMON
 
 
 def main(argv: list[str]) -> int:
