@@ -16,6 +16,9 @@ clears the match (`洗钱 防范 宣传`, `传销 警示教育 展板` are kept)
 never cleared. `data/sensitive_allow.txt` lists ordinary phrases that contain a term (`大麻哈鱼`,
 `空调外挂机`): a match inside one of them does not count. Categories in `OPTIONAL` (political) are
 off unless `text.sensitive_categories` names them. User lexicon files are plain words, category `user`.
+`data/t2s_chars.txt` maps traditional characters to simplified ones (derived from OpenCC's
+TSCharacters): captions and words are folded with it before matching, so the files hold simplified
+words only and `百家樂`, `汽槍`, `澀情` match `百家乐`, `汽枪`, `涩情`.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 LEXICON_DIR = DATA_DIR / "sensitive"
 CONTEXT_FILE = DATA_DIR / "sensitive_context.txt"
 ALLOW_FILE = DATA_DIR / "sensitive_allow.txt"
+T2S_FILE = DATA_DIR / "t2s_chars.txt"
 USER = "user"
 EDUCATION = "education"
 OPTIONAL = frozenset({"political"})
@@ -66,6 +70,18 @@ def _read(path: Path) -> list[str]:
 
 def allowed_phrases() -> list[str]:
     return _read(ALLOW_FILE)
+
+
+@functools.cache
+def t2s_table() -> dict[int, str]:
+    """t2s_chars.txt (`繁<TAB>简`, one character each) as a `str.translate` table."""
+    table: dict[int, str] = {}
+    for line in _read(T2S_FILE):
+        trad, _, simp = line.partition("\t")
+        if len(trad) != 1 or len(simp) != 1:
+            raise ValueError(f"{T2S_FILE.name}: {line!r} is not one character, a tab and one character")
+        table[ord(trad)] = simp
+    return table
 
 
 @functools.cache

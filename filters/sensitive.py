@@ -1,8 +1,9 @@
 """Sensitive words: Aho-Corasick (pyahocorasick) over the packaged lexicon's categories plus the user's files.
 
 Words and captions are compared as *skeletons*: the normalised text (NFKC, lowercase, no zero-width
-characters) with whitespace, punctuation and symbols removed, so `赌 博`, `赌.博`, `赌★博`, `ＢＯＴ`
-and `b o t` all match, in every category. The lexicon (filters/lexicon.py) has one file per
+characters) with whitespace, punctuation and symbols removed and traditional characters folded to
+simplified ones (filters/data/t2s_chars.txt), so `赌 博`, `赌.博`, `赌★博`, `賭博`, `ＢＯＴ` and `b o t`
+all match, in every category. The lexicon (filters/lexicon.py) has one file per
 category, rules that need a context word (`刻章 + @selling`), allowed phrases (a match inside
 `大麻哈鱼` or `空调外挂机` does not count) and education words that clear some categories
 (`洗钱 防范 宣传`). A match that crosses words of the caption does not count either (see
@@ -35,6 +36,7 @@ from filters.lexicon import (
     education_words,
     packaged_terms,
     parse_lexicon,
+    t2s_table,
     user_terms,
 )
 from filters.text_normalize import CAPTION_NORM, normalize_array
@@ -55,9 +57,14 @@ def skeleton(texts: pa.Array) -> pa.Array:
     return pc.replace_substring_regex(texts, _SEPARATORS, "")
 
 
+def fold(text: str) -> str:
+    """Traditional characters as simplified ones, one for one (offsets are kept)."""
+    return text.translate(t2s_table())
+
+
 def skeletons(words: list[str]) -> list[str]:
-    """The skeleton of each word as the captions' skeletons are made (normalised first)."""
-    return skeleton(normalize_array(pa.array(words, pa.string()))).to_pylist()
+    """The skeleton of each word as the captions' skeletons are made (normalised and folded)."""
+    return [fold(w) for w in skeleton(normalize_array(pa.array(words, pa.string()))).to_pylist()]
 
 
 def read_lexicon(path: str | Path, storage: StorageConfig | None = None) -> list[str]:
@@ -84,7 +91,9 @@ class BoundaryCheck:
     which holds `色情`, and `窗外挂着` holds `外挂`. A match that both starts and ends inside words
     of the caption's segmentation (配色|情侣, 窗外|挂着) crosses words and does not count; one that
     starts or ends on a boundary (`网上|赌博`, `赌| |博`, `赌博机`) does. Only rows with a match
-    are segmented, once each.
+    are segmented, once each. A match that begins or ends with a Latin letter (or a digit) glued to
+    another one in the caption is inside a Latin word and never counts: `sb` in `usb`, `av` in
+    `java`, `k粉` in `ok粉丝`.
     """
 
     def __init__(self) -> None:
@@ -108,7 +117,18 @@ class BoundaryCheck:
             self._segment(text)
         if skel_end >= len(self._kept):  # the two skeletons disagree: keep the match rather than guess
             return True
-        return self._kept[skel_start] in self._starts or self._kept[skel_end] + 1 in self._ends
+        first, last = self._kept[skel_start], self._kept[skel_end]
+        if _glued(text, first - 1, first) or _glued(text, last + 1, last):
+            return False
+        return first in self._starts or last + 1 in self._ends
+
+
+def _glued(text: str, outside: int, inside: int) -> bool:
+    """Whether the character at `outside` continues the Latin word or number that `inside` is part of."""
+    if not 0 <= outside < len(text):
+        return False
+    a, b = text[outside], text[inside]
+    return a.isascii() and b.isascii() and ((a.isalpha() and b.isalpha()) or (a.isdigit() and b.isdigit()))
 
 
 Hit = tuple[int, tuple[int, tuple[Term, ...]]]  # (end offset in the row's skeleton, (key length, terms))
@@ -196,6 +216,7 @@ class Matcher:
         values = skeleton(texts).cast(pa.large_string())
         joined = pc.binary_join(pa.LargeListArray.from_arrays(pa.array([0, n], pa.int64()), values),
                                 pa.scalar(_ROW_BREAK, pa.large_string()))[0].as_py()
+        joined = fold(joined)
         lengths = pc.utf8_length(values).to_numpy(zero_copy_only=False)
         starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
         by_row: dict[int, list[Hit]] = {}
@@ -206,7 +227,7 @@ class Matcher:
         for row, hits in by_row.items():
             if any(terms for _, (_, terms) in hits):
                 skel = joined[starts[row]:starts[row] + lengths[row]]
-                found[row] = self.first_label(hits, texts[row].as_py(), skel, boundary)
+                found[row] = self.first_label(hits, fold(texts[row].as_py()), skel, boundary)
         return pa.array(found, pa.string())
 
 

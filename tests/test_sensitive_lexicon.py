@@ -81,7 +81,7 @@ def test_every_category_is_rejected(flt: SensitiveFilter, caption: str, detail: 
 @pytest.mark.parametrize(("caption", "detail"), [
     ("百 家 乐", "gambling:百家乐"), ("ＡＶ女优", "porn:av"), ("冰\u200b毒", "drugs:冰毒"), ("枪.支", "weapons:枪支"),
     ("假★文凭", "fake_documents:假文凭"), ("刷　单", "fraud:刷单"), ("傻 逼", "insults:傻逼"),
-    ("百家樂 線上", "gambling:百家樂"), ("代開發票", "fake_documents:代開發票"),
+    ("百家樂 線上", "gambling:百家乐"), ("代開發票", "fake_documents:代开发票"),
 ])
 def test_evasions_and_traditional_forms_in_every_category(flt: SensitiveFilter, caption: str, detail: str) -> None:
     assert details(flt, [caption]) == [detail]
