@@ -7,6 +7,7 @@
                                 `data/sensitive_context.txt`);
   `狙击枪 + @selling - @toy`   a rule with a veto: it does not count when the caption also holds one
                                 of the words after `-` (a toy gun's caption);
+  `sb - nike | dunk`           a term with a veto and no context word needed;
   `~卖淫`                       a term that an education context clears even in a category it does
                                 not clear (the crime words of pornography, which news reports use).
 `data/sensitive_context.txt` holds the named context sets (`[selling]`, then one word a line) and the
@@ -133,17 +134,17 @@ def _words(alternatives: str, line: str, category: str) -> list[str]:
 
 
 def parse_entry(line: str, category: str) -> Term:
-    """`term`, `~term`, `term + ctx | @set` or `term + ctx | @set - veto | @set` -> Term (sets expanded)."""
-    head, plus, rest = line.partition(" + ")
+    """`term`, `~term`, `term + ctx | @set`, `term + ctx | @set - veto | @set` or `term - veto | @set` -> Term
+    (sets expanded)."""
+    body, minus, unwanted = line.partition(" - ")
+    head, plus, wanted = body.partition(" + ")
     clearable = category in EDUCATION_CLEARS or head.strip().startswith("~")
     word = head.strip().removeprefix("~").strip()
     if not word or "+" in word:
         raise ValueError(f"{category}.txt: {line!r} has no term (write `term + context`, spaces around +)")
-    if not plus:
-        return Term(word, category, clearable=clearable)
-    wanted, minus, unwanted = rest.partition(" - ")
-    veto = _words(unwanted, line, category) if minus else []
-    return Term(word, category, tuple(_words(wanted, line, category)), clearable, tuple(veto))
+    context = tuple(_words(wanted, line, category)) if plus else ()
+    veto = tuple(_words(unwanted, line, category)) if minus else ()
+    return Term(word, category, context, clearable, veto)
 
 
 def categories() -> list[str]:

@@ -156,7 +156,7 @@ class Matcher:
         self._vetoes: dict[Term, frozenset[str]] = {}
         words: dict[str, bool] = {}
         for term in terms:
-            if term.context:
+            if term.context or term.veto:
                 # a term is never its own context (无码 is an adult word for 免费在线观看, not for itself,
                 # and 黄色 is not a context of 黄色视频): context words inside the term do not count
                 own = skel[term.word]
@@ -191,11 +191,12 @@ class Matcher:
                 continue
             found = None
             for term in terms:  # the context first: one cheap scan, while the boundary check segments the row
-                if term.context or term.clearable:
+                if term.context or term.veto or term.clearable:
                     if context is None:
                         context = self.context_of(skel)
-                    if term.context and (context[0].isdisjoint(self._needs[term])
-                                         or not context[0].isdisjoint(self._vetoes[term])):
+                    if term.context and context[0].isdisjoint(self._needs[term]):
+                        continue
+                    if term.veto and not context[0].isdisjoint(self._vetoes[term]):
                         continue
                     if term.clearable and context[1]:
                         continue
