@@ -86,6 +86,8 @@ def test_traditional_characters_are_folded_and_latin_words_kept_whole(tmp_path: 
     cfg.text.use_default_lexicon = False
     out = run(SensitiveFilter(cfg), ["禁詞 壞話", "壞 話", "usb 数据线", "sb 一个", "你个sb", "S B", "sbs"])
     assert out.column("detail").to_pylist() == ["user:禁词", "user:坏话", None, "user:sb", "user:sb", "user:sb", None]
+    batch = ["禁詞"] + ["普通的 風景 照片"] * 300 + ["壞話 𠀀 后来"]  # a long batch is folded through numpy
+    assert run(SensitiveFilter(cfg), batch).column("detail").to_pylist() == ["user:禁词"] + [None] * 300 + ["user:坏话"]
 
 
 def test_the_folding_table_leaves_simplified_text_alone() -> None:
