@@ -7,6 +7,7 @@
                                 `data/sensitive_context.txt`);
   `狙击枪 + @selling - @toy`   a rule with a veto: it does not count when the caption also holds one
                                 of the words after `-` (a toy gun's caption);
+  `sb - nike | dunk`           a term with a veto and no context word needed;
   `~卖淫`                       a term that an education context clears even in a category it does
                                 not clear (the crime words of pornography, which news reports use).
 `data/sensitive_context.txt` holds the named context sets (`[selling]`, then one word a line) and the
@@ -16,6 +17,9 @@ clears the match (`洗钱 防范 宣传`, `传销 警示教育 展板` are kept)
 never cleared. `data/sensitive_allow.txt` lists ordinary phrases that contain a term (`大麻哈鱼`,
 `空调外挂机`): a match inside one of them does not count. Categories in `OPTIONAL` (political) are
 off unless `text.sensitive_categories` names them. User lexicon files are plain words, category `user`.
+`data/t2s_chars.txt` maps traditional characters to simplified ones (derived from OpenCC's
+TSCharacters): captions and words are folded with it before matching, so the files hold simplified
+words only and `百家樂`, `汽槍`, `澀情` match `百家乐`, `汽枪`, `涩情`.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 LEXICON_DIR = DATA_DIR / "sensitive"
 CONTEXT_FILE = DATA_DIR / "sensitive_context.txt"
 ALLOW_FILE = DATA_DIR / "sensitive_allow.txt"
+T2S_FILE = DATA_DIR / "t2s_chars.txt"
 USER = "user"
 EDUCATION = "education"
 OPTIONAL = frozenset({"political"})
@@ -66,6 +71,18 @@ def _read(path: Path) -> list[str]:
 
 def allowed_phrases() -> list[str]:
     return _read(ALLOW_FILE)
+
+
+@functools.cache
+def t2s_table() -> dict[int, str]:
+    """t2s_chars.txt (`繁<TAB>简`, one character each) as a `str.translate` table."""
+    table: dict[int, str] = {}
+    for line in _read(T2S_FILE):
+        trad, _, simp = line.partition("\t")
+        if len(trad) != 1 or len(simp) != 1:
+            raise ValueError(f"{T2S_FILE.name}: {line!r} is not one character, a tab and one character")
+        table[ord(trad)] = simp
+    return table
 
 
 @functools.cache
@@ -117,17 +134,17 @@ def _words(alternatives: str, line: str, category: str) -> list[str]:
 
 
 def parse_entry(line: str, category: str) -> Term:
-    """`term`, `~term`, `term + ctx | @set` or `term + ctx | @set - veto | @set` -> Term (sets expanded)."""
-    head, plus, rest = line.partition(" + ")
+    """`term`, `~term`, `term + ctx | @set`, `term + ctx | @set - veto | @set` or `term - veto | @set` -> Term
+    (sets expanded)."""
+    body, minus, unwanted = line.partition(" - ")
+    head, plus, wanted = body.partition(" + ")
     clearable = category in EDUCATION_CLEARS or head.strip().startswith("~")
     word = head.strip().removeprefix("~").strip()
     if not word or "+" in word:
         raise ValueError(f"{category}.txt: {line!r} has no term (write `term + context`, spaces around +)")
-    if not plus:
-        return Term(word, category, clearable=clearable)
-    wanted, minus, unwanted = rest.partition(" - ")
-    veto = _words(unwanted, line, category) if minus else []
-    return Term(word, category, tuple(_words(wanted, line, category)), clearable, tuple(veto))
+    context = tuple(_words(wanted, line, category)) if plus else ()
+    veto = tuple(_words(unwanted, line, category)) if minus else ()
+    return Term(word, category, context, clearable, veto)
 
 
 def categories() -> list[str]:

@@ -37,8 +37,9 @@ from wukong.report.synthetic import write_synthetic_data_dir
 
 LABELLED = Path(__file__).parent / "data" / "labelled"
 LDNOOBW = "derived from LDNOOBW (github.com/LDNOOBW, commit 5faf2ba), CC BY 4.0"
-# Dev set (tests/data/labelled/sensitive_dev.tsv, 434 unsafe and 345 safe captions): 432 rejected (two
-# captions in slang are missed), 345 kept. The floors are the figures for the held-out set.
+# Dev sets (tests/data/labelled/sensitive_dev.tsv, 434 unsafe and 345 safe captions: all rejected and all kept;
+# sensitive_dev2.tsv, round 2, 192 unsafe and 135 safe: 191 rejected, 134 kept). The floors are the issue's
+# figures for the held-out set.
 MIN_REJECTED = 0.95
 MIN_KEPT = 0.98
 
@@ -81,7 +82,9 @@ def test_every_category_is_rejected(flt: SensitiveFilter, caption: str, detail: 
 @pytest.mark.parametrize(("caption", "detail"), [
     ("百 家 乐", "gambling:百家乐"), ("ＡＶ女优", "porn:av"), ("冰\u200b毒", "drugs:冰毒"), ("枪.支", "weapons:枪支"),
     ("假★文凭", "fake_documents:假文凭"), ("刷　单", "fraud:刷单"), ("傻 逼", "insults:傻逼"),
-    ("百家樂 線上", "gambling:百家樂"), ("代開發票", "fake_documents:代開發票"),
+    ("百家樂 線上", "gambling:百家乐"), ("代開發票", "fake_documents:代开发票"), ("汽槍 出售 貨到付款", "weapons:汽枪"),
+    ("澀情影片 線上看", "porn:涩情"), ("菠 菜 平 台 首充", "gambling:菠菜"), ("qiang支 哪里买", "weapons:qiang支"),
+    ("SB玩意", "insults:sb"), ("傻x吧你", "insults:傻x"),
 ])
 def test_evasions_and_traditional_forms_in_every_category(flt: SensitiveFilter, caption: str, detail: str) -> None:
     assert details(flt, [caption]) == [detail]
@@ -99,6 +102,29 @@ def test_evasions_and_traditional_forms_in_every_category(flt: SensitiveFilter, 
     "刻章 篆刻艺术 展览", "学历认证 报告 查询", "洗钱", "儿童 玩具 狙击枪 软弹 价格",
 ])
 def test_allowed_phrases_and_education_context_are_kept(flt: SensitiveFilter, caption: str) -> None:
+    assert details(flt, [caption]) == [None]
+
+
+@pytest.mark.parametrize(("caption", "detail"), [
+    # slang that needs its context: pellets, meth, money mules, rebates, sugar daddies
+    ("狗粮 5.5 铅弹 批发", "weapons:狗粮"), ("溜冰 冰货 同城送", "drugs:溜冰"), ("跑分 招码商 日入过千", "fraud:跑分"),
+    ("招代理 高返水 棋牌", "gambling:招代理"), ("有偿包养 大学生", "porn:有偿包养"), ("收u 出u 高价", "fraud:收u"),
+    ("四六级证书 不用考", "fake_documents:四六级证书"), ("您的账户存在异常 点击链接", "fraud:您的账户"),
+    ("承兑商 usdt 高汇率", "fraud:承兑商"), ("54式 散件 出售", "weapons:54式"), ("叶子 dama 出", "drugs:叶子"),
+])
+def test_round_two_slang_with_its_context(flt: SensitiveFilter, caption: str, detail: str) -> None:
+    assert details(flt, [caption]) == [detail]
+
+
+@pytest.mark.parametrize("caption", [
+    # the same words in their everyday sense, or with a veto word
+    "小狗吃狗粮 萌宠", "撒狗粮 秀恩爱", "狗粮 进口 成犬 包邮", "溜冰场 开业", "溜冰 门票 价格", "冬奥会 冰壶 比赛 溜冰",
+    "手机 跑分 安兔兔", "显卡 跑分 天梯图 兼职", "卫生间 返水 维修", "菠菜炒鸡蛋", "菠菜 种植 平台", "承兑汇票 贴现",
+    "秋天 叶子 黄了", "葡萄 白粉病 防治", "美国运通 黑卡 百夫长", "反派 洗白 剧情", "a片区 停水通知", "usb 数据线",
+    "nike sb dunk", "草泥马 羊驼 动物园", "扎西尼玛的 歌", "汽车 消音器 口径 通用", "健康证 代办 体检 流程",
+    "驾照 消分 学法减分 12123", "炉石 套牌 出售", "500g水果 价格", "存100送100 话费 移动",
+])
+def test_round_two_everyday_words_are_kept(flt: SensitiveFilter, caption: str) -> None:
     assert details(flt, [caption]) == [None]
 
 
@@ -189,11 +215,11 @@ def test_entry_syntax() -> None:
 
 def test_real_world_captions_of_the_tests_are_kept(flt: SensitiveFilter) -> None:
     captions = []
-    for name in ("language.tsv", "names.tsv", "names_holdout.tsv"):
+    for name in ("language.tsv", "names.tsv", "names_holdout.tsv", "names_dev.tsv", "contacts.tsv"):
         for line in (LABELLED / name).read_text(encoding="utf-8").splitlines():
             if line.strip() and not line.startswith("#"):
                 captions.append(line.split("\t")[0])
-    assert len(captions) >= 850
+    assert len(captions) >= 1700
     flagged = [(c, d) for c, d in zip(captions, details(flt, captions), strict=True) if d]
     assert flagged == []
 
@@ -207,6 +233,17 @@ def test_dev_set_per_category() -> None:
         assert s.unsafe >= 30 and s.safe >= 20, category
         assert s.rejected_rate >= MIN_REJECTED and s.kept_rate >= MIN_KEPT, (category, scores["all"].misses)
     assert scores["all"].other_category == 0
+
+
+def test_second_dev_set_per_category() -> None:
+    rows = read_labelled(LABELLED / "sensitive_dev2.tsv")
+    assert len(rows) >= 300
+    scores = measure(rows, Config())
+    for category in default_categories():
+        s = scores[category]
+        assert s.unsafe >= 25 and s.safe >= 10, category
+        assert s.rejected_rate >= MIN_REJECTED, (category, scores["all"].misses)
+    assert scores["all"].kept_rate >= MIN_KEPT, scores["all"].misses
 
 
 def test_bench_lexicon_prints_per_category_rates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,6 +8,7 @@ import pyarrow as pa
 import pytest
 
 from filters.base import apply_filter
+from filters.lexicon import t2s_table
 from filters.sensitive import SENSITIVE_MATCH, SensitiveFilter
 from filters.text_chain import normalize_captions
 from manifests import reasons
@@ -75,6 +76,35 @@ def test_user_lexicon_full_width_and_case(tmp_path: Path) -> None:
     cfg.text.use_default_lexicon = False
     out = run(SensitiveFilter(cfg), ["ＢＡＤ　ｗｏｒｄ 贴纸", "b.a.d.w.o.r.d", "禁 词", "西湖", "网上赌博"])
     assert out.column("detail").to_pylist() == ["user:BadWord", "user:BadWord", "user:禁词", None, None]
+
+
+def test_traditional_characters_are_folded_and_latin_words_kept_whole(tmp_path: Path) -> None:
+    lexicon = tmp_path / "mine.txt"
+    lexicon.write_text("禁词\n坏话\nsb\n", encoding="utf-8")
+    cfg = Config()
+    cfg.text.sensitive_words = [str(lexicon)]
+    cfg.text.use_default_lexicon = False
+    out = run(SensitiveFilter(cfg), ["禁詞 壞話", "壞 話", "usb 数据线", "sb 一个", "你个sb", "S B", "sbs"])
+    assert out.column("detail").to_pylist() == ["user:禁词", "user:坏话", None, "user:sb", "user:sb", "user:sb", None]
+    batch = ["禁詞"] + ["普通的 風景 照片"] * 300 + ["壞話 𠀀 后来"]  # a long batch is folded through numpy
+    assert run(SensitiveFilter(cfg), batch).column("detail").to_pylist() == ["user:禁词"] + [None] * 300 + ["user:坏话"]
+
+
+def test_the_folding_table_leaves_simplified_text_alone() -> None:
+    table = t2s_table()
+    assert len(table) > 3000 and table[ord("槍")] == "枪" and table[ord("澀")] == "涩" and table[ord("樂")] == "乐"
+    assert all(len(v) == 1 for v in table.values()) and not set(table) & {ord(v) for v in table.values()}
+    gb2312 = set()
+    for high in range(0xB0, 0xF8):
+        for low in range(0xA1, 0xFF):
+            try:
+                gb2312.add(bytes([high, low]).decode("gb2312"))
+            except UnicodeDecodeError:
+                pass
+    assert len(gb2312) == 6763  # the simplified standard's hanzi: only 後 菸 摺 are folded (to 后 烟 折)
+    assert {c for c in gb2312 if ord(c) in table} == set("後菸摺")
+    for kept in "乾於徵著么":  # traditional text also uses these, but so does simplified text: never folded
+        assert ord(kept) not in table
 
 
 def test_user_lexicon_adds_to_default(tmp_path: Path) -> None:
