@@ -5,7 +5,12 @@
 - given_name_chars.txt: common given-name characters, `middle:` characters that may stand inside a
   three-character name but never last, `strong:` characters that end names and hardly any ordinary
   word, `never:` characters that no given name holds (food, places, things, function words);
-- not_names.txt: brands, products, places and fictional beings shaped like names (王老吉, 周大福).
+- not_names.txt: brands, products, dishes, food words and places shaped like names (王老吉, 周大福);
+  fictional_names.txt: characters of novels, legends, dramas and games (林黛玉, 萧炎); foreign_names.txt:
+  transliterated foreign names (霍金, 罗丹): none of them is ever masked, nor a span they cover, start
+  or cut across (陈皮 of 陈皮红, 郭靖 of 郭靖黄);
+- known_people.txt: well-known real people, public and historical (姚明, 屈原, 易烊千玺), masked
+  wherever they stand as a word (filters.privacy decides that).
 
 Two shape tests: `split(word)` (strict: every given-name character from the common list) for spans
 the masker composes itself, and `split(word, loose=True)` (any Han character but the `never:` ones)
@@ -24,6 +29,18 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 def read_lines(name: str) -> list[str]:
     text = (DATA_DIR / name).read_text(encoding="utf-8")
     return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _words(name: str) -> frozenset[str]:
+    return frozenset(w for line in read_lines(name) for w in line.split())
+
+
+def _index(words: frozenset[str]) -> dict[str, tuple[int, ...]]:
+    """First character -> the lengths of the words starting with it, longest first."""
+    out: dict[str, set[int]] = {}
+    for w in words:
+        out.setdefault(w[0], set()).add(len(w))
+    return {ch: tuple(sorted(lengths, reverse=True)) for ch, lengths in out.items()}
 
 
 def _is_han(ch: str) -> bool:
@@ -45,6 +62,10 @@ class NameLexicon:
     never_last: frozenset[str]
     never_alone: frozenset[str]
     not_names: frozenset[str]
+    things: frozenset[str]
+    known: frozenset[str]
+    not_index: dict[str, tuple[int, ...]]
+    known_index: dict[str, tuple[int, ...]]
 
     @classmethod
     def load(cls) -> NameLexicon:
@@ -54,6 +75,9 @@ class NameLexicon:
                 kind, _, rest = line.partition(":") if ":" in line.split()[0] else (default, "", line)
                 sections.setdefault(kind.strip(), set()).update(rest.split())
         given = sections.get("given", set())
+        things = frozenset(read_lines("not_names.txt"))
+        not_names = things | _words("fictional_names.txt") | _words("foreign_names.txt")
+        known = _words("known_people.txt")
         return cls(frozenset(sections.get("surname", set())),
                    frozenset(sections.get("compound", set()) | sections.get("compound-word", set())),
                    frozenset(sections.get("compound-word", set())),
@@ -61,7 +85,7 @@ class NameLexicon:
                    frozenset(sections.get("middle", set()) | given),
                    frozenset(sections.get("strong", set()) & given), frozenset(sections.get("never", set())),
                    frozenset(sections.get("never-last", set())), frozenset(sections.get("never-alone", set())),
-                   frozenset(read_lines("not_names.txt")))
+                   not_names, things, known, _index(not_names), _index(known))
 
     def split(self, word: str, loose: bool = False) -> tuple[str, str] | None:
         """(surname, given name) when `word` has the shape of a Chinese name, else None."""
@@ -82,11 +106,30 @@ class NameLexicon:
 
     def not_a_name_at(self, text: str, start: int, end: int) -> bool:
         """Whether a not-a-name entry covers the span [start, end) (王老吉 of 王老吉凉茶, 汤达人 when
-        jieba proposed 汤达, 钟薛高 when it proposed 薛高)."""
-        for entry in self.not_names:
-            if len(entry) < end - start:
-                continue
-            at = text.find(entry, max(0, end - len(entry)))
-            if at != -1 and at <= start:
-                return True
+        jieba proposed 汤达, 钟薛高 when it proposed 薛高), or cuts across one of its ends (郭靖 of 郭靖黄),
+        or, a thing of not_names.txt, starts it and stops inside it (陈皮 of 陈皮红; but the character 孟浩
+        does not stop 孟浩然); an entry inside the given name is fine (桂花 of 韩桂花)."""
+        index, entries = self.not_index, self.not_names
+        for at in range(max(0, start - 8), end):
+            for length in index.get(text[at], ()):
+                stop = at + length
+                if stop > len(text) or text[at:stop] not in entries:
+                    continue
+                if (at <= start and stop >= end) or (at < start < stop) or (at < end < stop) \
+                        or (at == start and text[at:stop] in self.things):
+                    return True
         return False
+
+    def known_spans(self, text: str) -> list[tuple[int, int]]:
+        """[start, end) of the listed well-known people in `text`, longest first at each start, left to right."""
+        spans: list[tuple[int, int]] = []
+        index, known, end = self.known_index, self.known, 0
+        for at, ch in enumerate(text):
+            if at < end or ch not in index:
+                continue
+            for length in index[ch]:
+                if at + length <= len(text) and text[at:at + length] in known:
+                    spans.append((at, at + length))
+                    end = at + length
+                    break
+        return spans

@@ -4,6 +4,7 @@ Characters and names themselves live in filters/data (filters.name_lexicon)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import jieba
@@ -17,16 +18,44 @@ TITLES_AFTER = frozenset(
     "村长 同志 师傅 小朋友 宝宝 奶奶 爷爷 夫妇 同款 写真 演唱会 主演 新歌 新剧 剧照 红毯 签名 近照 导演 "
     "主持 参加 出席 获得 荣获 获奖 表示 认为 指出 讲话 发言 演讲 留念 合影 毕业 出生 结婚 参观 访问 "
     "元帅 将军 总理 主席 教练 选手 演唱 专辑 小品 相声 "
-    "诗词 书法 散文 小说 画作 手稿 语录 名言 传记 雕像 画像 塑像 铜像 故居 纪念馆 墓".split()
+    "诗词 书法 散文 小说 画作 手稿 语录 名言 传记 雕像 画像 塑像 铜像 故居 纪念馆 墓 "
+    "研究员 烈士 航天员 宇航员 诞辰 旧居 故里 "
+    "手迹 墨宝 真迹 字帖 诗意画 诗意图 诗配画 纪念碑 肖像 街拍".split()
+)
+# Verbs, works and events of people only: they make a name of a span that is rare in text (`莫言获…`,
+# `郎朗钢琴独奏会`), where an everyday word jieba also tags `nr` stays (安静, 白鹤).
+PEOPLE_VERBS = frozenset(
+    "获 夺得 夺冠 夺金 卫冕 亮相 点燃 战胜 击败 执导 领衔 担任 出演 饰演 现身 登台 举办 题写 题字 手书 率队 "
+    "当选 逝世 去世 代言 讲述 专访 采访 退役 领奖 捐赠 捐款 开讲 授课 访华 视察 出访 独奏会 音乐会 演奏会 个唱 "
+    "画展 个展 书法展 摄影展 见面会 签售会 诗意画 字帖 行书 楷书 草书 隶书 诗集 文集 全集 诗选 词选 作品集 事迹 "
+    "生平".split()
+)
+# ... and these, which things do too (`白鹤在湖面上`): a name only of a span jieba's dictionary does not
+# hold (`林海洋 摄`, `沈/国华 修`) or one it names with three characters.
+PEOPLE_AFTER = PEOPLE_VERBS | frozenset(
+    "在 写 画 诗 词 名句 诗句 作品 像 同框 回忆 摄 钢琴 小提琴 独唱 主持 登上 打破 跑出 射落 创造 诞生 演奏 "
+    "创作 讲".split()
 )
 ROLES_BEFORE = frozenset(
     "记者 摄影 作者 通讯员 新郎 新娘 小朋友 演员 歌手 主持人 导演 选手 网友 市民 村民 患者 教练 队长 主播 "
-    "画家 作家 诗人 摄影师 设计师 编辑 同学 老师".split()
+    "画家 作家 诗人 摄影师 设计师 编辑 同学 老师 纪念 缅怀 悼念 怀念 冠军 名将 运动员 艺人 传承人 大师 名家 "
+    "院士 教授 明星 影帝 影后 歌星 球星 词人 文豪 伟人 英雄 模范 创始人 董事长 总裁 航天员 宇航员 烈士 "
+    "演唱者 乡贤 志愿者 快递员 环卫工 医生 护士 民警 班长 学生 小学生 中学生 大学生 研究生 宝宝 萌娃".split()
 )
+# ... or a role word of at least three characters ending in one of these (钢琴家, 运动员, 奥运冠军).
+ROLE_ENDINGS = ("家", "员", "冠军", "名将", "选手", "大师", "老师", "传承人")
+# After a surname and two characters, these make the three a name even when jieba cut them apart
+# (吴国/ns 强家/n 的: 吴国强家的新房; 曹/nr 金花/n 奶奶).
+KIN_AFTER = ("家的", "家里", "家门口", "一家", "奶奶", "爷爷", "大爷", "大妈", "大娘", "大婶", "阿姨", "叔叔",
+             "伯伯", "老人", "老汉", "老师", "师傅", "先生", "女士", "同学", "小朋友", "夫妇", "院士", "教授",
+             "医生", "同志", "烈士")
+# A caption about a game, cosplay or animation: its characters are fictional (王者荣耀 李白, cos 李白).
+GAME_WORDS = re.compile("王者荣耀|原神|英雄联盟|阴阳师|三国杀|梦幻西游|剑网3|逆水寒|第五人格|手办|手游|网游|二次元|"
+                        "同人|立绘|番剧|(?<![A-Za-z])(?i:cos(?:play|er)?)(?![A-Za-z])")
 COORDINATORS = frozenset("和 与 、 及 跟 , & /".split())
 CONJUNCTIONS = frozenset("和与跟及同")
 # Parts of speech a single character may have to complete a two-character name (何雨/nr 萱/n).
-NAME_PART_TAGS = frozenset({"nr", "nrfg", "nrt", "ng", "n", "ag"})
+NAME_PART_TAGS = frozenset({"nr", "nrfg", "nrt", "ng", "n", "ag", "a", "vg", "zg"})
 # Words that two name characters would start (祝福语, 万年青, 金银花): the span is that word instead.
 COMMON_PREFIX_FREQ = 50
 # ... or that a surname character would precede (胡萝卜, 石狮子, 白娘子): the span is that thing.
@@ -37,17 +66,20 @@ HONORIFICS = frozenset(
     "老师 师傅 师父 医生 王爷 阿姨 大爷 大妈 大姐 大哥 大叔 先生 女士 小姐 老板 老太 老汉 总 局长".split()
 )
 # A name is never directly followed by these (a road, a village, a shop, a building).
-PLACE_SUFFIXES = frozenset("村镇乡县市区省庄屯湾桥寺庙祠店记牌号楼园府山湖河岭峰港站馆堂坊巷弄路街门城州岛谷溪洲")
+PLACE_SUFFIXES = frozenset("村镇乡县市区省庄屯湾桥寺庙祠店记牌号楼园府山湖河岭峰港站馆堂坊巷弄路街门城州岛谷溪洲塔峡")
 # A name that is also the stem of a place in the dictionary (岳阳 of 岳阳楼, 高雄 of 高雄市) is that place.
 PLACE_STEM_SUFFIXES = tuple("市县区镇乡省楼")
 PLACE_STEM_FREQ = 10
+# ... or a mountain, unless a title, role or verb of people stands beside it (jieba's dictionary tags
+# 齐云山, 罗浮山 `nr`; well-known people named so are listed: 赵本山).
+MOUNTAIN_FINALS = frozenset("山峰岭")
 # Last characters that make a dictionary word a thing, not a person.
-THING_FINALS = frozenset("花树草果茶汤鸡鸭鱼肉面饭糕饼酒灯字色楼园河湖桥街路店")
+THING_FINALS = frozenset("花树草果茶汤鸡鸭鱼肉面饭糕饼酒灯字色楼园河湖桥街路店节")
 # A name glued to a dish or a product is a dish or a brand named after someone (左宗棠鸡, 张亮麻辣烫,
 # 王守义十三香): the word right after it starts with one of these characters, or is one of these words.
 PRODUCT_INITIALS = frozenset("鸡鸭鹅鱼虾蟹肉面饭粉汤饼糕酱醋茶酒饺粥锅串丸排肘羹卤")
 PRODUCT_WORDS = frozenset(
-    "麻辣烫 十三香 腐乳 凉茶 剪刀 菜刀 火锅 烤鸭 米线 面馆 饭店 酒家 酒楼 烧饼 包子 饺子 月饼 杂碎 豆腐 "
+    "杂烩 大杂烩 杂碎 麻辣烫 十三香 腐乳 凉茶 剪刀 菜刀 火锅 烤鸭 米线 面馆 饭店 酒家 酒楼 烧饼 包子 饺子 月饼 豆腐 "
     "辣条 雪糕 冰淇淋 奶茶 餐厅 超市 药业 集团 牌 品牌 出行 体育 运动鞋 珠宝 金店 凉皮 串串 豆花 面条 "
     "手机 电脑 笔记本 平板 手表 手环 耳机 音箱 相机 汽车 快递 速递 物流 地图 外卖 商城 银行 保险 证券 "
     "科技 电器 空调 冰箱 洗衣机 电视 牙膏 洗发水 面膜 口红 香水 奶粉 矿泉水 饮料 可乐 啤酒 白酒 咖啡 "
@@ -57,15 +89,24 @@ PRODUCT_WORDS = frozenset(
 PRODUCTS_AFTER_BREAK = frozenset(
     "手机 电脑 笔记本 平板 手表 手环 耳机 音箱 相机 汽车 快递 地图 外卖 超市 商城 银行 空调 冰箱 洗衣机 "
     "电视 牙膏 洗发水 面膜 口红 香水 奶粉 饮料 啤酒 白酒 凉茶 运动鞋 跑鞋 球鞋 服装 女装 男装 童装 化妆品 "
-    "护肤品 家具 家居 门店 专卖店 旗舰店 官网 官方 正品".split()
+    "护肤品 家具 家居 门店 专卖店 旗舰店 官网 官方 正品 卫衣 短袖 外套 T恤 卫裤 背包 鞋".split()
 )
+# ... and a dictionary noun glued to the name that ends like a food or a product (马子禄牛肉面, 王中王
+# 火腿肠, 罗莱家纺, 郭元益凤梨酥): a brand. Kinship and titles are not products (奶奶, 老师).
+PRODUCT_FINALS = frozenset("面粉饼糕酥糖茶酒肠鹅鸭鸡鱼肉饭粥锅烩汤饺酱醋油皂纺料膏霜奶蛋干丝脯粽圆")
+NOT_PRODUCTS = frozenset("奶奶 姥姥 太奶 小姐 美眉".split())
+# ... nor an activity: a noun that starts with a verb (陶渊明饮酒, 王芳钓鱼).
+ACTIVITY_INITIALS = frozenset("饮喝吃做泡品卖买钓养擀揉晒酿种采摘送")
+# A role word before a name: the name is the character played (于和伟饰演曹操).
+PLAYED_BEFORE = ("饰演", "扮演", "饰", "演绎", "客串")
 # An unknown word jieba's HMM calls a name is cut out of a longer word when a lone character sits
 # glued before it (九/毛九, 今/麦郎) or after it (曾厝/垵), other than these.
 LONE_BEFORE_OK = frozenset("和与跟及同给向对被让叫是为有在由把将的看见找问请陪帮送谢爱想等像如似称姓赞夸打拍图从"
-                           "员长师生手工家者人哥姐友迷粉客")
-LONE_AFTER_OK = frozenset("的和与跟及同在是说讲唱画写摄著绘作等们哥姐也都又还被把给获称笑哭躺跳跑吃喝穿戴拍演为自亲")
+                           "画写唱念读忆祭拜赠员长师生手工家者人哥姐友迷粉客")
+LONE_AFTER_OK = frozenset("家的和与跟及同在是说讲唱画写摄著绘作等们哥姐也都又还被把给获称笑哭躺跳跑吃喝穿戴拍演为自亲"
+                          "走修做去来看听读学教练种养晒包织绣剪刻骑开坐站抱背牵逛游买卖煮炒烤蒸洗扫送带")
 # Last characters of places: an unknown word ending in one is a place (宋城, 邱县, 义乌市).
-UNKNOWN_PLACE_FINALS = frozenset("城市县镇乡村区省州")
+UNKNOWN_PLACE_FINALS = frozenset("城市县镇乡村区省州峡角")
 # A two-character dictionary word tagged `nr` that stands alone is a name when its IDF reaches this.
 RARE_IDF = 9.5
 IDF_FILE = Path(jieba.__file__).resolve().parent / "analyse" / "idf.txt"

@@ -7,7 +7,8 @@ missed name, so a proposal must pass all of them:
 1. jieba proposes it: a token tagged `nr`/`nrfg` (`nz` for three characters); a word outside its
    dictionary, surname first, that its HMM tags as a proper noun (杨幂/nr, 曾黎/ns); a lone surname
    token and the next one- or two-character token (`孙/zg 浩然/a`, `周/nr 深/a` when the pair stands
-   alone); a conjunction jieba glued to a name is split off first (`陈/nr 平和/a` -> 陈平 和).
+   alone); a conjunction jieba glued to a name is split off first (`陈/nr 平和/a` -> 陈平 和), and so is
+   the first character of a word glued to an unknown name (`何穗街/nr 拍` -> 何穗 街拍).
 2. shape (filters.name_lexicon): a surname (single or compound), then a 1-2 character given name.
    Names jieba itself tags (its dictionary's three-character people, its HMM's unknown words, a
    dictionary name standing alone) may use any Han character but those of `never:`/`never-last:`
@@ -21,48 +22,62 @@ missed name, so a proposal must pass all of them:
    joined by 和/与/、 to another name, or standing alone before other words and rare in text (jieba's
    IDF >= 9.5: `舒淇 写真`, `姚明 篮球`, where `安静 午后` stays). A three-character one is not a name
    when it is a word plus a character (黄金周, 胡杨林, 贺兰山), a surname character plus a word
-   (胡萝卜, 任天堂) or a surname and a title (康师傅, 张老师).
-4. context (filters.name_rules): not followed by a place or shop suffix (`李建国路`, `王记`) or a
+   (胡萝卜, 任天堂), a surname and a title (康师傅, 张老师), or a mountain (齐云山) or a festival (万圣节).
+4. context (filters.name_context): not followed by a place or shop suffix (`李建国路`, `王记`) or a
    place (`钱江/nr 新城/ns`), not the stem of a dictionary place (岳阳 of 岳阳楼), not glued to a
-   dish or product (左宗棠鸡, 张亮麻辣烫, `李宁 运动鞋`); an unknown word is not a name when it ends
-   like a place (宋城, 邱县) or a lone character glued to it shows jieba cut it out of a longer word
-   (九/毛九, 今/麦郎); a three-character span whose first two characters are a common word (祝福语,
-   金银花) is that word.
+   dish or product (左宗棠鸡, 张亮麻辣烫, 马子禄牛肉面, `李宁 运动鞋`); an unknown word is not a name
+   when it ends like a place (宋城, 邱县) or a lone character glued to it shows jieba cut it out of a
+   longer word (九/毛九, 今/麦郎); a three-character span whose first two characters are a common word
+   (祝福语, 金银花) is that word, unless a title, role or verb of people stands beside it (`林海洋 摄`).
+   A rare dictionary name before a verb only people do is a name (`莫言获…`, `马龙夺得…`), an
+   everyday one is not, nor before a verb things do too (`白鹤在…`). Nothing is masked in a caption
+   about a game or cosplay (`王者荣耀 李白`), nor a character played (`饰演曹操`).
 
-Famous and historical figures are masked like anyone when they pass the same rules; foreign names
-and given names of three or more characters are out of scope. Captions without a surname followed
-by a Han character skip jieba (one RE2 pass), and each distinct caption is analysed once per batch.
+Two more sources of names: a surname and two characters before kinship or a title (`吴国强家的`,
+`曹金花奶奶`), or before 的 at the start (`韩桂花的…`), where jieba cut the name apart; and the list of
+well-known people (data/known_people.txt: 屈原, 全红婵, 易烊千玺), masked wherever the name stands as a
+word of its own: not cut out of a longer word of jieba's (车水马龙, `身高/适合`), nor in one of the
+not-name lists, nor glued to a product or a place suffix. Fictional characters and transliterated
+foreign names (data/fictional_names.txt, data/foreign_names.txt) are never masked. Captions without a
+surname followed by a Han character, or a listed name, skip jieba (one RE2 pass), and each distinct
+caption is analysed once per batch.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import jieba
 import jieba.posseg
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from filters.name_context import (
+    Token,
+    cut_from_a_word,
+    glued_to_a_product,
+    next_word,
+    people_after,
+    segment_of_its_own,
+    title_beside,
+)
 from filters.name_lexicon import NameLexicon
 from filters.name_rules import (
     COMMON_PREFIX_FREQ,
     COMMON_SUFFIX_FREQ,
     CONJUNCTIONS,
     COORDINATORS,
+    GAME_WORDS,
     HONORIFICS,
-    LONE_AFTER_OK,
-    LONE_BEFORE_OK,
+    KIN_AFTER,
+    MOUNTAIN_FINALS,
     NAME_PART_TAGS,
     NAME_TAGS,
     PLACE_STEM_FREQ,
     PLACE_STEM_SUFFIXES,
     PLACE_SUFFIXES,
-    PRODUCT_INITIALS,
-    PRODUCT_WORDS,
-    PRODUCTS_AFTER_BREAK,
+    PLAYED_BEFORE,
     RARE_IDF,
-    ROLES_BEFORE,
     SEGMENT_BREAKS,
     THING_FINALS,
     THING_TAGS,
@@ -71,20 +86,10 @@ from filters.name_rules import (
     UNKNOWN_PLACE_FINALS,
     load_two_char_idf,
 )
+from filters.name_sources import OtherSources
 from manifests.config import Config, PrivacyConfig
 
 __all__ = ["NameLexicon", "NameMasker", "mask_names"]
-
-@dataclass(slots=True)
-class _Token:
-    word: str
-    flag: str
-    start: int
-
-    @property
-    def end(self) -> int:
-        return self.start + len(self.word)
-
 
 class NameMasker:
     """Finds and masks person names; loads jieba (dictionary and POS model) once."""
@@ -100,35 +105,49 @@ class NameMasker:
         self._freq = jieba.dt.FREQ
         self._tags = jieba.posseg.dt.word_tag_tab
         self._idf: dict[str, float] | None = None  # loaded on first use (about 0.3 s)
-        # RE2 prefilter, exact: every name starts with a surname and a Han character, so rows without
-        # that pair never reach jieba.
+        # RE2 prefilter, exact: every name starts with a surname and a Han character, or is a listed
+        # person, so rows without either never reach jieba.
         lex = self.lexicon
+        others = sorted(name for name in lex.known
+                        if name[0] not in lex.surnames and name[:2] not in lex.compound_surnames)
         compounds = "|".join(sorted(lex.compound_surnames))
-        self._may_hold_name = f"(?:[{''.join(sorted(lex.surnames))}]|{compounds})\\p{{Han}}"
+        self._may_hold_name = (f"(?:[{''.join(sorted(lex.surnames))}]|{compounds})\\p{{Han}}"
+                               + "".join(f"|{name}" for name in others))
+        self._not_a_title = HONORIFICS | TITLES_AFTER | frozenset(KIN_AFTER)
+        self._sources = OtherSources(lex, self._freq, self._tags)
 
     # -- detection ---------------------------------------------------------------------------
 
-    def _tokens(self, text: str) -> list[_Token]:
-        """jieba's tokens, with a conjunction split off a name it swallowed (陈/nr 平和/a 朋友)."""
-        tokens: list[_Token] = []
+    def _tokens(self, text: str) -> list[Token]:
+        """jieba's tokens, with a conjunction split off a name it swallowed (陈/nr 平和/a 朋友, 张/q 平和/a 李明)."""
+        tokens: list[Token] = []
         start = 0
         lex = self.lexicon
         for pair in self._pos.cut(text):
             word, flag = pair.word, pair.flag
-            after_surname = (bool(tokens) and len(tokens[-1].word) == 1 and tokens[-1].word in lex.surnames
-                             and tokens[-1].flag in NAME_TAGS)
+            prev = tokens[-1] if tokens else None
+            lone_surname = prev is not None and len(prev.word) == 1 and prev.word in lex.surnames
+            after_surname = lone_surname and prev is not None and (
+                prev.flag in NAME_TAGS or prev.start == 0 or text[prev.start - 1] in SEGMENT_BREAKS)
             name_and = len(word) == 3 and flag in NAME_TAGS and not self._freq.get(word)  # 陈平和/nr
             given_and = len(word) == 2 and after_surname  # 陈/nr 平和/a
             swallowed = word[-1:] in CONJUNCTIONS and (name_and or given_and)
             if swallowed and word[-2] in lex.given:
-                tokens.append(_Token(word[:-1], "nr", start))
-                tokens.append(_Token(word[-1], "c", start + len(word) - 1))
+                if given_and and prev is not None:
+                    prev.flag = "nr"
+                tokens.append(Token(word[:-1], "nr", start))
+                tokens.append(Token(word[-1], "c", start + len(word) - 1))
+            elif (prev is not None and len(prev.word) == 3 and prev.flag in NAME_TAGS and not self._freq.get(prev.word)
+                  and self._freq.get(prev.word[2] + word, 0) >= COMMON_PREFIX_FREQ):
+                # 何穗街/nr 拍/v: jieba glued the first character of a word to an unknown name (何穗 街拍)
+                tokens[-1] = Token(prev.word[:2], "nr", prev.start)
+                tokens.append(Token(prev.word[2] + word, self._tags.get(prev.word[2] + word, "n"), prev.start + 2))
             else:
-                tokens.append(_Token(word, flag, start))
+                tokens.append(Token(word, flag, start))
             start += len(word)
         return tokens
 
-    def _proposals(self, tokens: list[_Token]) -> list[tuple[int, int]]:
+    def _proposals(self, tokens: list[Token]) -> list[tuple[int, int]]:
         """(first token, last token) spans that jieba suggests as names."""
         spans = []
         lex = self.lexicon
@@ -149,26 +168,14 @@ class NameMasker:
                 # a single surname plus a single character only when jieba tags both as name parts, or
                 # when the two are a segment of their own (周/nr 深/a in `周深 现场`)
                 if (len(tok.word) == 2 or len(nxt.word) == 2 or (tok.flag in NAME_TAGS and nxt.flag in NAME_TAGS)
-                        or (tok.flag in NAME_TAGS and self._segment_of_its_own(tokens, i, i + 1))):
+                        or (tok.flag in NAME_TAGS and segment_of_its_own(tokens, i, i + 1))):
                     spans.append((i, i + 1))
         return spans
 
-    def _unknown_name(self, tok: _Token) -> bool:
+    def _unknown_name(self, tok: Token) -> bool:
         """A word outside jieba's dictionary, surname first, that its HMM tagged as a proper noun."""
         return (tok.flag in UNKNOWN_NAME_TAGS and len(tok.word) in (2, 3) and not self._freq.get(tok.word)
                 and tok.word[0] in self.lexicon.surnames)
-
-    def _segment_of_its_own(self, tokens: list[_Token], first: int, last: int) -> bool:
-        """The span stands alone: at the start or after a break, and followed by a break and more text."""
-        before = tokens[first - 1].word[-1] if first > 0 else " "
-        after = tokens[last + 1].word[0] if last + 1 < len(tokens) else ""
-        return before in SEGMENT_BREAKS and after in SEGMENT_BREAKS and last + 2 < len(tokens)
-
-    def _context(self, tokens: list[_Token], first: int, last: int) -> bool:
-        """A title or role word beside the span (spaces between are skipped)."""
-        after = next((t.word for t in tokens[last + 1:] if not t.word.isspace()), "")
-        before = next((t.word for t in reversed(tokens[:first]) if not t.word.isspace()), "")
-        return after in TITLES_AFTER or before in ROLES_BEFORE
 
     def _thing_word(self, word: str) -> bool:
         """A three-character dictionary 'name' that is a word plus a character or a surname character
@@ -188,11 +195,6 @@ class NameMasker:
         # a tree and its forest, a place and its mountain: 胡杨林, 白桦林, 贺兰山 (but 赵本山, 季羡林)
         return word[-1] in "林山" and self._freq.get(head, 0) > 0
 
-    @staticmethod
-    def _next_word(tokens: list[_Token], last: int) -> str:
-        """The first word after the span and the breaks that follow it (`篮球` of `姚明 篮球`)."""
-        return next((t.word for t in tokens[last + 1:] if not all(ch in SEGMENT_BREAKS for ch in t.word)), "")
-
     def _rare(self, word: str) -> bool:
         """jieba's IDF of `word` (its keyword-extraction table) is at least RARE_IDF: famous names such as
         舒淇, 姚明, 金庸 are; the everyday words jieba also tags `nr` (安静, 白云, 高峰) are not."""
@@ -200,22 +202,7 @@ class NameMasker:
             self._idf = load_two_char_idf()
         return self._idf.get(word, 0.0) >= RARE_IDF
 
-    @staticmethod
-    def _cut_from_a_word(tokens: list[_Token], first: int, last: int) -> bool:
-        def lone(i: int) -> str:
-            word = tokens[i].word if 0 <= i < len(tokens) else ""
-            return word if len(word) == 1 and "\u4e00" <= word <= "\u9fff" else ""
-
-        before, after = lone(first - 1), lone(last + 1)
-        return bool(before and before not in LONE_BEFORE_OK) or bool(after and after not in LONE_AFTER_OK)
-
-    def _glued_to_a_product(self, tokens: list[_Token], last: int) -> bool:
-        """A dish or a product right after the span, or a product after a break (`李宁 运动鞋`)."""
-        nxt = tokens[last + 1].word if last + 1 < len(tokens) else ""
-        return (nxt[:1] in PRODUCT_INITIALS or nxt in PRODUCT_WORDS
-                or self._next_word(tokens, last) in PRODUCTS_AFTER_BREAK)
-
-    def _acceptable(self, text: str, tokens: list[_Token], first: int, last: int) -> str:
+    def _acceptable(self, text: str, tokens: list[Token], first: int, last: int) -> str:
         """'yes', 'no', or 'if-joined' (a dictionary word that is a name only beside another name)."""
         lex = self.lexicon
         start, end = tokens[first].start, tokens[last].end
@@ -225,11 +212,15 @@ class NameMasker:
         # jieba itself calls it a name (its dictionary, or its HMM on an unknown word): any Han given name
         named_by_jieba = first == last and (tag in NAME_TAGS or (not in_dict and tokens[first].flag in NAME_TAGS)
                                              or self._unknown_name(tokens[first]))
-        segment = self._segment_of_its_own(tokens, first, last)
+        segment = segment_of_its_own(tokens, first, last)
+        titled = title_beside(tokens, first, last)
         # given names beyond the common characters: jieba's HMM named an unknown word, jieba's dictionary
-        # has a three-character name, or a surname and one character stand alone (`周深 现场`)
-        loose = (named_by_jieba and (not in_dict or len(word) >= 3 or segment)) or (segment and first != last)
-        if lex.not_a_name_at(text, start, end) or lex.split(word, loose) is None:
+        # has a three-character name, a surname and one character stand alone (`周深 现场`), or a title
+        # or a role stands beside a span the masker composed (`歌手 毛/nr 不易/a`)
+        loose = ((named_by_jieba and (not in_dict or len(word) >= 3 or segment))
+                 or (first != last and (segment or titled)))
+        parts = None if lex.not_a_name_at(text, start, end) else lex.split(word, loose)
+        if parts is None or parts[1] in self._not_a_title:  # 马/n 老师/n
             return "no"
         if in_dict and len(word) == 3 and word[0] in lex.surnames and loose and self._thing_word(word):
             return "no"
@@ -240,35 +231,49 @@ class NameMasker:
             return "no"
         if any(self._freq.get(word + suffix, 0) >= PLACE_STEM_FREQ for suffix in PLACE_STEM_SUFFIXES):  # 岳阳楼
             return "no"
-        if self._glued_to_a_product(tokens, last):  # 左宗棠鸡, 张亮麻辣烫
+        if glued_to_a_product(tokens, last, self._tags):  # 左宗棠鸡, 张亮麻辣烫
             return "no"
+        people = titled or people_after(tokens, last)
         if in_dict:
             if tag not in NAME_TAGS and tag != "nz":
                 return "no"
             if len(word) == 2:
-                if word[1] in lex.strong or self._context(tokens, first, last):
+                if word[1] in lex.strong or titled:
                     return "yes"
-                # standing alone (`舒淇 写真`) and rare in text: a name, where 安静, 卫星, 文明 are common words
-                if segment and self._rare(word) and len(self._next_word(tokens, last)) >= 2:
+                # rare in text (famous names, where 安静, 卫星, 文明 are common words) and standing alone
+                # (`舒淇 写真`) or before a verb of people only (`莫言获…`; not `白鹤在…`)
+                if self._rare(word) and (people_after(tokens, last, only_people=True)
+                                         or (segment and len(next_word(tokens, last)) >= 2)):
                     return "yes"
                 return "if-joined"
-            if word[:2] in lex.compound_words:  # 东方明珠, 西门子
+            # 东方明珠, 西门子; but 端木蕻良 (a given name outside the dictionary)
+            if word[:2] in lex.compound_words and not (len(word) == 4 and tag in NAME_TAGS
+                                                       and not self._freq.get(word[2:])):
                 return "no"
-            if word[-1] in THING_FINALS:
+            if word[-1] in THING_FINALS or (word[-1] in MOUNTAIN_FINALS and not people):  # 齐云山, 赵本山 is listed
                 return "no"
             return "yes"
         if word[-1] in UNKNOWN_PLACE_FINALS:  # 宋城, 邱县: a place jieba does not know
             return "no"
-        if self._cut_from_a_word(tokens, first, last):  # 九/毛九, 今/麦郎, 曾厝/垵
+        if cut_from_a_word(tokens, first, last):  # 九/毛九, 今/麦郎, 曾厝/垵
             return "no"
-        if len(word) == 3 and word[0] in lex.surnames and not named_by_jieba:
+        if len(word) == 3 and word[0] in lex.surnames and not named_by_jieba and not people:
             if self._freq.get(word[:2], 0) >= COMMON_PREFIX_FREQ:  # 祝福语, 金银花
                 return "no"
         return "yes"
 
+    def _prefer_known(self, text: str, start: int, end: int, known: list[tuple[int, int]]) -> tuple[int, int]:
+        """A span one character longer than a listed name it starts with is that name when the extra
+        character starts a common word with what follows (杨沫青/nr 春之歌: 杨沫 青春), else the longer
+        name (陈晓东)."""
+        for k_start, k_end in known:
+            if k_start == start and k_end + 1 == end and self._sources.splits_a_word(text, start, end):
+                return (k_start, k_end)
+        return (start, end)
+
     def find_names(self, text: str) -> list[tuple[int, int]]:
         """Character spans [start, end) of the person names in `text`, left to right."""
-        if not text:
+        if not text or GAME_WORDS.search(text):
             return []
         tokens = self._tokens(text)
         verdicts: dict[tuple[int, int], str] = {}
@@ -294,7 +299,13 @@ class NameMasker:
                 if left or right:
                     accepted.add((first, last))
                     changed = True
-        spans = sorted((tokens[first].start, tokens[last].end) for first, last in accepted)
+        known = self._sources.known_names(text, tokens)
+        # a listed person wins over the spans of jieba's tokens that cut across it
+        spans = [self._prefer_known(text, tokens[first].start, tokens[last].end, known) for first, last in accepted]
+        spans = [(s, e) for s, e in spans if not any(s < ke and ks < e and not (s <= ks and e >= ke)
+                                                     for ks, ke in known)]
+        spans = sorted(span for span in spans + known + self._sources.kin_names(text, tokens)
+                       if not text[:span[0]].rstrip().endswith(PLAYED_BEFORE))  # 饰演曹操: a role
         merged: list[tuple[int, int]] = []
         for start, end in spans:
             if merged and start < merged[-1][1]:

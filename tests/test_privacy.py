@@ -13,11 +13,13 @@ from manifests.config import Config, PrivacyConfig
 
 LABELLED = Path(__file__).parent / "data" / "labelled"
 TOKEN = "<人名>"
-# Measured with the rules frozen (python -m bench.bench_privacy --names FILE): names.tsv (338 captions,
-# where the first rules were built) precision 1.00 recall 0.97; names_holdout.tsv (152, written after
-# the first rules, then used for tuning these) 1.00 / 0.86; names_dev.tsv (665, written for these
-# rules) 1.00 / 0.92. The rules before: 1.00 / 0.93, 0.96 / 0.48 and 0.95 / 0.62.
-MIN = {"names.tsv": (0.98, 0.95), "names_holdout.tsv": (0.95, 0.83), "names_dev.tsv": (0.98, 0.89)}
+# Measured with the round-2 rules frozen (python -m bench.bench_privacy --names FILE): names.tsv (338
+# captions) precision 1.00 recall 0.99; names_holdout.tsv (152) 1.00 / 0.98; names_dev.tsv (665) 1.00 /
+# 1.00; names_dev2.tsv (510, written for round 2 and used to tune it: 0.75 / 0.77 before) 1.00 / 1.00.
+# All four were used to tune these rules: only a set written after them is an honest estimate (round 1
+# scored 0.86 / 0.80 on such a set).
+MIN = {"names.tsv": (0.98, 0.97), "names_holdout.tsv": (0.98, 0.95), "names_dev.tsv": (0.98, 0.97),
+       "names_dev2.tsv": (0.98, 0.97)}
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +37,8 @@ def score(masker: NameMasker, rows: list[tuple[str, str]]) -> Score:
 
 def test_labelled_sets_are_big_and_mixed() -> None:
     for name, (min_rows, min_names, min_traps) in {"names.tsv": (200, 80, 100), "names_holdout.tsv": (100, 40, 60),
-                                                   "names_dev.tsv": (600, 250, 300)}.items():
+                                                   "names_dev.tsv": (600, 250, 300),
+                                                   "names_dev2.tsv": (1000, 450, 450)}.items():
         rows = pairs(name)
         with_names = sum(TOKEN in expected for _, expected in rows)
         assert len(rows) >= min_rows and with_names >= min_names and len(rows) - with_names >= min_traps, name
@@ -63,7 +66,12 @@ def test_no_name_in_chinese_captions_of_the_language_set(masker: NameMasker) -> 
      "西红柿炒鸡蛋", "番茄炒鸡蛋", "韭菜炒鸡蛋", "东方明珠夜景", "西门子冰箱", "张家界", "王阿姨包子铺",
      "康师傅方便面", "岳阳岳阳楼夜景", "高雄的港灣", "郁金香盛开", "钱江新城", "祝福语", "王老吉凉茶", "武夷山",
      "左宗棠鸡", "张亮麻辣烫", "钟薛高雪糕", "连衣裙", "毕加索画作", "孙悟空大闹天宫", "胡萝卜炖牛腩", "贺兰山",
-     "九毛九", "宋城", "张老师"],
+     "九毛九", "宋城", "张老师",
+     # round 2: dishes, brands, places, a surname and a title, fictional and foreign names, food words
+     "李鸿章杂烩", "谭木匠梳子", "马子禄牛肉面", "王中王火腿肠", "王家庄", "宋庄画家村", "威海刘公岛", "舟山朱家尖",
+     "马老师的课堂", "林黛玉葬花", "郭靖黄蓉", "李逍遥和赵灵儿", "霍金 宇宙", "罗丹 雕塑", "陈皮红豆沙", "关怀老人",
+     "戴口罩的女孩", "车水马龙", "望子成龙", "身高适合", "放下争斗陕甘宁", "齐云山", "王者荣耀 李白 皮肤", "cos李白",
+     "饰演曹操", "古龙水"],
 )
 def test_traps_unchanged(masker: NameMasker, caption: str) -> None:
     assert masker.mask_text(caption) == caption
@@ -100,6 +108,28 @@ def test_everyday_words_standing_alone_stay(masker: NameMasker, caption: str) ->
         ("杨幂婚纱照", "<人名>婚纱照"),
         ("彭于晏 健身照", "<人名> 健身照"),
         ("周深 现场", "<人名> 现场"),  # 周/nr 深/a standing alone
+        # round 2: a rare dictionary name before a verb of people
+        ("姚明在火箭队比赛", "<人名>在火箭队比赛"),
+        ("莫言获诺贝尔文学奖", "<人名>获诺贝尔文学奖"),
+        # listed well-known people: historical figures, unknown to jieba, non-surname first characters
+        ("纪念屈原", "纪念<人名>"),
+        ("李白 将进酒 书法作品", "<人名> 将进酒 书法作品"),
+        ("杜牧山行", "<人名>山行"),
+        ("跳水冠军全红婵", "跳水冠军<人名>"),
+        ("钟南山院士", "<人名>院士"),
+        ("易烊千玺 领奖", "<人名> 领奖"),
+        ("鲁迅故居", "<人名>故居"),
+        ("赵云飞的作品", "<人名>的作品"),  # a longer name than the listed 赵云
+        ("杨沫青春之歌", "<人名>青春之歌"),  # jieba's 杨沫青/nr took the 青 of 青春
+        ("于和伟饰演曹操", "<人名>饰演曹操"),  # the character played
+        # kinship after a name jieba cut apart; a conjunction glued to a given name
+        ("吴国强家的新房", "<人名>家的新房"),
+        ("曹金花奶奶", "<人名>奶奶"),
+        ("韩桂花的手工鞋垫", "<人名>的手工鞋垫"),
+        ("张平和李明在操场", "<人名>和<人名>在操场"),
+        ("歌手毛不易", "歌手<人名>"),
+        ("端木蕻良 作家", "<人名> 作家"),
+        ("小学生王子涵的画", "小学生<人名>的画"),
     ],
 )
 def test_names_masked(masker: NameMasker, caption: str, expected: str) -> None:
@@ -112,6 +142,24 @@ def test_array_bad_input_and_repeats() -> None:
     assert out == ["<人名>和<人名>在北京", None, "", "😀😀", "\x00", "风景" * 5_000, "<人名>和<人名>在北京"]
     assert mask_names(pa.chunked_array([["王小明"], ["西湖"]])).to_pylist() == ["<人名>", "西湖"]
     assert mask_names(pa.array([], pa.string())).to_pylist() == []
+
+
+def test_listed_names_without_a_surname_pass_the_prefilter() -> None:
+    """全 and 迪 are no surnames: the RE2 prefilter lets the listed names through all the same."""
+    out = mask_names(pa.array(["跳水冠军全红婵", "迪丽热巴 新剧", "全部商品"])).to_pylist()
+    assert out == ["跳水冠军<人名>", "<人名> 新剧", "全部商品"]
+
+
+def test_name_lists_are_disjoint_and_reachable(masker: NameMasker) -> None:
+    """A listed person is no fictional or foreign name, and every fictional or foreign name holds a surname
+    and a character after it (else no span the masker proposes could touch it: a dead entry)."""
+    lex = masker.lexicon
+    assert lex.known and not lex.known & lex.not_names
+
+    def reachable(word: str) -> bool:
+        return any(word[i] in lex.surnames or word[i:i + 2] in lex.compound_surnames for i in range(len(word) - 1))
+
+    assert [w for w in lex.not_names - lex.things if not reachable(w)] == []
 
 
 def test_array_path_agrees_with_text_path(masker: NameMasker) -> None:
