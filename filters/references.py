@@ -5,7 +5,10 @@ An entry is a folder (every image file below it), a glob, one image file, or a p
 `image` (bytes) or `phash` (16 hex characters) column; local or `s3://` (the storage layer lists and
 reads them). Image files (jpg, jpeg, png, webp, gif, bmp) are decoded as the image pass decodes
 candidates (`image_inspect.inspect_image`) and hashed the same way; a file that does not decode is
-counted and named, never fatal. A reference is named in a `contaminated` row's detail by its path
+counted and named, never fatal. An image reference gets the view hashes candidates get
+(image_views.py), so a crop or a framed copy of a reference is caught as a candidate's would be; a
+`phash`-only reference has the one hash, which candidates' 100% view (their pHash when they have no
+border) is compared with. A reference is named in a `contaminated` row's detail by its path
 inside the entry's folder (`coco_cn/val/0001.jpg`), by its file name for a glob or a single file,
 and as `<parquet file name>#<row>` for a parquet row.
 
@@ -36,10 +39,11 @@ from manifests.storage import DataPath, Listing, data_path, list_files
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp")
-HASH_VERSION = "phash-1"  # changes whenever the reference hashes would change: the cache key includes it
+HASH_VERSION = "views-1"  # changes whenever the reference hashes would change: the cache key includes it
 FILES_PER_CHUNK = 500  # image files per hashing task
 ROWS_PER_CHUNK = 2000  # parquet rows per hashing task
-REFERENCE_HASHES = pa.schema([("ref", pa.string()), ("phash", pa.uint64()), ("error", pa.string())])
+# per reference: its view hashes (VIEW_BYTES, big-endian uint64s), or its 8-byte pHash; null when unreadable
+REFERENCE_HASHES = pa.schema([("ref", pa.string()), ("hashes", pa.binary()), ("error", pa.string())])
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +88,11 @@ class ReferenceSet:
 
 @dataclass(frozen=True, slots=True)
 class ReferenceHashes:
-    """Every reference's name and hash; `unreadable` names the ones that could not be hashed."""
+    """Every reference's name and hashes; `unreadable` names the ones that could not be hashed."""
 
     names: list[str]
-    hashes: np.ndarray  # uint64, one per name
+    hashes: np.ndarray  # uint64: every hash of every reference
+    ids: np.ndarray  # int64: the reference (index into `names`) of each hash
     unreadable: list[tuple[str, str]]
 
 
@@ -153,7 +158,7 @@ def _name(url: str, listing: Listing) -> str:
 def hash_chunk(chunk: Chunk, storage: StorageConfig, max_pixels: int) -> pa.Table:
     """The hashes of one chunk's references (`REFERENCE_HASHES`): decoded as the image pass decodes."""
     names: list[str] = []
-    hashes: list[int | None] = []
+    hashes: list[bytes | None] = []
     errors: list[str | None] = []
 
     def add(name: str, data: bytes | None) -> None:
@@ -163,8 +168,8 @@ def hash_chunk(chunk: Chunk, storage: StorageConfig, max_pixels: int) -> pa.Tabl
             errors.append("no image bytes")
             return
         info = inspect_image(data, max_pixels)
-        hashes.append(int(info.phash, 16) if info.phash else None)
-        errors.append(None if info.phash else f"{info.reason}: {info.detail}" if info.detail else info.reason)
+        hashes.append(info.views)
+        errors.append(None if info.views else f"{info.reason}: {info.detail}" if info.detail else info.reason)
 
     first = chunk.files[0]
     if first.column is None:
@@ -182,11 +187,13 @@ def hash_chunk(chunk: Chunk, storage: StorageConfig, max_pixels: int) -> pa.Tabl
         column = table.column(first.column).slice(chunk.start, chunk.stop - chunk.start)
         labels = [f"{first.name}#{r}" for r in range(chunk.start, chunk.stop)]
         if first.column == "phash":
-            return pa.table({"ref": labels, "phash": pa.array(phash_from_hex(column.cast(pa.string())), pa.uint64()),
+            raw = phash_from_hex(column.cast(pa.string())).astype(">u8").tobytes()
+            packed = [raw[i:i + 8] for i in range(0, len(raw), 8)]
+            return pa.table({"ref": labels, "hashes": pa.array(packed, pa.binary()),
                              "error": pa.nulls(len(labels), pa.string())}, schema=REFERENCE_HASHES)
         for name, data in zip(labels, column.to_pylist(), strict=True):
             add(name, data)
-    return pa.table({"ref": names, "phash": pa.array(hashes, pa.uint64()), "error": pa.array(errors, pa.string())},
+    return pa.table({"ref": names, "hashes": pa.array(hashes, pa.binary()), "error": pa.array(errors, pa.string())},
                     schema=REFERENCE_HASHES)
 
 
@@ -207,11 +214,15 @@ def load_reference_hashes(refs: ReferenceSet, cache: DataPath, cfg: Config, mapp
             parts = mapper(chunks)
         table = pa.concat_tables(parts) if parts else REFERENCE_HASHES.empty_table()
         write_parquet_atomic(table, cache)
-    ok = pc.is_valid(table.column("phash"))
+    ok = pc.is_valid(table.column("hashes"))
     good, bad = table.filter(ok), table.filter(pc.invert(ok))
     unreadable = list(zip(bad.column("ref").to_pylist(), bad.column("error").to_pylist(), strict=True))
     if unreadable:
         shown = ", ".join(f"{n} ({e})" for n, e in unreadable[:5])
         log.warning("dedup.exclude: %d unreadable reference(s): %s%s", len(unreadable), shown,
                     " ..." if len(unreadable) > 5 else "")
-    return ReferenceHashes(good.column("ref").to_pylist(), good.column("phash").to_numpy(), unreadable)
+    packed = good.column("hashes").to_pylist()
+    counts = np.array([len(b) // 8 for b in packed], dtype=np.int64)
+    values = np.frombuffer(b"".join(packed), dtype=">u8").astype(np.uint64)
+    ids = np.repeat(np.arange(len(packed), dtype=np.int64), counts)
+    return ReferenceHashes(good.column("ref").to_pylist(), values, ids, unreadable)

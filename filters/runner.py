@@ -201,7 +201,7 @@ def _dedup(tasks: list[Task], layout: WorkLayout, cfg: Config, refs: ReferenceHa
 
     frames = []
     tables = read_tables([layout.image(t.task_id) for t in tasks],
-                         columns=[ROW, REASON, "sha256", "phash", "width", "height"])
+                         columns=[ROW, REASON, "sha256", "views", "width", "height"])
     for t, table in zip(tasks, tables, strict=True):
         table = table.filter(pc.is_null(table.column(REASON))).drop_columns([REASON])
         frames.append(table.append_column(TASK, pa.array(np.full(table.num_rows, t.task_id, np.int32))))
@@ -213,11 +213,12 @@ def _dedup(tasks: list[Task], layout: WorkLayout, cfg: Config, refs: ReferenceHa
     result = decide_duplicates(
         keys=_keys_for(alive, layout),
         sha256=alive.column("sha256").combine_chunks(),
-        phash=alive.column("phash").combine_chunks(),
+        phash=_views_matrix(alive.column("views")),
         area=area,
         max_distance=cfg.dedup.phash_max_distance,
         near=cfg.dedup.near_duplicates,
         references=refs.hashes if refs is not None and len(refs.hashes) else None,
+        reference_ids=refs.ids if refs is not None and len(refs.hashes) else None,
     )
     rejected = np.flatnonzero(~result.keep_mask)
     # The detail names the member that is finally kept (an exact copy's kept twin may itself be a
@@ -232,6 +233,23 @@ def _dedup(tasks: list[Task], layout: WorkLayout, cfg: Config, refs: ReferenceHa
         schema=DECISIONS,
     )
     write_parquet_atomic(table, layout.dedup)
+
+
+def _views_matrix(column: pa.ChunkedArray) -> np.ndarray:
+    """(rows, VIEW_COUNT) uint64 from the image work files' `views` column (VIEW_BYTES per row)."""
+    from filters.image_views import VIEW_BYTES, VIEW_COUNT
+
+    values = column.combine_chunks()
+    if values.null_count:
+        raise RuntimeError(f"image work files: {values.null_count} alive rows without view hashes")
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32, count=len(values) + 1 + values.offset)
+    start, stop = int(offsets[values.offset]), int(offsets[values.offset + len(values)])
+    if stop - start != VIEW_BYTES * len(values):
+        raise RuntimeError("image work files: view hashes of the wrong size (a work file of another version?)")
+    if not len(values):
+        return np.zeros((0, VIEW_COUNT), dtype=np.uint64)
+    data = np.frombuffer(values.buffers()[2], dtype=">u8", count=(stop - start) // 8, offset=start)
+    return data.astype(np.uint64).reshape(len(values), VIEW_COUNT)  # the one copy: native byte order
 
 
 def _keys_for(alive: pa.Table, layout: WorkLayout) -> np.ndarray:

@@ -20,6 +20,7 @@ from PIL import Image
 
 from filters.dedup import decide_duplicates
 from filters.image_inspect import phash_hex
+from filters.image_views import VIEW_COUNT
 from filters.references import list_references, load_reference_hashes
 from manifests.config import Config
 from manifests.reasons import CONTAMINATED, NEAR_DUPLICATE
@@ -190,7 +191,9 @@ def test_reference_listing_and_hashing_without_ray(tmp_path: Path) -> None:
         "q40.jpg", "small.jpg"]
     hashes = load_reference_hashes(listed, tmp_path / "cache.parquet", Config())
     assert hashes.names == [f.name for f in listed.files] and hashes.hashes.dtype == np.uint64
-    assert int(hashes.hashes[1]) == int(phash_hex(Image.open(refs / "png.png")), 16)
+    assert hashes.ids.tolist() == [i for i in range(4) for _ in range(VIEW_COUNT)]
+    # an image without borders: its 100% view is its pHash
+    assert int(hashes.hashes[VIEW_COUNT]) == int(phash_hex(Image.open(refs / "png.png")), 16)
     assert list_references([str(refs)], Config().storage).digest == listed.digest
     (refs / "val" / "q40.jpg").write_bytes(encode(picture(3), quality=41))
     assert list_references([str(refs)], Config().storage).digest != listed.digest

@@ -27,13 +27,18 @@ class ReferenceIndex:
     first: np.ndarray
 
     @classmethod
-    def build(cls, hashes: np.ndarray) -> ReferenceIndex:
-        h = np.asarray(hashes, dtype=np.uint64)
-        order = np.lexsort((np.arange(len(h)), h))
+    def build(cls, hashes: np.ndarray, ids: np.ndarray | None = None) -> ReferenceIndex:
+        """From reference hash values and the reference each belongs to (default: its position;
+        a reference with several views gives several values with one id)."""
+        h = np.asarray(hashes, dtype=np.uint64).reshape(-1)
+        ref = np.arange(len(h), dtype=np.int64) if ids is None else np.asarray(ids, dtype=np.int64).reshape(-1)
+        if len(ref) != len(h):
+            raise ValueError("reference ids: one per reference hash")
+        order = np.lexsort((ref, h))
         s = h[order]
         new = np.ones(len(s), dtype=bool)
         new[1:] = s[1:] != s[:-1]
-        return cls(s[new], order[new].astype(np.int64))
+        return cls(s[new], ref[order][new])
 
     def __len__(self) -> int:
         return len(self.values)
