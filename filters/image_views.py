@@ -14,10 +14,10 @@ matrix product each: resampling a centred window and the DCT folded into one 8x3
 100% view of an image without borders is its pHash, bit for bit; only an image with borders is
 thumbnailed a second time, from its trimmed box.
 
-Trimming: on the grey image (about 64 px a side, as pHash sees it), leading rows and columns whose
-values span at most `TRIM_TOLERANCE` grey levels are cut from each side, twice (a frame with an
-inner line is two bands); when that would leave less than half the width or height, nothing is
-trimmed (a blank or nearly blank image).
+Trimming: on the grey image (about 64 px a side, as pHash sees it), when all four sides start with
+rows or columns of one grey level (within `TRIM_TOLERANCE`), those are cut, twice (a frame with an
+inner line is two bands); a flat band on fewer sides (a sky) is content, and when trimming would
+leave less than half the width or height nothing is trimmed (a blank or nearly blank image).
 """
 
 from __future__ import annotations
@@ -92,7 +92,10 @@ def trim_box(grey: np.ndarray) -> tuple[int, int, int, int] | None:
         cols = sub.max(axis=0) - sub.min(axis=0)
         t, b = _lead(rows), _lead(rows[::-1])
         lf, rt = _lead(cols), _lead(cols[::-1])
-        if not (t or b or lf or rt):
+        if not (t and b and lf and rt):  # a border or frame runs round all four sides (a sky does not)
+            break
+        edge = (int(sub[0].mean()), int(sub[-1].mean()), int(sub[:, 0].mean()), int(sub[:, -1].mean()))
+        if max(edge) - min(edge) > 2 * TRIM_TOLERANCE:  # ... in one colour
             break
         left, top, right, bottom = left + lf, top + t, right - rt, bottom - b
         if right - left < w / 2 or bottom - top < h / 2:

@@ -218,6 +218,32 @@ def test_references_on_object_storage(tmp_path: Path, s3_server) -> None:  # typ
     assert hashes.names[-1] == "muge.parquet#0" and hashes.hashes.tolist() == local.hashes.tolist()
 
 
+def test_a_crop_or_a_framed_copy_of_a_reference_is_contamination(tmp_path: Path) -> None:
+    """References get the candidates' view hashes: a candidate that is a crop of a test image, or the
+    test image in a frame, matches it (the pHash alone would not)."""
+    from PIL import ImageOps
+
+    from filters.image_inspect import inspect_image
+    from filters.image_views import views_from_bytes
+
+    refs = tmp_path / "refs"
+    refs.mkdir()
+    for i in (1, 2, 3):
+        (refs / f"{i}.jpg").write_bytes(encode(picture(i)))
+    candidates = [picture(1).crop((36, 27, 364, 273)),  # 9% a side cut
+                  ImageOps.expand(picture(2), 30, (255, 255, 255)),  # a white frame
+                  picture(4)]  # unrelated
+    hashes = load_reference_hashes(list_references([str(refs)], Config().storage), tmp_path / "c.parquet", Config())
+    rows = np.vstack([views_from_bytes(inspect_image(encode(c), 10**9).views, 1) for c in candidates])
+    res = decide_duplicates([str(i).zfill(20) for i in (1, 2, 3)], [_sha(i) for i in (1, 2, 3)], rows,
+                            np.array([1, 1, 1]), 4, references=hashes.hashes, reference_ids=hashes.ids)
+    assert res.reasons().tolist() == [CONTAMINATED, CONTAMINATED, None]
+    assert res.details(hashes.names).tolist()[:2] == ["refs/1.jpg", "refs/2.jpg"]
+    before = [bin(int(phash_hex(c), 16) ^ int(phash_hex(picture(i)), 16)).count("1") for c, i in
+              zip(candidates[:2], (1, 2), strict=True)]
+    assert min(before) > 4
+
+
 # ----------------------------------------------------------------------- the decision, on hashes alone
 
 
