@@ -1,6 +1,6 @@
 """Global dedup at scale: time, peak memory and recall of planted duplicates (issue 5, benchmark 3).
 
-    python -m bench.bench_dedup [--sizes 1000000 10000000] [--max-distance 4] [--no-append]
+    python -m bench.bench_dedup [--sizes 1000000 10000000] [--max-distance 4] [--views 4] [--no-append]
 
 For each size, a fresh subprocess generates synthetic rows: random 64-bit pHashes, of which
 `--near` (5%) are copies of other rows with 0..max_distance bits flipped (distinct bits, so the
@@ -33,7 +33,7 @@ import numpy as np
 
 from bench.common import relative_paths
 
-GOAL_BYTES_PER_ROW = 32
+GOAL_BYTES_PER_ROW = 48  # issue 19: with the view hashes
 _U64 = np.uint64
 
 
@@ -64,10 +64,12 @@ def _reset_peak_rss() -> bool:
         return False
 
 
-def make_rows(n: int, d: int, near: float, exact: float, seed: int) -> dict[str, Any]:
-    """Synthetic inputs plus the planted (source, copy) row pairs."""
+def make_rows(n: int, d: int, near: float, exact: float, seed: int, views: int = 1) -> dict[str, Any]:
+    """Synthetic inputs plus the planted (source, copy) row pairs; with `views` > 1, a (rows, views)
+    matrix of hashes whose near copies have one view within 0..d bits (the others random)."""
     rng = np.random.default_rng(seed)
     phash = rng.integers(0, 2**64 - 1, n, dtype=np.uint64, endpoint=True)
+    matrix = rng.integers(0, 2**64 - 1, (n, views - 1), dtype=np.uint64, endpoint=True) if views > 1 else None
     perm = rng.permutation(n)
     m, e = int(n * near), int(n * exact)
     near_src, near_dst = perm[:m], perm[m:2 * m]
@@ -87,6 +89,18 @@ def make_rows(n: int, d: int, near: float, exact: float, seed: int) -> dict[str,
     sha = np.frombuffer(rng.bytes(32 * n), dtype="S32").copy()
     sha[exact_dst] = sha[exact_src]
     phash[exact_dst] = phash[exact_src]
+    if matrix is not None:  # the near view at a random position among the views
+        matrix[exact_dst] = matrix[exact_src]
+        hashes = np.empty((n, views), dtype=np.uint64)
+        where = rng.integers(0, views, n)
+        where[exact_dst] = where[exact_src]
+        cols = np.arange(views)[None, :]
+        hashes[cols == where[:, None]] = phash
+        hashes[cols != where[:, None]] = matrix.reshape(-1)
+        src_where = where[near_src]
+        hashes[near_src, src_where] = phash[near_src]
+        del matrix
+        phash = hashes
     keys = rng.permutation(n).astype(np.uint64) * _U64(0x9E3779B97F4A7C15)  # odd multiplier: unique keys
     area = rng.integers(200 * 200, 4000 * 3000, n, dtype=np.int64)
     return {"keys": keys, "sha256": sha, "phash": phash, "area": area, "near_src": near_src,
@@ -104,11 +118,11 @@ def profile_top(fn: Any, top: int = 12) -> str:
     return text[text.index("   ncalls"):].rstrip() if "   ncalls" in text else text
 
 
-def child(n: int, d: int, near: float, exact: float, seed: int, profile: bool) -> dict[str, Any]:
+def child(n: int, d: int, near: float, exact: float, seed: int, profile: bool, views: int = 1) -> dict[str, Any]:
     from filters.dedup import DUPLICATE_IMAGE_CODE, decide_duplicates
 
     t0 = time.perf_counter()
-    rows = make_rows(n, d, near, exact, seed)
+    rows = make_rows(n, d, near, exact, seed, views)
     generated = time.perf_counter() - t0
     args = (rows["keys"], rows["sha256"], rows["phash"], rows["area"], d)
     input_bytes = sum(a.nbytes for a in args[:4])
@@ -139,12 +153,12 @@ def child(n: int, d: int, near: float, exact: float, seed: int, profile: bool) -
             "rss_peak": rss_peak, "traced_peak": traced_peak, "input_bytes": input_bytes, "recall_near": recall_near,
             "recall_exact": recall_exact, "planted_near": len(rows["near_src"]),
             "planted_exact": len(rows["exact_src"]), "near_flips": rows["near_flips"], "counts": counts,
-            "stats": stats, "load": os.getloadavg()[0]}
+            "stats": stats, "load": os.getloadavg()[0], "views": views}
 
 
 def run_size(n: int, a: argparse.Namespace) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "bench.bench_dedup", "--child", str(n), "--max-distance", str(a.max_distance),
-           "--near", str(a.near), "--exact", str(a.exact), "--seed", str(a.seed)]
+           "--near", str(a.near), "--exact", str(a.exact), "--seed", str(a.seed), "--views", str(a.views)]
     if a.profile and n == max(a.sizes):
         cmd.append("--profile")
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
@@ -178,8 +192,11 @@ def report(results: list[dict[str, Any]], a: argparse.Namespace, command: str) -
         + " (other engineers' jobs share the 2 cores: CPU seconds are the steadier figure).",
         f"Data: random 64-bit pHashes; {a.near:.0%} of rows are copies of other rows with 0..{a.max_distance} "
         f"distinct bits flipped (uniform), {a.exact:.0%} byte-identical copies; max_distance {a.max_distance}; "
-        f"inputs {r0['input_bytes'] / r0['n']:.0f} B/row (uint64 keys, raw 32-byte sha256, uint64 pHash, int64 "
-        "area). Peak memory is beyond the inputs, measured in a fresh process per size.",
+        f"inputs {r0['input_bytes'] / r0['n']:.0f} B/row (uint64 keys, raw 32-byte sha256, {r0['views']} uint64 "
+        "hash(es) per row, int64 area). Peak memory is beyond the inputs, measured in a fresh process per size."
+        + (f" {r0['views']} views per row: a near copy shares one view within 0..{a.max_distance} bits with its "
+           "source, its other views random (two rows are near when any view is near any view)."
+           if r0["views"] > 1 else ""),
     ]
     if len(results) > 1:
         a_, b_ = results[0], results[-1]
@@ -206,12 +223,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--near", type=float, default=0.05, help="share of rows that are near copies")
     ap.add_argument("--exact", type=float, default=0.01, help="share of rows that are exact copies")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--views", type=int, default=4, help="hashes per row (filters/image_views.py: 4)")
     ap.add_argument("--no-append", action="store_true", help="print only; leave BENCHMARKS.md alone")
     ap.add_argument("--profile", action="store_true", help="add a cProfile (CPU time) of the largest size")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.child is not None:
-        print(json.dumps(child(a.child, a.max_distance, a.near, a.exact, a.seed, a.profile)))
+        print(json.dumps(child(a.child, a.max_distance, a.near, a.exact, a.seed, a.profile, a.views)))
         return
     results = []
     for n in a.sizes:

@@ -1,8 +1,9 @@
 """The image filter: full decode (truncated -> corrupt_image), pixel cap (-> decompression_bomb),
 `image.min_side` (-> too_small), aspect within [1/max, max] (-> bad_aspect).
 
-Stats: width, height (after EXIF rotation), mime, sha256, phash (16 hex chars), plus the decode
-verdict, all computed by one decode per image (`image_inspect`).
+Stats: width, height (after EXIF rotation), mime, sha256, phash (16 hex chars), the edit-robust view
+hashes (`views`, 32 bytes: image_views.py) that near dedup compares, plus the decode verdict, all
+computed by one decode per image (`image_inspect`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class ImageFilter(Filter):
             "mime": pa.array([i.mime if i else None for i in infos], pa.string()),
             "sha256": pa.array([i.sha256 if i else None for i in infos], pa.string()),
             "phash": pa.array([i.phash if i else None for i in infos], pa.string()),
+            "views": pa.array([i.views if i else None for i in infos], pa.binary()),
             "decode_error": pa.array([i.reason if i else reasons.EMPTY_BODY for i in infos], pa.string()),
             "decode_detail": pa.array([i.detail if i else None for i in infos], pa.string()),
         }

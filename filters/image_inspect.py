@@ -2,7 +2,8 @@
 
 JPEGs are decoded in draft mode (DCT scaling to about 64 px): the whole entropy-coded stream is
 still read, so truncation is still caught, at a fraction of the cost of a full-size decode. The pHash
-is imagehash's DCT pHash (`dct_phash_hex`) of the image box-reduced to about 64 px, the same method for every row.
+is imagehash's DCT pHash (`dct_phash_hex`) of the image box-reduced to about 64 px, the same method for every row;
+the edit-robust view hashes (image_views.py) come from the same thumbnail.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from filters.image_views import DCT, image_views, thumbnail, views_to_bytes
 from manifests import reasons
 
 # Magic-byte signatures of the formats we keep, and the MIME and extension they release as.
@@ -57,10 +59,11 @@ class ImageInfo:
     mime: str | None = None
     sha256: str | None = None
     phash: str | None = None
+    views: bytes | None = None  # the edit-robust hashes (image_views.py), VIEW_BYTES
 
 
-def phash_hex(img: Image.Image) -> str:
-    """imagehash's DCT pHash of the image in grey, first box-reduced to a side of at least 64 px.
+def hash_grey(img: Image.Image) -> Image.Image:
+    """The grey image the hashes see: 8-bit, box-reduced to a side of at least 64 px.
 
     The reduction changes nothing that a 32x32 pHash can see, and makes hashing a large PNG or
     WebP ~50x cheaper; JPEGs arrive already reduced by draft decoding. Every row takes this path.
@@ -74,29 +77,31 @@ def phash_hex(img: Image.Image) -> str:
     factor = min(img.size) // _HASH_MIN_SIDE
     if factor > 1:
         img = img.reduce(factor)
-    return dct_phash_hex(img)
+    return img
 
 
-def _dct_rows(n: int, keep: int) -> np.ndarray:
-    """The first `keep` rows of the unnormalised DCT-II matrix of size n (scipy.fftpack.dct's type 2)."""
-    k = np.arange(keep, dtype=np.float64)[:, None]
-    i = np.arange(n, dtype=np.float64)[None, :]
-    return 2.0 * np.cos(np.pi * k * (2.0 * i + 1.0) / (2.0 * n))
+def phash_hex(img: Image.Image) -> str:
+    """imagehash's DCT pHash of the image in grey, first box-reduced to a side of at least 64 px."""
+    return dct_phash_hex(hash_grey(img))
 
 
-_PHASH_SIDE, _PHASH_BITS_SIDE = 32, 8
-_PHASH_DCT = _dct_rows(_PHASH_SIDE, _PHASH_BITS_SIDE)
+def hashes(img: Image.Image) -> tuple[str, bytes]:
+    """The pHash (16 hex chars) and the view hashes (image_views.py) of an image, from one thumbnail."""
+    grey = hash_grey(img)
+    thumb = thumbnail(grey)
+    return _phash_of(thumb), views_to_bytes(image_views(grey, thumb))
+
+
+def _phash_of(thumb: np.ndarray) -> str:
+    low = DCT @ thumb @ DCT.T
+    return np.packbits((low > np.median(low)).ravel()).tobytes().hex()
 
 
 def dct_phash_hex(img: Image.Image) -> str:
     """imagehash.phash(img) as 16 hex chars, computed as two small matrix products instead of two
     full 32x32 FFT-based DCTs (the same coefficients up to rounding: equal hashes on real images,
     tested), and without importing scipy in every worker."""
-    grey = img if img.mode == "L" else img.convert("L")
-    pixels = np.asarray(grey.resize((_PHASH_SIDE, _PHASH_SIDE), Image.Resampling.LANCZOS), dtype=np.float64)
-    low = _PHASH_DCT @ pixels @ _PHASH_DCT.T
-    bits = (low > np.median(low)).ravel()
-    return np.packbits(bits).tobytes().hex()
+    return _phash_of(thumbnail(img if img.mode == "L" else img.convert("L")))
 
 
 def inspect_image(data: bytes, max_pixels: int) -> ImageInfo:
@@ -126,10 +131,12 @@ def inspect_image(data: bytes, max_pixels: int) -> ImageInfo:
         width, height = height, width
     if orientation != 1:
         img = ImageOps.exif_transpose(img)
+    phash, views = hashes(img)
     return ImageInfo(
         width=width,
         height=height,
         mime=mime,
         sha256=hashlib.sha256(data).hexdigest(),
-        phash=phash_hex(img),
+        phash=phash,
+        views=views,
     )

@@ -61,6 +61,10 @@ class WorkLayout:
     def dedup(self) -> DataPath:
         return self.out.work / "dedup.parquet"
 
+    def references(self, digest: str) -> DataPath:
+        """The hashes of the `dedup.exclude` references, cached by their digest (filters/references.py)."""
+        return self.out.work / f"references-{digest[:16]}.parquet"
+
     @property
     def fingerprint(self) -> DataPath:
         return self.out.work / "input.json"
@@ -120,7 +124,7 @@ def plan_tasks(in_dir: DataPath, rows_per_task: int, storage: StorageConfig | No
     return tasks
 
 
-def fingerprint(tasks: list[Task], cfg: Config) -> dict[str, object]:
+def fingerprint(tasks: list[Task], cfg: Config, references_digest: str | None = None) -> dict[str, object]:
     files = sorted({t.path for t in tasks})
     with ThreadPoolExecutor(max_workers=16) as pool:
         stats = list(pool.map(lambda f: data_path(f, cfg.storage).stat(), files))
@@ -133,6 +137,8 @@ def fingerprint(tasks: list[Task], cfg: Config) -> dict[str, object]:
         from filters.opt_out_list import load_opt_out_lists
 
         relevant["opt_out_lists_sha256"] = load_opt_out_lists(cfg.privacy.opt_out_lists, cfg.storage).digest
+    if references_digest is not None:  # a reference image added, changed or removed (dedup.exclude)
+        relevant["references_sha256"] = references_digest
     digest = hashlib.sha256(json.dumps([stat, relevant, [asdict(t) for t in tasks]], sort_keys=True).encode())
     return {"inputs": stat, "config_and_tasks_sha256": digest.hexdigest()}
 
@@ -148,12 +154,11 @@ def _remove_temp_files(layout: WorkLayout) -> None:
                 path.unlink(missing_ok=True)
 
 
-def prepare_work(layout: WorkLayout, tasks: list[Task], cfg: Config) -> bool:
-    """Keeps previous work when it was made from the same input and config; otherwise starts over.
-
-    Returns True when earlier work is being resumed.
+def prepare_work(layout: WorkLayout, tasks: list[Task], cfg: Config, references_digest: str | None = None) -> bool:
+    """Keeps previous work when it was made from the same input, config and reference images;
+    otherwise starts over. Returns True when earlier work is being resumed.
     """
-    fp = fingerprint(tasks, cfg)
+    fp = fingerprint(tasks, cfg, references_digest)
     if layout.fingerprint.is_file():
         try:
             old = json.loads(layout.fingerprint.read_text(encoding="utf-8"))

@@ -15,7 +15,7 @@ import os
 import time
 import uuid
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,7 @@ from filters.global_text import decide_global_text
 from filters.lexicon import check_categories
 from filters.passes import ROW, TASK, FinalizePass, ImagePass, TextPass
 from filters.plan import Task, WorkLayout, plan_tasks, prepare_work
+from filters.references import Chunk, ReferenceHashes, ReferenceSet, hash_chunk, list_references, load_reference_hashes
 from manifests.config import Config
 from manifests.errors import UserError
 from manifests.layout import FilteredDir
@@ -84,6 +85,7 @@ class FilterRun:
     tasks: int
     resumed_tasks: int
     phase_seconds: dict[str, float]
+    notes: list[str] = field(default_factory=list)  # one line each, for the command's summary
 
 
 def _cluster_cpus() -> int:
@@ -176,8 +178,21 @@ def _global_text(tasks: list[Task], layout: WorkLayout, cfg: Config) -> None:
     write_parquet_atomic(table, layout.text_global)
 
 
-def _dedup(tasks: list[Task], layout: WorkLayout, cfg: Config) -> None:
-    """Exact and near-duplicate decisions over every alive image row, written as (task, row) decisions.
+def _reference_hashes(refs: ReferenceSet, layout: WorkLayout, cfg: Config) -> ReferenceHashes:
+    """The `dedup.exclude` references' hashes: from the cache in `_work/`, else hashed by Ray tasks."""
+    import ray
+
+    task = ray.remote(num_cpus=1)(hash_chunk)
+
+    def on_ray(chunks: list[Chunk]) -> list[pa.Table]:
+        return ray.get([task.remote(c, cfg.storage, cfg.image.max_pixels) for c in chunks])
+
+    return load_reference_hashes(refs, layout.references(refs.digest), cfg, on_ray)
+
+
+def _dedup(tasks: list[Task], layout: WorkLayout, cfg: Config, refs: ReferenceHashes | None = None) -> None:
+    """Exact and near-duplicate decisions over every alive image row, then contamination (`refs`),
+    written as (task, row) decisions.
 
     Columns go to `decide_duplicates` as arrow/numpy arrays (never Python lists): ~25 bytes per row
     on the driver beyond the arrays read, instead of ~300.
@@ -186,7 +201,7 @@ def _dedup(tasks: list[Task], layout: WorkLayout, cfg: Config) -> None:
 
     frames = []
     tables = read_tables([layout.image(t.task_id) for t in tasks],
-                         columns=[ROW, REASON, "sha256", "phash", "width", "height"])
+                         columns=[ROW, REASON, "sha256", "views", "width", "height"])
     for t, table in zip(tasks, tables, strict=True):
         table = table.filter(pc.is_null(table.column(REASON))).drop_columns([REASON])
         frames.append(table.append_column(TASK, pa.array(np.full(table.num_rows, t.task_id, np.int32))))
@@ -198,21 +213,43 @@ def _dedup(tasks: list[Task], layout: WorkLayout, cfg: Config) -> None:
     result = decide_duplicates(
         keys=_keys_for(alive, layout),
         sha256=alive.column("sha256").combine_chunks(),
-        phash=alive.column("phash").combine_chunks(),
+        phash=_views_matrix(alive.column("views")),
         area=area,
         max_distance=cfg.dedup.phash_max_distance,
         near=cfg.dedup.near_duplicates,
+        references=refs.hashes if refs is not None and len(refs.hashes) else None,
+        reference_ids=refs.ids if refs is not None and len(refs.hashes) else None,
     )
     rejected = np.flatnonzero(~result.keep_mask)
     # The detail names the member that is finally kept (an exact copy's kept twin may itself be a
-    # near duplicate of a larger image).
+    # near duplicate of a larger image); a contaminated row's names its reference image.
     survivors = format_keys(result.keys[result.survivor_index()[rejected]]).astype(object)
+    if len(result.contaminated_rows):
+        at = np.searchsorted(rejected, result.contaminated_rows)
+        survivors[at] = [refs.names[i] for i in result.contaminated_refs.tolist()]  # type: ignore[union-attr]
     table = pa.Table.from_arrays(
         [alive.column(TASK).take(rejected), alive.column(ROW).take(rejected),
          pa.array(result.reasons()[rejected].tolist(), pa.string()), pa.array(survivors.tolist(), pa.string())],
         schema=DECISIONS,
     )
     write_parquet_atomic(table, layout.dedup)
+
+
+def _views_matrix(column: pa.ChunkedArray) -> np.ndarray:
+    """(rows, VIEW_COUNT) uint64 from the image work files' `views` column (VIEW_BYTES per row)."""
+    from filters.image_views import VIEW_BYTES, VIEW_COUNT
+
+    values = column.combine_chunks()
+    if values.null_count:
+        raise RuntimeError(f"image work files: {values.null_count} alive rows without view hashes")
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32, count=len(values) + 1 + values.offset)
+    start, stop = int(offsets[values.offset]), int(offsets[values.offset + len(values)])
+    if stop - start != VIEW_BYTES * len(values):
+        raise RuntimeError("image work files: view hashes of the wrong size (a work file of another version?)")
+    if not len(values):
+        return np.zeros((0, VIEW_COUNT), dtype=np.uint64)
+    data = np.frombuffer(values.buffers()[2], dtype=">u8", count=(stop - start) // 8, offset=start)
+    return data.astype(np.uint64).reshape(len(values), VIEW_COUNT)  # the one copy: native byte order
 
 
 def _keys_for(alive: pa.Table, layout: WorkLayout) -> np.ndarray:
@@ -247,8 +284,11 @@ def run_filter(in_dir: DataPath, out_dir: DataPath, cfg: Config) -> FilterRun:
     started = time.perf_counter()
     check_categories(cfg.text.sensitive_categories)  # a misspelt category fails here, before Ray starts
     tasks = plan_tasks(in_dir, cfg.ray.rows_per_task, cfg.storage)
+    # references listed and checked before Ray starts (one-line errors); their digest guards resume
+    refs = list_references(cfg.dedup.exclude, cfg.storage) if cfg.dedup.exclude else None
     layout = WorkLayout(FilteredDir(out_dir))
-    prepare_work(layout, tasks, cfg)
+    prepare_work(layout, tasks, cfg, references_digest=refs.digest if refs is not None else None)
+    notes: list[str] = []
 
     def missing(folder: DataPath, path_of: Any) -> list[Task]:
         """The tasks whose file in `folder` does not exist yet (one listing, not one request per task)."""
@@ -281,11 +321,25 @@ def run_filter(in_dir: DataPath, out_dir: DataPath, cfg: Config) -> FilterRun:
         pool = cfg.ray.download_actors or cpus
         timed("download_image", _run_pass, "image", missing(layout.image_dir, layout.image), cfg, layout, run_id,
               pool, max(0.25, cpus / pool))
-        timed("dedup", _dedup, tasks, layout, cfg)
+        ref_hashes = None
+        if refs is not None:
+            t0 = time.perf_counter()
+            ref_hashes = _reference_hashes(refs, layout, cfg)
+            phases["references"] = time.perf_counter() - t0
+            notes.append(_references_note(ref_hashes))
+        timed("dedup", _dedup, tasks, layout, cfg, ref_hashes)
         timed("finalize", _run_pass, "finalize", unfinished(), cfg, layout, run_id, cpus)
     log.info("filter phases: %s", ", ".join(f"{k} {v:.1f}s" for k, v in phases.items()))
     stats = collect_stats(layout, tasks)
     if not stats.balanced:
         raise RuntimeError(f"accounting broken: {stats.to_dict()}")
     write_json_atomic(stats.to_dict(), layout.out.stats)
-    return FilterRun(stats, time.perf_counter() - started, len(tasks), done_before, phases)
+    return FilterRun(stats, time.perf_counter() - started, len(tasks), done_before, phases, notes)
+
+
+def _references_note(refs: ReferenceHashes) -> str:
+    line = f"dedup.exclude: {len(refs.names):,} reference images hashed"
+    if refs.unreadable:
+        shown = ", ".join(f"{name} ({why})" for name, why in refs.unreadable[:3])
+        line += f"; {len(refs.unreadable):,} unreadable: {shown}" + (" ..." if len(refs.unreadable) > 3 else "")
+    return line

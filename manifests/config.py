@@ -85,6 +85,9 @@ class ImageConfig:
 class DedupConfig:
     phash_max_distance: int = 4
     near_duplicates: bool = True
+    # folders, globs or parquet files (`image` or `phash` column) of reference images, e.g. evaluation
+    # sets: candidates within phash_max_distance of one are rejected as `contaminated`
+    exclude: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -20,6 +20,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias
 
@@ -164,3 +165,51 @@ def storage_failure(exc: BaseException) -> str | None:
     if module.startswith(("botocore", "aiobotocore", "s3fs")):
         return f"object storage: {' '.join(str(exc).split()) or type(exc).__name__}"
     return None
+
+
+
+GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """What `list_files` found: `kind` is "folder", "glob" or "file"; `root` the folder (or file) as a
+    normalised path or URL; `files` (path or URL, size, version stamp: modification time or ETag)."""
+
+    kind: str
+    root: str
+    files: list[tuple[str, int, str]]
+
+
+def list_files(spec: str, storage: StorageOptions | None = None) -> Listing:
+    """The files `spec` names, sorted: a folder (every file below it), a glob (`*`, `?`, `[...]`, `**`)
+    or one file, local or on object storage; the stamps make digests change with the files. A folder
+    or glob that names nothing gives no files; a missing path is a one-line UserError."""
+    from fsspec.core import url_to_fs
+
+    remote = is_url(spec)
+    protocol = spec.split("://", 1)[0] if remote else "file"
+    text = spec if remote else os.fspath(Path(spec.removeprefix("file://")).absolute())
+    try:
+        fs, path = url_to_fs(text, **storage_options(storage, protocol))
+        path = path.rstrip("/")
+        if GLOB_CHARS & set(path):
+            kind, found = "glob", fs.glob(path, detail=True)
+        elif fs.isdir(path):
+            kind, found = "folder", fs.find(path, detail=True)
+        elif fs.isfile(path):
+            kind, found = "file", {path: fs.info(path)}
+        else:
+            raise UserError(f"not found: {spec}")
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot list {spec}: {str(exc).splitlines()[0] or type(exc).__name__}") from None
+
+    def full(name: str) -> str:
+        return f"{protocol}://{name}" if remote else name
+
+    files = []
+    for name, info in sorted(found.items()):
+        if info.get("type") == "file":
+            stamp = info.get("ETag") or info.get("mtime") or info.get("LastModified") or ""
+            files.append((full(name), int(info.get("size") or 0), str(stamp)))
+    return Listing(kind, full(path), files)

@@ -11,17 +11,21 @@ The modules, in the order a call to `decide_duplicates` (decide.py) goes through
   (`find_pairs`: a uint64 array in, the pairs out; layouts.py holds its bit layouts and cost model);
 - components.py: the near groups are the connected components of those pairs; within a group the
   largest area, then the smallest key, is kept, the others are `near_duplicate`;
+- contamination.py: with reference hashes (`dedup.exclude`), they join the near stage's one
+  search; the kept member of a group with a member within d of a reference is `contaminated`;
 - result.py: `DedupResult`, the reason code and kept row of every input row.
 
-Memory beyond the inputs: the result (an int8 reason and an int32 index per row), one uint64 per row
-sorted in place table after table, a bool per row, and temporaries bounded by chunking: ~18 bytes
-per row measured at 1M and 10M rows (bench/bench_dedup.py).
+Memory beyond the inputs: the result (an int8 reason and an int32 index per row), one uint64 per
+hash sorted in place table after table, a bool per hash, and temporaries bounded by chunking: ~18
+bytes per row with one hash per row, ~49 at 1M and ~61 at 10M rows with the filter's four view
+hashes per row (bench/bench_dedup.py --views 4).
 """
 
 from filters.dedup.columns import KEY_DIGITS, format_keys, parse_keys, phash_from_hex, phash_to_hex
 from filters.dedup.decide import decide_duplicates
 from filters.dedup.near_pairs import DEFAULT_MAX_RUN, HashPairs, find_pairs, near_duplicate_pairs
 from filters.dedup.result import (
+    CONTAMINATED_CODE,
     DUPLICATE_IMAGE_CODE,
     KEEP_CODE,
     NEAR_DUPLICATE_CODE,
@@ -30,6 +34,7 @@ from filters.dedup.result import (
 )
 
 __all__ = [
+    "CONTAMINATED_CODE",
     "DEFAULT_MAX_RUN",
     "DUPLICATE_IMAGE_CODE",
     "KEEP_CODE",

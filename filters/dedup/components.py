@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from filters.dedup.arrays import ALL_ONES, U64, chunks, unique
+from filters.dedup.contamination import ReferenceIndex, ReferenceMatches, split_reference_pairs
 from filters.dedup.near_pairs import find_pairs
 from filters.dedup.result import KEEP_CODE, NEAR_DUPLICATE_CODE
 
@@ -71,49 +72,82 @@ def keep_best(rows: np.ndarray, group: np.ndarray, keys: np.ndarray, area: np.nd
 
 
 
-def _alive_hashes(phash: np.ndarray, reason: np.ndarray) -> np.ndarray:
-    """A new array of the hashes of the rows still kept, gathered chunk by chunk."""
+def _alive_hashes(hashes: np.ndarray, reason: np.ndarray) -> np.ndarray:
+    """A new 1-d array of the hashes (every view) of the rows still kept, gathered chunk by chunk."""
+    views = 1 if hashes.ndim == 1 else hashes.shape[1]
     alive = int(np.count_nonzero(reason == KEEP_CODE))
-    buf = np.empty(alive, dtype=np.uint64)
+    buf = np.empty(alive * views, dtype=np.uint64)
     w = 0
-    for a, b in chunks(len(phash)):
-        v = phash[a:b][reason[a:b] == KEEP_CODE]
+    for a, b in chunks(len(hashes)):
+        v = hashes[a:b][reason[a:b] == KEEP_CODE].reshape(-1)
         buf[w:w + len(v)] = v
         w += len(v)
     return buf
 
 
-def near_stage(keys: np.ndarray, phash: np.ndarray, area: np.ndarray, d: int, max_run: int,
-               reason: np.ndarray, kept: np.ndarray, stats: dict[str, int]) -> None:
-    """Marks the near duplicates among the rows still kept (see the module docstring)."""
-    n = len(keys)
-    found = find_pairs(_alive_hashes(phash, reason), d, max_run=max_run, overwrite=True)
+def rows_of_values(hashes: np.ndarray, reason: np.ndarray, codes: tuple[int, ...], nodes: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """(row, index into `nodes`) for every hash (every view: a row may come several times) of the
+    rows whose reason code is in `codes` that is one of `nodes` (sorted, distinct): a bitmap of the
+    leading bits skips most rows before the binary search, chunk by chunk."""
+    n = len(hashes)
+    if not nodes.size:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    bits = max(8, min(len(nodes).bit_length() + 4, n.bit_length()))  # at most ~2 bytes per row
+    bitmap = np.zeros(1 << bits, dtype=bool)
+    bitmap[nodes >> U64(64 - bits)] = True
+    rows_l, index_l = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+    columns = [hashes] if hashes.ndim == 1 else [hashes[:, k] for k in range(hashes.shape[1])]
+    for a, b in chunks(n):
+        alive = np.isin(reason[a:b], codes)
+        for col in columns:
+            p = col[a:b]
+            sel = np.flatnonzero(alive & bitmap[p >> U64(64 - bits)])
+            if not sel.size:
+                continue
+            q = p[sel]
+            j = np.minimum(np.searchsorted(nodes, q), len(nodes) - 1)
+            hit = nodes[j] == q
+            rows_l.append(sel[hit] + a)
+            index_l.append(j[hit])
+    return np.concatenate(rows_l), np.concatenate(index_l)
+
+
+def near_stage(keys: np.ndarray, hashes: np.ndarray, area: np.ndarray, d: int, max_run: int,
+               reason: np.ndarray, kept: np.ndarray, stats: dict[str, int], *, link: bool = True,
+               refs: ReferenceIndex | None = None) -> ReferenceMatches | None:
+    """Marks the near duplicates among the rows still kept (see the module docstring) when `link`;
+    with `refs`, their values join the one search and each matched candidate value's best reference
+    match is returned (contamination.py). `hashes`: one per row, or (rows, views): two rows are
+    linked when any view of one is within d of any view of the other."""
+    pool = _alive_hashes(hashes, reason)
+    if refs is not None:
+        pool = np.concatenate([pool, refs.values])
+    found = find_pairs(pool, d, max_run=max_run, overwrite=True)
+    del pool
     stats.update(found.stats)
     ea, eb, repeated = found.a, found.b, found.repeated
     del found
+    matches = None
+    if refs is not None:
+        ea, eb, matches = split_reference_pairs(ea, eb, repeated, refs)
+        stats["reference_matches"] = len(matches.values)
+    if not link:
+        return matches
     stats["near_pairs"] = len(ea)
     nodes = unique(np.concatenate([ea, eb, repeated]))
     if not nodes.size:
         stats["near_duplicate"] = 0
-        return
-    label = connected_components(len(nodes), np.searchsorted(nodes, ea), np.searchsorted(nodes, eb))
-    del ea, eb
-    # rows whose hash is a node: a bitmap of the leading bits skips most rows before the binary search
-    bits = max(8, min(len(nodes).bit_length() + 4, n.bit_length()))  # at most ~2 bytes per row
-    bitmap = np.zeros(1 << bits, dtype=bool)
-    bitmap[nodes >> U64(64 - bits)] = True
-    rows_l, group_l = [], []
-    for a, b in chunks(n):
-        p = phash[a:b]
-        sel = np.flatnonzero((reason[a:b] == KEEP_CODE) & bitmap[p >> U64(64 - bits)])
-        if not sel.size:
-            continue
-        q = p[sel]
-        j = np.minimum(np.searchsorted(nodes, q), len(nodes) - 1)
-        hit = nodes[j] == q
-        rows_l.append(sel[hit] + a)
-        group_l.append(label[j[hit]])
-    rows = np.concatenate(rows_l)
-    group = np.concatenate(group_l)
-    stats["near_group_rows"] = len(rows)
-    stats["near_duplicate"] = keep_best(rows, group, keys, area, reason, kept, NEAR_DUPLICATE_CODE)
+        return matches
+    rows, index = rows_of_values(hashes, reason, (KEEP_CODE,), nodes)
+    # one graph: the hash values, and the rows that hold them (a row joins its views' components)
+    members = unique(rows)
+    row_node = len(nodes) + np.searchsorted(members, rows)
+    label = connected_components(len(nodes) + len(members),
+                                 np.concatenate([np.searchsorted(nodes, ea), index]),
+                                 np.concatenate([np.searchsorted(nodes, eb), row_node]))
+    del ea, eb, rows, index, row_node
+    stats["near_group_rows"] = len(members)
+    group = label[len(nodes):]
+    stats["near_duplicate"] = keep_best(members, group, keys, area, reason, kept, NEAR_DUPLICATE_CODE)
+    return matches

@@ -7,26 +7,45 @@ from typing import Any
 import numpy as np
 
 from filters.dedup.columns import Sha256Column, as_phash, parse_keys
-from filters.dedup.components import near_stage
+from filters.dedup.components import near_stage, rows_of_values
+from filters.dedup.contamination import ReferenceIndex, contaminate
 from filters.dedup.exact import exact_stage
 from filters.dedup.near_pairs import DEFAULT_MAX_RUN, check_distance
-from filters.dedup.result import DedupResult
+from filters.dedup.result import CONTAMINATED_CODE, KEEP_CODE, NEAR_DUPLICATE_CODE, DedupResult
+
+
+def _hashes(values: Any) -> np.ndarray:
+    """One uint64 hash per row (as_phash), or a (rows, views) matrix of them."""
+    if isinstance(values, np.ndarray) and values.ndim == 2:
+        if values.dtype.kind not in "ui":
+            raise ValueError("phash: a matrix of views must hold integers")
+        return values.view(np.uint64) if values.dtype == np.int64 else values.astype(np.uint64, copy=False)
+    return as_phash(values)
 
 
 def decide_duplicates(keys: Any, sha256: Any, phash: Any, area: Any, max_distance: int, near: bool = True,
-                      *, max_run: int = DEFAULT_MAX_RUN) -> DedupResult:
-    """Exact then near duplicate decisions for every row (see the package docstring).
+                      *, references: Any = None, reference_ids: Any = None,
+                      max_run: int = DEFAULT_MAX_RUN) -> DedupResult:
+    """Exact then near duplicate decisions for every row, then contamination (package docstring).
 
     keys: 20-digit decimal strings or their uint64 values (unique); sha256: 64-char hex strings or
-    32-byte digests; phash: uint64 (or int64 bit patterns, or 16-char hex strings); area: pixels.
-    Lists, numpy arrays and pyarrow arrays are accepted. `max_run` tunes performance only.
+    32-byte digests; phash: uint64 (or int64 bit patterns, or 16-char hex strings), or a (rows,
+    views) uint64 matrix of several hashes per row (image_views.py: rows are near when any view of
+    one is within `max_distance` of any view of the other); area: pixels. Lists, numpy arrays and
+    pyarrow arrays are accepted. `references`: the hashes of reference images (values as `phash`,
+    flattened), `reference_ids` the reference each belongs to (default: its position); a group with
+    a member within `max_distance` of one is rejected as `contaminated` (contamination.py).
+    `max_run` tunes performance only.
     """
     d = check_distance(max_distance)
     if max_run < 2:
         raise ValueError("max_run must be >= 2")
     k = parse_keys(keys)
     n = len(k)
-    ph = as_phash(phash) if near else np.zeros(n, dtype=np.uint64)
+    refs = None
+    if references is not None and len(references):
+        refs = ReferenceIndex.build(_hashes(references).reshape(-1), reference_ids)
+    ph = _hashes(phash) if near or refs is not None else np.zeros(n, dtype=np.uint64)
     ar = np.asarray(area)
     if ar.dtype.kind not in "ui" and not (ar.size == 0 and ar.ndim == 1):
         raise ValueError("area: expected integers")
@@ -41,8 +60,14 @@ def decide_duplicates(keys: Any, sha256: Any, phash: Any, area: Any, max_distanc
     stats: dict[str, int] = {"rows": n}
     if n > 1:
         exact_stage(k, sha, reason, kept, stats)
-        if near:
-            near_stage(k, ph, ar, d, max_run, reason, kept, stats)
     elif n == 1:
         sha.prefix(0, 1)  # validates the one digest
+    if n and ((near and n > 1) or refs is not None):
+        matches = near_stage(k, ph, ar, d, max_run, reason, kept, stats, link=near and n > 1, refs=refs)
+        if matches is not None:
+            rows, index = rows_of_values(ph, reason, (KEEP_CODE, NEAR_DUPLICATE_CODE), matches.values)
+            bad, ref = contaminate(rows, index, matches, kept)
+            reason[bad] = CONTAMINATED_CODE
+            stats["contaminated"] = len(bad)
+            return DedupResult(k, reason, kept, stats, bad, ref)
     return DedupResult(keys=k, reason_code=reason, kept_index=kept, stats=stats)

@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     in_dir, out_dir = data_path(args.in_dir, cfg.storage), data_path(args.out_dir, cfg.storage)
     cfg.text.sensitive_words = [p if is_url(p) else str(Path(p).absolute()) for p in cfg.text.sensitive_words]
     cfg.privacy.opt_out_lists = [p if is_url(p) else str(Path(p).absolute()) for p in cfg.privacy.opt_out_lists]
+    cfg.dedup.exclude = [p if is_url(p) else str(Path(p).absolute()) for p in cfg.dedup.exclude]
     require_input_folder(in_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"--out is not a folder: {out_dir}")
@@ -51,5 +52,7 @@ def run(args: argparse.Namespace) -> int:
         close_file_logging(log_file)
     print(format_summary(result.stats.to_dict(), result.seconds, result.resumed_tasks, result.tasks))
     print("  time per phase: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.phase_seconds.items()))
+    for note in result.notes:
+        print(f"  {note}")
     print(f"  log: {log_file}")
     return 0

@@ -6,8 +6,9 @@ over the rows a robots-obeying site crawl finds, with configs/demo.yaml:
   b. frequent_caption: the normalised caption is on more than `text.max_caption_repeats` crawled rows;
   c. duplicate_url: rows sharing a normalised URL keep the smallest (page_url, caption);
   d. download and image: http_<status>, not_an_image, corrupt_image, too_small, bad_aspect;
-  e. duplicate_image (same sha256: smallest key kept), then near_duplicate (pHash within
-     `dedup.phash_max_distance`, grouped transitively: largest width*height, then smallest key kept).
+  e. duplicate_image (same sha256: smallest key kept), then near_duplicate (any of the image
+     filter's view hashes within `dedup.phash_max_distance` of any of the other's: the pHash alone
+     when planned, not measured; grouped transitively: largest width*height, then smallest key kept).
 Rows on robots-disallowed pages are never crawled: `expected_reason` = "not_crawled".
 """
 
@@ -97,13 +98,16 @@ class Row:
     image_id: int
 
 
-def _union_find_groups(hashes: Sequence[int], max_distance: int) -> list[int]:
-    """Root index per item; items within `max_distance` bits are joined (transitively).
+def _union_find_groups(item_hashes: Sequence[Sequence[int]], max_distance: int) -> list[int]:
+    """Root index per item; items with any two hashes within `max_distance` bits are joined
+    (transitively).
 
     Pigeonhole banding: split 64 bits into max_distance+1 bands; two hashes within the distance
-    agree exactly on at least one band, so only items sharing a band value are compared.
+    agree exactly on at least one band, so only hashes sharing a band value are compared.
     """
-    parent = list(range(len(hashes)))
+    parent = list(range(len(item_hashes)))
+    owners = [i for i, hs in enumerate(item_hashes) for _ in hs]
+    hashes = [h for hs in item_hashes for h in hs]
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -122,10 +126,10 @@ def _union_find_groups(hashes: Sequence[int], max_distance: int) -> list[int]:
             for a_pos, a in enumerate(members):
                 for b in members[a_pos + 1:]:
                     if hamming(hashes[a], hashes[b]) <= max_distance:
-                        ra, rb = find(a), find(b)
+                        ra, rb = find(owners[a]), find(owners[b])
                         if ra != rb:
                             parent[max(ra, rb)] = min(ra, rb)
-    return [find(i) for i in range(len(hashes))]
+    return [find(i) for i in range(len(item_hashes))]
 
 
 def decide(rows: Sequence[Row], measurements: dict[int, Measurement], cfg: Config,
@@ -197,7 +201,7 @@ def decide(rows: Sequence[Row], measurements: dict[int, Measurement], cfg: Confi
         else:
             verdict[i] = (reasons.DUPLICATE_IMAGE, key[kept])
     if cfg.dedup.near_duplicates:
-        hashes = [int(measurements[rows[i].image_id].phash or "0", 16) for i in survivors]
+        hashes = [measurements[rows[i].image_id].hashes() for i in survivors]
         roots = _union_find_groups(hashes, cfg.dedup.phash_max_distance)
         groups: dict[int, list[int]] = defaultdict(list)
         for pos, root in enumerate(roots):

@@ -36,6 +36,13 @@ class Measurement:
     sha256: str | None = None
     phash: str | None = None
     size: int = 0
+    views: bytes | None = None  # the image filter's view hashes (None when planned: the pHash stands in)
+
+    def hashes(self) -> list[int]:
+        """What near dedup compares: the view hashes, or the pHash alone when there are none."""
+        if self.views:
+            return [int.from_bytes(self.views[i:i + 8], "big") for i in range(0, len(self.views), 8)]
+        return [int(self.phash or "0", 16)]
 
 
 def measure(renderer: ImageRenderer, spec: ImageSpec, max_pixels: int = ImageConfig().max_pixels) -> Measurement:
@@ -44,7 +51,7 @@ def measure(renderer: ImageRenderer, spec: ImageSpec, max_pixels: int = ImageCon
         return Measurement(resp.status, resp.content_type, reasons.http_status(resp.status), None, size=len(resp.body))
     info = inspect_image(resp.body, max_pixels)
     return Measurement(resp.status, resp.content_type, info.reason, info.detail, info.width, info.height,
-                       info.mime or sniff_mime(resp.body), info.sha256, info.phash, len(resp.body))
+                       info.mime or sniff_mime(resp.body), info.sha256, info.phash, len(resp.body), info.views)
 
 
 def measure_all(renderer: ImageRenderer, images: Mapping[int, ImageSpec],
