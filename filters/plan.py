@@ -22,6 +22,10 @@ from manifests.parquet_io import list_parts, read_metadata, write_json_atomic
 from manifests.schemas import CANDIDATE
 from manifests.storage import DataPath, data_path, is_remote, remove_tree
 
+# The layout of the `_work/` files. Raised whenever a pass's work files change shape (2: the image
+# pass's view hashes for edit-robust near-duplicates), so a run started by an older version starts over.
+WORK_FORMAT = 2
+
 
 @dataclass(frozen=True, slots=True)
 class Task:
@@ -133,6 +137,7 @@ def fingerprint(tasks: list[Task], cfg: Config, references_digest: str | None = 
     # except whether opt-out headers are honoured.
     relevant: dict[str, object] = {k: v for k, v in cfg.to_dict().items() if k in ("text", "image", "dedup", "privacy")}
     relevant["download.respect_opt_out"] = cfg.download.respect_opt_out
+    relevant["work_format"] = WORK_FORMAT  # work files of an older layout are never resumed
     if cfg.privacy.opt_out_lists:  # an entry added to a list must reach rows already filtered
         from filters.opt_out_list import load_opt_out_lists
 

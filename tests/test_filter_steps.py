@@ -127,3 +127,24 @@ def test_plan_cuts_parts_into_tasks_and_rejects_bad_input(tmp_path: Path) -> Non
     (bad / "part-00000.parquet").write_bytes(b"PAR1 garbage")
     with pytest.raises(UserError, match="not a readable parquet"):
         plan_tasks(bad, 10)
+
+
+def test_work_of_an_older_layout_is_started_over_not_resumed(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `_work/` written by a version whose work files had another shape (before the image pass kept
+    view hashes) must not be read back: the fingerprint carries the layout's version."""
+    import filters.plan as plan
+    from manifests.layout import FilteredDir
+
+    (tmp_path / "in").mkdir()
+    _write_candidates(tmp_path / "in" / "part-site-00000.parquet", 5)
+    tasks = plan.plan_tasks(tmp_path / "in", rows_per_task=10)
+    layout = plan.WorkLayout(FilteredDir(tmp_path / "out"))
+    monkeypatch.setattr(plan, "WORK_FORMAT", plan.WORK_FORMAT - 1)
+    assert plan.prepare_work(layout, tasks, Config()) is False
+    (layout.image_dir).mkdir(parents=True)
+    (layout.image(0)).write_bytes(b"an old image work file")
+    assert plan.prepare_work(layout, tasks, Config()) is True  # same version: resumed
+    monkeypatch.setattr(plan, "WORK_FORMAT", plan.WORK_FORMAT + 1)
+    assert plan.prepare_work(layout, tasks, Config()) is False  # a newer version starts over
+    assert not layout.image(0).exists()
