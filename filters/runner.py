@@ -1,21 +1,20 @@
-"""The filter stage on Ray Data: plans tasks, runs the per-task passes on task pools, makes the
-global decisions on the driver from compact hashes, and sums the stats.
+"""The filter stage: plans tasks, runs the per-task passes on an executor (Ray Data, or local worker
+processes for a small input on one machine: `filters.executors`), makes the global decisions on the
+driver from compact hashes, and sums the stats.
 
-Each pass is `ray.data.from_items(tasks).map_batches(run_pass_batch, batch_format="pyarrow")` over a
-task pool: a worker process loads a pass's models the first time it runs one of its tasks and keeps
-them for the rest of the run (workers are reused across passes), and each task writes its result
-atomically, so a re-run resumes where the last one stopped and the output never depends on the
+A worker loads a pass's models the first time it runs one of its tasks and keeps them for the rest
+of the run (workers are reused across passes), and each task writes its result atomically, so a
+re-run resumes where the last one stopped and the output never depends on the executor or the
 number of workers.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import time
 import uuid
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,57 +23,21 @@ import pyarrow.compute as pc
 from tqdm import tqdm
 
 from filters.base import DETAIL, REASON
+from filters.executors import PassExecutor, pass_executor
 from filters.global_text import decide_global_text
 from filters.lexicon import check_categories
-from filters.passes import ROW, TASK, FinalizePass, ImagePass, TextPass
+from filters.passes import ROW, TASK
 from filters.plan import Task, WorkLayout, plan_tasks, prepare_work
 from manifests.config import Config
 from manifests.errors import UserError
 from manifests.layout import FilteredDir
 from manifests.parquet_io import existing_names, read_tables, write_json_atomic, write_parquet_atomic
-from manifests.ray_session import ray_session
 from manifests.stats import FilterStats
 from manifests.storage import DataPath
 
 log = logging.getLogger(__name__)
 
-BACKPRESSURE_POLICIES = "backpressure_policies.enabled"  # a DataContext.set_config key of Ray Data
 DECISIONS = pa.schema([(TASK, pa.int32()), (ROW, pa.int32()), (REASON, pa.string()), (DETAIL, pa.string())])
-
-
-PASSES: dict[str, type[Any]] = {"text": TextPass, "image": ImagePass, "finalize": FinalizePass}
-
-# The pass implementations loaded in this process (a Ray worker), for the run `_loaded_run`. Ray reuses
-# a worker process for the tasks of every pass, so jieba, fastText and the Aho-Corasick automaton
-# load once per worker and run, not once per pass, and no pass waits for new processes to start.
-_loaded: dict[str, Any] = {}
-_loaded_run: str | None = None
-
-
-def _pass_impl(name: str, run_id: str, cfg: Config, layout: WorkLayout) -> Any:
-    global _loaded_run
-    if _loaded_run != run_id:  # another run in this Ray session: its models and downloader go
-        for impl in _loaded.values():
-            if hasattr(impl, "close"):
-                impl.close()
-        _loaded.clear()
-        _loaded_run = run_id
-    if name not in _loaded:
-        _loaded[name] = PASSES[name](cfg, layout)
-    return _loaded[name]
-
-
-def run_pass_batch(batch: pa.Table, name: str, run_id: str, cfg: Config, layout: WorkLayout) -> pa.Table:
-    """A Ray Data batch function: runs pass `name` on each task of `batch`, one summary row per task."""
-    impl = _pass_impl(name, run_id, cfg, layout)
-    out = []
-    for row in batch.to_pylist():
-        try:
-            out.append({**impl.run(Task(**row)), "error": None})
-        except UserError as exc:  # bad input (a corrupt part): the driver reports it as one line
-            out.append({"task_id": row["task_id"], "stage": "", "rows": 0, "rejected": 0, "seconds": 0.0,
-                        "error": str(exc)})
-    return pa.Table.from_pylist(out)
 
 
 @dataclass(slots=True)
@@ -84,60 +47,25 @@ class FilterRun:
     tasks: int
     resumed_tasks: int
     phase_seconds: dict[str, float]
+    executor: str = "ray"  # where the passes ran: "ray" or "local" (filters.executors)
 
 
-def _cluster_cpus() -> int:
-    import ray
-
-    return max(1, int(ray.cluster_resources().get("CPU", 1)))
-
-
-def _warm_worker() -> int:
-    """Imports what every pass needs (Ray Data's task machinery, pyarrow, the passes) in a worker."""
-    import ray.data  # noqa: F401
-
-    import filters.passes  # noqa: F401
-
-    return os.getpid()
-
-
-def _warm_workers(cpus: int) -> list[Any]:
-    """One warm-up task per CPU, started as soon as Ray is up. Without them the first pass's tasks
-    waited ~2 s for workers (Ray Data's own actors took the workers Ray had prestarted, so new ones
-    had to start and import everything); with them the first task starts ~0.5 s into the pass."""
-    import ray
-
-    warm = ray.remote(num_cpus=1)(_warm_worker)
-    return [warm.remote() for _ in range(cpus)]
-
-
-def _run_pass(name: str, todo: list[Task], cfg: Config, layout: WorkLayout, run_id: str, concurrency: int,
+def _run_pass(executor: PassExecutor, name: str, todo: list[Task], concurrency: int,
               cpus_per_task: float = 1.0) -> None:
     if not todo:
         return
-    import ray
-
-    # Ray Data's backpressure policies guard the object store against a fast producer; here every task
-    # returns one summary row and the pool size caps concurrency, so they only cost time: with them the
-    # second task of each pass started ~1 s late (a 2 s pass of two workers took 3.1-3.3 s, without 2.1).
-    ray.data.DataContext.get_current().set_config(BACKPRESSURE_POLICIES, [])
-    ds = ray.data.from_items([asdict(t) for t in todo], override_num_blocks=len(todo))
-    out = ds.map_batches(
-        run_pass_batch,
-        fn_kwargs={"name": name, "run_id": run_id, "cfg": cfg, "layout": layout},
-        batch_size=1,
-        batch_format="pyarrow",
-        compute=ray.data.TaskPoolStrategy(size=max(1, min(concurrency, len(todo)))),
-        num_cpus=cpus_per_task,
-    )
     rows = 0
     with tqdm(total=len(todo), desc=f"filter:{name}", unit="task", disable=None) as bar:
-        for summary in out.iter_rows():
+
+        def on_task(summary: dict[str, Any]) -> None:
+            nonlocal rows
             if summary.get("error"):
                 raise UserError(summary["error"])
             rows += int(summary["rows"])
             bar.set_postfix(rows=rows)
             bar.update(1)
+
+        executor.run(name, todo, concurrency, cpus_per_task, on_task)
     log.info("%s pass: %d tasks, %d rows", name, len(todo), rows)
 
 
@@ -239,16 +167,16 @@ def collect_stats(layout: WorkLayout, tasks: list[Task]) -> FilterStats:
     return stats
 
 
-def run_filter(in_dir: DataPath, out_dir: DataPath, cfg: Config) -> FilterRun:
+def run_filter(in_dir: DataPath, out_dir: DataPath, cfg: Config, executor: str = "auto") -> FilterRun:
     """Runs the whole filter stage; resumes from `out_dir/_work` when the input is unchanged.
 
     Either folder may be on object storage (a `UPath`): tasks then read and write there directly.
+    `executor` picks where the passes run (`filters.executors.choose_executor`: auto, ray or local).
     """
     started = time.perf_counter()
     check_categories(cfg.text.sensitive_categories)  # a misspelt category fails here, before Ray starts
     tasks = plan_tasks(in_dir, cfg.ray.rows_per_task, cfg.storage)
     layout = WorkLayout(FilteredDir(out_dir))
-    prepare_work(layout, tasks, cfg)
 
     def missing(folder: DataPath, path_of: Any) -> list[Task]:
         """The tasks whose file in `folder` does not exist yet (one listing, not one request per task)."""
@@ -260,7 +188,6 @@ def run_filter(in_dir: DataPath, out_dir: DataPath, cfg: Config) -> FilterRun:
         absent |= {t.task_id for t in missing(layout.out.rejected, layout.rejected)}
         return [t for t in tasks if t.task_id in absent]
 
-    done_before = len(tasks) - len(unfinished())
     phases: dict[str, float] = {}
 
     def timed(name: str, fn: Any, *args: Any) -> None:
@@ -269,23 +196,27 @@ def run_filter(in_dir: DataPath, out_dir: DataPath, cfg: Config) -> FilterRun:
         phases[name] = phases.get(name, 0.0) + time.perf_counter() - t0
 
     run_id = uuid.uuid4().hex
-    with ray_session(cfg):
-        import ray
-
-        cpus = _cluster_cpus()
-        ray.get(_warm_workers(cpus))
-        phases["ray_start"] = time.perf_counter() - started  # Ray up, and a warm worker per CPU
-        timed("text", _run_pass, "text", missing(layout.text_dir, layout.text), cfg, layout, run_id, cpus)
+    rows = sum(t.rows for t in tasks)
+    with pass_executor(cfg, run_id, layout, rows, len(tasks), lambda: prepare_work(layout, tasks, cfg),
+                       executor) as passes:
+        # Start-up: Ray up (or the local workers), a warm worker per CPU, and the driver's preparation.
+        phases["startup"] = time.perf_counter() - started
+        cpus = passes.workers
+        done_before = len(tasks) - len(unfinished())
+        timed("text", _run_pass, passes, "text", missing(layout.text_dir, layout.text), cpus)
         timed("global_text", _global_text, tasks, layout, cfg)
         # One image task per CPU by default: each overlaps its downloads with its decoding.
         pool = cfg.ray.download_actors or cpus
-        timed("download_image", _run_pass, "image", missing(layout.image_dir, layout.image), cfg, layout, run_id,
-              pool, max(0.25, cpus / pool))
+        timed("download_image", _run_pass, passes, "image", missing(layout.image_dir, layout.image), pool,
+              max(0.25, cpus / pool))
         timed("dedup", _dedup, tasks, layout, cfg)
-        timed("finalize", _run_pass, "finalize", unfinished(), cfg, layout, run_id, cpus)
+        timed("finalize", _run_pass, passes, "finalize", unfinished(), cpus)
+        executor_name = passes.name
+        stopping = time.perf_counter()
+    phases["shutdown"] = time.perf_counter() - stopping  # Ray's processes (or the local workers) exit
     log.info("filter phases: %s", ", ".join(f"{k} {v:.1f}s" for k, v in phases.items()))
     stats = collect_stats(layout, tasks)
     if not stats.balanced:
         raise RuntimeError(f"accounting broken: {stats.to_dict()}")
     write_json_atomic(stats.to_dict(), layout.out.stats)
-    return FilterRun(stats, time.perf_counter() - started, len(tasks), done_before, phases)
+    return FilterRun(stats, time.perf_counter() - started, len(tasks), done_before, phases, executor_name)

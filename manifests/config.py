@@ -101,6 +101,7 @@ class RayConfig:
     num_cpus: int | None = None
     rows_per_task: int = 2000
     download_actors: int | None = None
+    local_max_rows: int = 20000
 
 
 @dataclass(slots=True)

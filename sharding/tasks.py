@@ -9,20 +9,17 @@ work without Ray's start-up and shutdown (about 4 s of the stage's 9 s on 13,814
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import signal
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
 from tqdm import tqdm
 
 from manifests.config import Config
+from manifests.local_pool import spawn_pool
 from manifests.ray_session import cluster_address, ray_session
 
 T = TypeVar("T")
@@ -75,28 +72,12 @@ class RayTasks:
                        on_result)
 
 
-def _init_worker(driver_pid: int) -> None:
-    """In pool workers: Ctrl-C is the driver's to handle (a worker finishes its task and exits when the
-    driver shuts the pool down), and a worker whose driver died (kill -9) exits within half a second
-    instead of waiting forever for work; files appear atomically either way."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-    def watch() -> None:
-        while os.getppid() == driver_pid:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="driver-watch", daemon=True).start()
-
-
 class LocalTasks:
     """Calls on a pool of `processes` local worker processes, started fresh (spawn: never a fork of a
     driver that runs threads) as children of the driver, so that they can watch it."""
 
     def __init__(self, processes: int) -> None:
-        context = multiprocessing.get_context("spawn")
-        self.pool = ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_init_worker,
-                                        initargs=(os.getpid(),))
+        self.pool = spawn_pool(processes)
 
     def run(self, fn: Callable[..., T], calls: Sequence[tuple[Any, ...]], desc: str, unit: str = "task",
             progress: bool = True, on_result: OnResult | None = None) -> list[T]:

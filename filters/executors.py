@@ -1,0 +1,237 @@
+"""Where the filter passes run: Ray (a cluster, a running session, or an embedded local Ray), or a
+few local worker processes when the input is small and no cluster is set.
+
+Both executors run the same pass code, one task at a time per worker, each worker keeping a pass's
+models for the rest of the run (`pass_impl`). Each task writes its files atomically, so a task run
+twice (a retry after a worker died, a resumed run) writes the same bytes, and the output never
+depends on the executor or the number of workers.
+
+The choice (`choose_executor`) is automatic and logged: Ray when a cluster address is set, when a
+Ray session already runs in this process, or when the input has more than `ray.local_max_rows`
+rows; local worker processes otherwise. An embedded Ray costs several seconds to start, warm and
+shut down (BENCHMARKS.md, "Fixed cost"), which a small input never earns back on one machine.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from dataclasses import asdict
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+from filters.passes import FinalizePass, ImagePass, TextPass
+from filters.plan import Task, WorkLayout
+from manifests.config import Config
+from manifests.errors import UserError
+from manifests.local_pool import spawn_pool
+from manifests.ray_session import cluster_address, ray_session
+
+log = logging.getLogger(__name__)
+
+BACKPRESSURE_POLICIES = "backpressure_policies.enabled"  # a DataContext.set_config key of Ray Data
+PASSES: dict[str, type[Any]] = {"text": TextPass, "image": ImagePass, "finalize": FinalizePass}
+LOCAL_RETRIES = 3  # restarts of the local pool after a worker died (Ray retries a task the same way)
+OnTask = Callable[[dict[str, Any]], None]
+
+# The pass implementations loaded in this process (a worker), for the run `_loaded_run`: a worker runs
+# tasks of every pass, so jieba, fastText and the Aho-Corasick automaton load once per worker and run.
+_loaded: dict[str, Any] = {}
+_loaded_run: str | None = None
+
+
+def pass_impl(name: str, run_id: str, cfg: Config, layout: WorkLayout) -> Any:
+    global _loaded_run
+    if _loaded_run != run_id:  # another run in this process: its models and downloader go
+        release_passes()
+        _loaded_run = run_id
+    if name not in _loaded:
+        _loaded[name] = PASSES[name](cfg, layout)
+    return _loaded[name]
+
+
+def release_passes() -> None:
+    for impl in _loaded.values():
+        if hasattr(impl, "close"):
+            impl.close()
+    _loaded.clear()
+
+
+def run_pass_task(row: dict[str, Any], name: str, run_id: str, cfg: Config, layout: WorkLayout) -> dict[str, Any]:
+    """Pass `name` on one task (a `Task` as a dict): its summary row, a bad input's error as a value."""
+    try:
+        return {**pass_impl(name, run_id, cfg, layout).run(Task(**row)), "error": None}
+    except UserError as exc:  # bad input (a corrupt part): the driver reports it as one line
+        return {"task_id": row["task_id"], "stage": "", "rows": 0, "rejected": 0, "seconds": 0.0, "error": str(exc)}
+
+
+def run_pass_batch(batch: pa.Table, name: str, run_id: str, cfg: Config, layout: WorkLayout) -> pa.Table:
+    """A Ray Data batch function: runs pass `name` on each task of `batch`, one summary row per task."""
+    return pa.Table.from_pylist([run_pass_task(row, name, run_id, cfg, layout) for row in batch.to_pylist()])
+
+
+def warm_worker(run_id: str | None = None, cfg: Config | None = None, layout: WorkLayout | None = None) -> int:
+    """Imports what every pass needs in a worker; with a run, also loads the text pass's models."""
+    if "ray" in sys.modules:
+        import ray.data  # noqa: F401  (Ray Data's task machinery, in a Ray worker)
+    if run_id is not None and cfg is not None and layout is not None:
+        pass_impl("text", run_id, cfg, layout)
+    return os.getpid()
+
+
+class PassExecutor(Protocol):
+    name: str
+    workers: int
+
+    def run(self, name: str, todo: list[Task], concurrency: int, cpus_per_task: float, on_task: OnTask) -> None:
+        """Runs pass `name` on every task of `todo`, `on_task(summary)` as each ends."""
+        ...
+
+
+class RayPasses:
+    """Each pass as `ray.data.from_items(tasks).map_batches(run_pass_batch)` on a task pool; Ray reuses
+    its worker processes across passes, so the models a worker loaded stay loaded."""
+
+    name = "ray"
+
+    def __init__(self, run_id: str, cfg: Config, layout: WorkLayout) -> None:
+        import ray
+
+        self.run_id, self.cfg, self.layout = run_id, cfg, layout
+        self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+    def warm(self) -> None:
+        """One warm-up task per CPU. Without them the first pass's tasks waited ~2 s for workers (Ray
+        Data's own actors took the workers Ray had prestarted)."""
+        import ray
+
+        remote = ray.remote(num_cpus=1)(warm_worker)
+        ray.get([remote.remote(self.run_id, self.cfg, self.layout) for _ in range(self.workers)])
+
+    def run(self, name: str, todo: list[Task], concurrency: int, cpus_per_task: float, on_task: OnTask) -> None:
+        import ray
+
+        # Ray Data's backpressure policies guard the object store against a fast producer; here every
+        # task returns one summary row and the pool size caps concurrency, so they only cost time (the
+        # second task of each pass started ~1 s late).
+        ray.data.DataContext.get_current().set_config(BACKPRESSURE_POLICIES, [])
+        ds = ray.data.from_items([asdict(t) for t in todo], override_num_blocks=len(todo))
+        out = ds.map_batches(
+            run_pass_batch,
+            fn_kwargs={"name": name, "run_id": self.run_id, "cfg": self.cfg, "layout": self.layout},
+            batch_size=1,
+            batch_format="pyarrow",
+            compute=ray.data.TaskPoolStrategy(size=max(1, min(concurrency, len(todo)))),
+            num_cpus=cpus_per_task,
+        )
+        for summary in out.iter_rows():
+            on_task(summary)
+
+
+class LocalPasses:
+    """Tasks on `workers` local processes (spawned, children of this driver, which they watch), or in
+    this process when one worker is all the input needs. A worker that dies (killed, out of memory)
+    breaks the pool: it is started again and the tasks that had not ended run again."""
+
+    name = "local"
+
+    def __init__(self, run_id: str, cfg: Config, layout: WorkLayout, workers: int) -> None:
+        self.run_id, self.cfg, self.layout, self.workers = run_id, cfg, layout, workers
+        self.pool = spawn_pool(workers) if workers > 1 else None
+        self._warming: list[Future[int]] = []
+
+    def warm(self) -> None:
+        """Starts the workers and loads the text models in each, while the driver prepares the run."""
+        args = (self.run_id, self.cfg, self.layout)
+        if self.pool is None:
+            warm_worker(*args)
+        else:
+            self._warming = [self.pool.submit(warm_worker, *args) for _ in range(self.workers)]
+
+    def wait_warm(self) -> None:
+        for future in self._warming:
+            future.result()
+
+    def run(self, name: str, todo: list[Task], concurrency: int, cpus_per_task: float, on_task: OnTask) -> None:
+        args = (name, self.run_id, self.cfg, self.layout)
+        if self.pool is None:
+            for task in todo:
+                on_task(run_pass_task(asdict(task), *args))
+            return
+        left = {t.task_id: t for t in todo}
+        for attempt in range(LOCAL_RETRIES + 1):
+            futures = {self.pool.submit(run_pass_task, asdict(t), *args): t.task_id for t in left.values()}
+            try:
+                pending = set(futures)
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        summary = future.result()
+                        del left[futures[future]]
+                        on_task(summary)
+                return
+            except BrokenProcessPool:
+                if attempt == LOCAL_RETRIES:
+                    raise
+                log.warning("a local filter worker died; restarting the pool for %d unfinished task(s)", len(left))
+                self.pool.shutdown(wait=True, cancel_futures=True)
+                self.pool = spawn_pool(self.workers)
+
+    def close(self, cancel: bool) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=cancel)
+        else:
+            release_passes()
+
+
+def choose_executor(cfg: Config, rows: int, tasks: int, force: str = "auto") -> tuple[str, int, str]:
+    """("ray" or "local", local workers, why): local worker processes only on one machine with no Ray
+    session in this process and at most `ray.local_max_rows` input rows ("ray" or "local" force one)."""
+    if force not in ("auto", "ray", "local"):
+        raise ValueError(f"unknown filter executor {force!r}")
+    cpus = max(1, cfg.ray.num_cpus or os.cpu_count() or 1)
+    if force != "auto":
+        return force, max(1, min(cpus, tasks)) if force == "local" else 0, "chosen by the caller"
+    if cluster_address(cfg):
+        return "ray", 0, "a Ray cluster address is set"
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        return "ray", 0, "a Ray session is running in this process"
+    if rows > cfg.ray.local_max_rows:
+        return "ray", 0, f"{rows:,} rows > ray.local_max_rows={cfg.ray.local_max_rows:,}"
+    workers = max(1, min(cpus, tasks))
+    return "local", workers, f"{rows:,} rows <= ray.local_max_rows={cfg.ray.local_max_rows:,}, no cluster"
+
+
+@contextmanager
+def pass_executor(cfg: Config, run_id: str, layout: WorkLayout, rows: int, tasks: int,
+                  ready: Callable[[], None], force: str = "auto") -> Iterator[PassExecutor]:
+    """The executor for this run, started and warm. `ready()` runs while it warms up (the driver's
+    own preparation); the executor's workers are up and warm when the block starts."""
+    kind, workers, why = choose_executor(cfg, rows, tasks, force)
+    if kind == "ray":
+        log.info("filter passes on Ray (%s)", why)
+        with ray_session(cfg):
+            executor = RayPasses(run_id, cfg, layout)
+            ready()
+            executor.warm()
+            yield executor
+        return
+    where = f"{workers} local worker process(es)" if workers > 1 else "the driver process"
+    log.info("filter passes on %s, no Ray (%s)", where, why)
+    local = LocalPasses(run_id, cfg, layout, workers)
+    try:
+        local.warm()
+        ready()
+        local.wait_warm()
+        yield local
+    except BaseException:
+        local.close(cancel=True)
+        raise
+    local.close(cancel=False)
