@@ -24,8 +24,6 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any, Protocol
 
-import pyarrow as pa
-
 from filters.passes import FinalizePass, ImagePass, TextPass
 from filters.plan import Task, WorkLayout
 from manifests.config import Config
@@ -35,8 +33,8 @@ from manifests.ray_session import cluster_address, ray_session
 
 log = logging.getLogger(__name__)
 
-BACKPRESSURE_POLICIES = "backpressure_policies.enabled"  # a DataContext.set_config key of Ray Data
 PASSES: dict[str, type[Any]] = {"text": TextPass, "image": ImagePass, "finalize": FinalizePass}
+TASK_RETRIES = 3  # runs of a Ray task whose worker died (killed, out of memory) before the pass fails
 LOCAL_RETRIES = 3  # restarts of the local pool after a worker died (Ray retries a task the same way)
 OnTask = Callable[[dict[str, Any]], None]
 
@@ -71,15 +69,9 @@ def run_pass_task(row: dict[str, Any], name: str, run_id: str, cfg: Config, layo
         return {"task_id": row["task_id"], "stage": "", "rows": 0, "rejected": 0, "seconds": 0.0, "error": str(exc)}
 
 
-def run_pass_batch(batch: pa.Table, name: str, run_id: str, cfg: Config, layout: WorkLayout) -> pa.Table:
-    """A Ray Data batch function: runs pass `name` on each task of `batch`, one summary row per task."""
-    return pa.Table.from_pylist([run_pass_task(row, name, run_id, cfg, layout) for row in batch.to_pylist()])
-
-
 def warm_worker(run_id: str | None = None, cfg: Config | None = None, layout: WorkLayout | None = None) -> int:
     """Imports what every pass needs in a worker; with a run, also loads the text pass's models."""
-    if "ray" in sys.modules:
-        import ray.data  # noqa: F401  (Ray Data's task machinery, in a Ray worker)
+    import filters.passes  # noqa: F401
     if run_id is not None and cfg is not None and layout is not None:
         pass_impl("text", run_id, cfg, layout)
     return os.getpid()
@@ -95,8 +87,9 @@ class PassExecutor(Protocol):
 
 
 class RayPasses:
-    """Each pass as `ray.data.from_items(tasks).map_batches(run_pass_batch)` on a task pool; Ray reuses
-    its worker processes across passes, so the models a worker loaded stay loaded."""
+    """Each task of a pass a Ray task (`run_pass_task`), at most `concurrency` at once; Ray reuses its
+    worker processes across passes, so the models a worker loaded stay loaded. A task whose worker
+    died runs again (Ray's retries); its files are written atomically, so it writes the same bytes."""
 
     name = "ray"
 
@@ -107,8 +100,8 @@ class RayPasses:
         self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
 
     def warm(self) -> None:
-        """One warm-up task per CPU. Without them the first pass's tasks waited ~2 s for workers (Ray
-        Data's own actors took the workers Ray had prestarted)."""
+        """One warm-up task per CPU: the workers import the passes and load the text models before the
+        first pass needs them (start-up, not work, in the phase times)."""
         import ray
 
         remote = ray.remote(num_cpus=1)(warm_worker)
@@ -117,21 +110,15 @@ class RayPasses:
     def run(self, name: str, todo: list[Task], concurrency: int, cpus_per_task: float, on_task: OnTask) -> None:
         import ray
 
-        # Ray Data's backpressure policies guard the object store against a fast producer; here every
-        # task returns one summary row and the pool size caps concurrency, so they only cost time (the
-        # second task of each pass started ~1 s late).
-        ray.data.DataContext.get_current().set_config(BACKPRESSURE_POLICIES, [])
-        ds = ray.data.from_items([asdict(t) for t in todo], override_num_blocks=len(todo))
-        out = ds.map_batches(
-            run_pass_batch,
-            fn_kwargs={"name": name, "run_id": self.run_id, "cfg": self.cfg, "layout": self.layout},
-            batch_size=1,
-            batch_format="pyarrow",
-            compute=ray.data.TaskPoolStrategy(size=max(1, min(concurrency, len(todo)))),
-            num_cpus=cpus_per_task,
-        )
-        for summary in out.iter_rows():
-            on_task(summary)
+        remote = ray.remote(num_cpus=cpus_per_task, max_retries=TASK_RETRIES)(run_pass_task)
+        args = (name, self.run_id, self.cfg, self.layout)
+        waiting = [asdict(t) for t in reversed(todo)]
+        running: list[Any] = []
+        while waiting or running:
+            while waiting and len(running) < max(1, concurrency):
+                running.append(remote.remote(waiting.pop(), *args))
+            done, running = ray.wait(running, num_returns=1)
+            on_task(ray.get(done[0]))
 
 
 class LocalPasses:
