@@ -265,6 +265,11 @@ def checksum_release(plan: ReleasePlan, rd: ReleaseDir, manifests: list[DataPath
     return len(digests)
 
 
+def _local_bytes(parts: list[DataPath]) -> int | None:
+    """The kept parts' total size when they are local files (free to ask), else None."""
+    return sum(p.stat().st_size for p in parts) if all(isinstance(p, Path) for p in parts) else None
+
+
 def build_release(filtered: str | DataPath, release: str | DataPath, cfg: Config,
                   progress: bool = True, backend: str = "auto") -> ReleaseSummary:
     """Writes (or completes) the release of `filtered` in `release`; returns its summary.
@@ -296,7 +301,7 @@ def build_release(filtered: str | DataPath, release: str | DataPath, cfg: Config
         summary.phases[name] = now - clock
         clock = now
 
-    with release_lock(release), task_runner(cfg, backend) as tasks:
+    with release_lock(release), task_runner(cfg, backend, _local_bytes(parts)) as tasks:
         lap("start workers")
         plan = make_plan(tasks.run(index_part, [(p,) for p in parts], "indexing parts", "part", progress),
                          cfg.shard.samples_per_shard)

@@ -402,10 +402,11 @@ def test_a_ray_worker_killed_during_the_image_pass_changes_nothing(
 # --- shard -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("backend", ["local", "ray"])
+@pytest.mark.parametrize("backend", ["local", "inline", "ray"])
 def test_shard_killed_twice_then_resumed_is_byte_identical(filter_reference: Path, tmp_path: Path,
                                                            backend: str) -> None:
-    """`local`: the command's own worker processes (no RAY_ADDRESS); `ray`: the session's Ray."""
+    """`local`: the command's own worker processes (no RAY_ADDRESS); `inline`: the command's own process
+    (what a release this small gets by default); `ray`: the session's Ray."""
     import ray
 
     cfg = load_config(CONFIG, ["shard.samples_per_shard=2", "shard.manifest_rows_per_file=10"])
@@ -415,7 +416,8 @@ def test_shard_killed_twice_then_resumed_is_byte_identical(filter_reference: Pat
     rng = random.Random(SEED + 2)
     out = tmp_path / "release"
     cmd = wukong_cmd("shard", "--in", str(filter_reference), "--out", str(out), "--config", str(CONFIG),
-                     "--samples-per-shard", "2", "--set", "shard.manifest_rows_per_file=10")
+                     "--samples-per-shard", "2", "--set", "shard.manifest_rows_per_file=10",
+                     "--set", f"shard.inline_max_mb={1000 if backend == 'inline' else 0}")
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     if backend == "ray":
         env["RAY_ADDRESS"] = ray.get_runtime_context().gcs_address
@@ -444,7 +446,7 @@ def test_local_shard_workers_exit_when_their_driver_is_killed(filter_reference: 
     none is left waiting for work; what they had written is complete or a hidden temporary file."""
     out = tmp_path / "release"
     cmd = wukong_cmd("shard", "--in", str(filter_reference), "--out", str(out), "--config", str(CONFIG),
-                     "--samples-per-shard", "2")
+                     "--samples-per-shard", "2", "--set", "shard.inline_max_mb=0")  # worker processes, not inline
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
