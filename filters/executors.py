@@ -78,7 +78,8 @@ def warm_worker(run_id: str | None = None, cfg: Config | None = None, layout: Wo
 
 
 class PassExecutor(Protocol):
-    name: str
+    name: str  # "ray" or "local"
+    where: str  # for people: "Ray", "2 local worker processes", "the driver process"
     workers: int
 
     def run(self, name: str, todo: list[Task], concurrency: int, cpus_per_task: float, on_task: OnTask) -> None:
@@ -98,6 +99,7 @@ class RayPasses:
 
         self.run_id, self.cfg, self.layout = run_id, cfg, layout
         self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        self.where = "Ray"
 
     def warm(self) -> None:
         """One warm-up task per CPU: the workers import the passes and load the text models before the
@@ -131,6 +133,7 @@ class LocalPasses:
     def __init__(self, run_id: str, cfg: Config, layout: WorkLayout, workers: int) -> None:
         self.run_id, self.cfg, self.layout, self.workers = run_id, cfg, layout, workers
         self.pool = spawn_pool(workers) if workers > 1 else None
+        self.where = f"{workers} local worker processes" if workers > 1 else "the driver process"
         self._warming: list[Future[int]] = []
 
     def warm(self) -> None:
@@ -210,9 +213,8 @@ def pass_executor(cfg: Config, run_id: str, layout: WorkLayout, rows: int, tasks
             executor.warm()
             yield executor
         return
-    where = f"{workers} local worker process(es)" if workers > 1 else "the driver process"
-    log.info("filter passes on %s, no Ray (%s)", where, why)
     local = LocalPasses(run_id, cfg, layout, workers)
+    log.info("filter passes on %s, no Ray (%s)", local.where, why)
     try:
         local.warm()
         ready()

@@ -48,6 +48,7 @@ class FilterRun:
     resumed_tasks: int
     phase_seconds: dict[str, float]
     executor: str = "ray"  # where the passes ran: "ray" or "local" (filters.executors)
+    where: str = "Ray"  # the same for people: "Ray", "2 local worker processes", "the driver process"
 
 
 def _run_pass(executor: PassExecutor, name: str, todo: list[Task], concurrency: int,
@@ -211,7 +212,7 @@ def run_filter(in_dir: DataPath, out_dir: DataPath, cfg: Config, executor: str =
               max(0.25, cpus / pool))
         timed("dedup", _dedup, tasks, layout, cfg)
         timed("finalize", _run_pass, passes, "finalize", unfinished(), cpus)
-        executor_name = passes.name
+        executor_name, where = passes.name, passes.where
         stopping = time.perf_counter()
     phases["shutdown"] = time.perf_counter() - stopping  # Ray's processes (or the local workers) exit
     log.info("filter phases: %s", ", ".join(f"{k} {v:.1f}s" for k, v in phases.items()))
@@ -219,4 +220,4 @@ def run_filter(in_dir: DataPath, out_dir: DataPath, cfg: Config, executor: str =
     if not stats.balanced:
         raise RuntimeError(f"accounting broken: {stats.to_dict()}")
     write_json_atomic(stats.to_dict(), layout.out.stats)
-    return FilterRun(stats, time.perf_counter() - started, len(tasks), done_before, phases, executor_name)
+    return FilterRun(stats, time.perf_counter() - started, len(tasks), done_before, phases, executor_name, where)

@@ -31,6 +31,8 @@ OnResult = Callable[[Any, tqdm], None]
 
 
 class TaskRunner(Protocol):
+    name: str
+
     def run(self, fn: Callable[..., T], calls: Sequence[tuple[Any, ...]], desc: str, unit: str = "task",
             progress: bool = True, on_result: OnResult | None = None) -> list[T]:
         """`fn(*args)` for every tuple, in parallel; the results in call order. Tasks return errors as
@@ -64,6 +66,8 @@ def _gather(handles: list[Any], next_done: Callable[[list[Any]], tuple[Any, list
 class RayTasks:
     """Each call a 1-CPU Ray task, on whichever node of the session has a free CPU."""
 
+    name = "Ray tasks"
+
     def run(self, fn: Callable[..., T], calls: Sequence[tuple[Any, ...]], desc: str, unit: str = "task",
             progress: bool = True, on_result: OnResult | None = None) -> list[T]:
         import ray
@@ -80,8 +84,12 @@ class LocalTasks:
     """Calls on a pool of `processes` local worker processes, started fresh (spawn: never a fork of a
     driver that runs threads) as children of the driver, so that they can watch it."""
 
+    name = "local worker processes"
+
     def __init__(self, processes: int) -> None:
         self.pool = spawn_pool(processes)
+        for started in [self.pool.submit(os.getpid) for _ in range(processes)]:  # the workers up and imported
+            started.result()
 
     def run(self, fn: Callable[..., T], calls: Sequence[tuple[Any, ...]], desc: str, unit: str = "task",
             progress: bool = True, on_result: OnResult | None = None) -> list[T]:
@@ -102,6 +110,8 @@ class LocalTasks:
 class InlineTasks:
     """The calls one after another in this process: for a release small enough that starting worker
     processes costs more than it saves."""
+
+    name = "this process"
 
     def run(self, fn: Callable[..., T], calls: Sequence[tuple[Any, ...]], desc: str, unit: str = "task",
             progress: bool = True, on_result: OnResult | None = None) -> list[T]:
