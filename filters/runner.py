@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from filters.base import DETAIL, REASON
 from filters.executors import PassExecutor, pass_executor
+from filters.global_inputs import image_columns, text_columns
 from filters.global_text import decide_global_text
 from filters.lexicon import check_categories
 from filters.passes import ROW, TASK
@@ -72,16 +73,8 @@ def _run_pass(executor: PassExecutor, name: str, todo: list[Task], concurrency: 
 
 def _global_text(tasks: list[Task], layout: WorkLayout, cfg: Config) -> None:
     paths = [layout.text(t.task_id) for t in tasks]
-    frames = read_tables(paths, columns=[ROW, "cap_h", "url_h", REASON])
-    task_ids = np.concatenate([np.full(f.num_rows, t.task_id, dtype=np.int32) for f, t in zip(frames, tasks,
-                                                                                            strict=True)])
-    cols = pa.concat_tables(frames)
-    del frames
-    rows = cols.column(ROW).to_numpy()
-    url_h = cols.column("url_h").fill_null(0).to_numpy()
-    alive = pc.is_null(cols.column(REASON)).to_numpy(zero_copy_only=False)
-    cap_h = cols.column("cap_h").to_numpy()
-    del cols
+    cols = text_columns(tasks, layout)
+    task_ids, rows, url_h = cols.task, cols.row, cols.url_h
 
     def tie_breaker(positions: np.ndarray) -> list[tuple[str, str]]:
         wanted = pa.array(np.unique(url_h[positions]), pa.uint64())
@@ -93,7 +86,7 @@ def _global_text(tasks: list[Task], layout: WorkLayout, cfg: Config) -> None:
                 lookup[(t.task_id, r)] = (page or "", cap or "")
         return [lookup[(int(task_ids[p]), int(rows[p]))] for p in positions.tolist()]
 
-    decisions = decide_global_text(cap_h, url_h, alive, cfg.text.max_caption_repeats, tie_breaker)
+    decisions = decide_global_text(cols.cap_h, url_h, cols.alive, cfg.text.max_caption_repeats, tie_breaker)
     order = np.argsort(decisions.rows, kind="stable")
     pos = decisions.rows[order]
     table = pa.Table.from_arrays(
@@ -108,55 +101,27 @@ def _global_text(tasks: list[Task], layout: WorkLayout, cfg: Config) -> None:
 def _dedup(tasks: list[Task], layout: WorkLayout, cfg: Config) -> None:
     """Exact and near-duplicate decisions over every alive image row, written as (task, row) decisions.
 
-    Columns go to `decide_duplicates` as arrow/numpy arrays (never Python lists): ~25 bytes per row
-    on the driver beyond the arrays read, instead of ~300.
+    The columns reach `decide_duplicates` as compact numpy arrays (`filters.global_inputs`: 64 bytes
+    per row, sha256 as raw digests), and the decision adds ~18 bytes per row (bench/bench_driver.py).
     """
-    from filters.dedup import decide_duplicates, format_keys
+    from filters.dedup import decide_duplicates, format_keys, phash_from_hex
 
-    frames = []
-    tables = read_tables([layout.image(t.task_id) for t in tasks],
-                         columns=[ROW, REASON, "sha256", "phash", "width", "height"])
-    for t, table in zip(tasks, tables, strict=True):
-        table = table.filter(pc.is_null(table.column(REASON))).drop_columns([REASON])
-        frames.append(table.append_column(TASK, pa.array(np.full(table.num_rows, t.task_id, np.int32))))
-    alive = pa.concat_tables(frames) if frames else pa.table({})
-    if alive.num_rows == 0:
+    alive = image_columns(tasks, layout, phash_from_hex)
+    if len(alive) == 0:
         write_parquet_atomic(DECISIONS.empty_table(), layout.dedup)
         return
-    area = pc.multiply(alive.column("width").cast(pa.int64()), alive.column("height").cast(pa.int64())).to_numpy()
-    result = decide_duplicates(
-        keys=_keys_for(alive, layout),
-        sha256=alive.column("sha256").combine_chunks(),
-        phash=alive.column("phash").combine_chunks(),
-        area=area,
-        max_distance=cfg.dedup.phash_max_distance,
-        near=cfg.dedup.near_duplicates,
-    )
+    result = decide_duplicates(keys=alive.key, sha256=alive.sha256, phash=alive.phash, area=alive.area,
+                               max_distance=cfg.dedup.phash_max_distance, near=cfg.dedup.near_duplicates)
     rejected = np.flatnonzero(~result.keep_mask)
     # The detail names the member that is finally kept (an exact copy's kept twin may itself be a
     # near duplicate of a larger image).
     survivors = format_keys(result.keys[result.survivor_index()[rejected]]).astype(object)
     table = pa.Table.from_arrays(
-        [alive.column(TASK).take(rejected), alive.column(ROW).take(rejected),
+        [pa.array(alive.task[rejected], pa.int32()), pa.array(alive.row[rejected], pa.int32()),
          pa.array(result.reasons()[rejected].tolist(), pa.string()), pa.array(survivors.tolist(), pa.string())],
         schema=DECISIONS,
     )
     write_parquet_atomic(table, layout.dedup)
-
-
-def _keys_for(alive: pa.Table, layout: WorkLayout) -> np.ndarray:
-    """The uint64 key of each alive image row (in `alive`'s order), looked up in its task's text work file."""
-    out = np.zeros(alive.num_rows, dtype=np.uint64)
-    task_col = alive.column(TASK).to_numpy()
-    row_col = alive.column(ROW).to_numpy()
-    task_ids = [int(t) for t in np.unique(task_col)]
-    texts = read_tables([layout.text(t) for t in task_ids], columns=[ROW, "url_h"])
-    for task_id, text in zip(task_ids, texts, strict=True):
-        by_row = np.zeros(text.num_rows, dtype=np.uint64)
-        by_row[text.column(ROW).to_numpy()] = text.column("url_h").fill_null(0).to_numpy()
-        sel = task_col == task_id
-        out[sel] = by_row[row_col[sel]]
-    return out
 
 
 def collect_stats(layout: WorkLayout, tasks: list[Task]) -> FilterStats:

@@ -154,3 +154,19 @@ def test_the_executor_is_chosen_by_input_size_and_cluster(monkeypatch: pytest.Mo
     monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")
     assert choose_executor(cfg, 10, 1)[0] == "ray"
     assert choose_executor(cfg, 10, 1, "local")[:2] == ("local", 1)
+
+
+def test_the_driver_reads_sha256_hex_as_raw_digests() -> None:
+    import hashlib
+
+    import pyarrow as pa
+
+    from filters.global_inputs import sha256_bytes
+
+    digests = [hashlib.sha256(bytes([i])).digest() for i in range(5)]
+    column = pa.chunked_array([[d.hex() for d in digests[:2]], [d.hex().upper() for d in digests[2:]]])
+    assert sha256_bytes(column).tobytes() == b"".join(digests)
+    assert sha256_bytes(column.combine_chunks().slice(1, 3)).tobytes() == b"".join(digests[1:4])
+    for bad in (["ab" * 31], ["zz" * 32], [None]):
+        with pytest.raises(ValueError, match="sha256"):
+            sha256_bytes(pa.array(bad, pa.string()))
