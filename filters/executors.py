@@ -44,13 +44,16 @@ _loaded: dict[str, Any] = {}
 _loaded_run: str | None = None
 
 
-def pass_impl(name: str, run_id: str, cfg: Config, layout: WorkLayout) -> Any:
+def pass_impl(name: str, run_id: str, cfg: Config, layout: WorkLayout, threads: int = 1) -> Any:
+    """Pass `name` as loaded in this process for run `run_id`; `threads`: CPUs this worker has to itself."""
     global _loaded_run
     if _loaded_run != run_id:  # another run in this process: its models and downloader go
         release_passes()
         _loaded_run = run_id
     if name not in _loaded:
         _loaded[name] = PASSES[name](cfg, layout)
+    if hasattr(_loaded[name], "decode_threads"):
+        _loaded[name].decode_threads = threads
     return _loaded[name]
 
 
@@ -61,10 +64,11 @@ def release_passes() -> None:
     _loaded.clear()
 
 
-def run_pass_task(row: dict[str, Any], name: str, run_id: str, cfg: Config, layout: WorkLayout) -> dict[str, Any]:
+def run_pass_task(row: dict[str, Any], name: str, run_id: str, cfg: Config, layout: WorkLayout,
+                  threads: int = 1) -> dict[str, Any]:
     """Pass `name` on one task (a `Task` as a dict): its summary row, a bad input's error as a value."""
     try:
-        return {**pass_impl(name, run_id, cfg, layout).run(Task(**row)), "error": None}
+        return {**pass_impl(name, run_id, cfg, layout, threads).run(Task(**row)), "error": None}
     except UserError as exc:  # bad input (a corrupt part): the driver reports it as one line
         return {"task_id": row["task_id"], "stage": "", "rows": 0, "rejected": 0, "seconds": 0.0, "error": str(exc)}
 
@@ -130,8 +134,9 @@ class LocalPasses:
 
     name = "local"
 
-    def __init__(self, run_id: str, cfg: Config, layout: WorkLayout, workers: int) -> None:
+    def __init__(self, run_id: str, cfg: Config, layout: WorkLayout, workers: int, cpus: int = 1) -> None:
         self.run_id, self.cfg, self.layout, self.workers = run_id, cfg, layout, workers
+        self.threads = max(1, cpus // workers)  # CPUs each worker has to itself (fewer tasks than CPUs)
         self.pool = spawn_pool(workers) if workers > 1 else None
         self.where = f"{workers} local worker processes" if workers > 1 else "the driver process"
         self._warming: list[Future[int]] = []
@@ -149,7 +154,7 @@ class LocalPasses:
             future.result()
 
     def run(self, name: str, todo: list[Task], concurrency: int, cpus_per_task: float, on_task: OnTask) -> None:
-        args = (name, self.run_id, self.cfg, self.layout)
+        args = (name, self.run_id, self.cfg, self.layout, self.threads)
         if self.pool is None:
             for task in todo:
                 on_task(run_pass_task(asdict(task), *args))
@@ -213,7 +218,7 @@ def pass_executor(cfg: Config, run_id: str, layout: WorkLayout, rows: int, tasks
             executor.warm()
             yield executor
         return
-    local = LocalPasses(run_id, cfg, layout, workers)
+    local = LocalPasses(run_id, cfg, layout, workers, max(1, cfg.ray.num_cpus or os.cpu_count() or 1))
     log.info("filter passes on %s, no Ray (%s)", local.where, why)
     try:
         local.warm()
