@@ -15,6 +15,8 @@ shut down (BENCHMARKS.md, "Fixed cost"), which a small input never earns back on
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import multiprocessing.util
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -51,6 +53,8 @@ def pass_impl(name: str, run_id: str, cfg: Config, layout: WorkLayout, threads: 
         release_passes()
         _loaded_run = run_id
     if name not in _loaded:
+        if not _loaded and multiprocessing.parent_process() is not None:  # a local pool's worker: close the
+            multiprocessing.util.Finalize(None, release_passes, exitpriority=10)  # downloader when it exits
         _loaded[name] = PASSES[name](cfg, layout)
     if hasattr(_loaded[name], "decode_threads"):
         _loaded[name].decode_threads = threads
