@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -58,6 +59,15 @@ def write_candidates(urls: pa.Table, path: Path) -> None:
 OURS_SETTINGS = ("--set", "ray.rows_per_task=2000")
 GOALS = {2000: 1.0, 20000: 1.6, 50000: 2.0}  # issue 14: ratio wanted at these sizes (--pairs)
 RUNNERS: dict[str, str] = {}  # where each command ran its work (from its summary), for the record
+CPU_KEY = "CPU s"
+THEIR_CPU: list[float] = []  # CPU seconds of each img2dataset run's process tree
+
+
+def children_cpu() -> float:
+    """CPU seconds of this process's reaped descendants (a command's whole tree once it has exited:
+    multiprocessing and local workers, and Ray's, which the raylet reaps before it is reaped)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def run_ours(candidates: Path, work: Path) -> tuple[float, int, dict[str, float]]:
@@ -65,6 +75,7 @@ def run_ours(candidates: Path, work: Path) -> tuple[float, int, dict[str, float]
     env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
     env.pop("RAY_ADDRESS", None)
     steps: dict[str, float] = {}
+    cpu0 = children_cpu()
     for name, args in (("filter", ["filter", "--in", str(candidates), "--out", str(work / "filtered")]),
                        ("shard", ["shard", "--in", str(work / "filtered"), "--out", str(work / "release")])):
         t0 = time.perf_counter()
@@ -76,6 +87,7 @@ def run_ours(candidates: Path, work: Path) -> tuple[float, int, dict[str, float]
         if startup:
             steps[f"{name} start-up"] = float(startup.group(1))
             RUNNERS[name] = startup.group(3)
+    steps[CPU_KEY] = children_cpu() - cpu0
     log = (work / "logs" / "filter.log").read_text(encoding="utf-8")
     for phase, secs in re.findall(r"(\w+) ([0-9.]+)s", log[log.rindex("filter phases:"):].splitlines()[0]):
         steps[f"filter {phase}"] = float(secs)
@@ -92,10 +104,11 @@ def run_img2dataset(urls_file: Path, work: Path, processes: int, threads: int) -
         "enable_wandb=False, disallowed_header_directives=[], distributor='multiprocessing')"
     )
     env = {**os.environ, "WANDB_MODE": "disabled", "NO_ALBUMENTATIONS_UPDATE": "1", "no_proxy": "127.0.0.1"}
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), children_cpu()
     subprocess.run([sys.executable, "-c", code], check=True, env=env, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
     seconds = time.perf_counter() - t0
+    THEIR_CPU.append(children_cpu() - cpu0)
     import json
 
     ok = sum(json.loads(p.read_text())["successes"] for p in (work / "i2d").glob("*_stats.json"))
@@ -158,7 +171,10 @@ def report_size(pairs: int, n: int, ours: list[tuple[float, int]], theirs: list[
         f"Ratio wukong / img2dataset: **{ratio:.2f}x**{goal}. Ours ran the {where}.",
         "",
         f"Runs (seconds): img2dataset {', '.join(f'{s:.1f}' for s, _ in theirs)}; "
-        f"wukong {', '.join(f'{s:.1f}' for s, _ in ours)}.",
+        f"wukong {', '.join(f'{s:.1f}' for s, _ in ours)}. CPU seconds of each run's process tree "
+        f"(steadier than wall time on a shared machine): img2dataset "
+        f"{', '.join(f'{c:.1f}' for c in THEIR_CPU[-len(theirs):])}; "
+        f"wukong {', '.join(f'{s.get(CPU_KEY, 0.0):.1f}' for s in our_steps)}.",
         "",
         "Where wukong's time goes (median of the runs, seconds; start-up is each command's own summary line, "
         "the filter's phases its log's):",
