@@ -143,7 +143,8 @@ def run_to_end(cmd: list[str], env: dict[str, str], timeout: float = 240) -> sub
 
 def assert_complete_files(root: Path) -> None:
     """What carries a final name is complete: parquet readable to the end, JSON parses, tars list."""
-    for path in root.rglob("*"):
+    paths = [Path(d) / name for d, _, names in os.walk(root) for name in names]  # skips folders removed meanwhile
+    for path in paths:
         if not path.is_file() or path.name.startswith(".") or any(p.startswith(".") for p in path.parts[-3:-1]):
             continue
         try:

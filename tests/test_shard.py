@@ -221,4 +221,4 @@ def test_a_small_local_release_is_written_in_the_command_process(monkeypatch: py
     for size, local_kind in ((10**6, InlineTasks), (10**6 + 1, LocalTasks), (None, LocalTasks)):
         with task_runner(cfg, "auto", size) as runner:
             assert isinstance(runner, RayTasks if session else local_kind), (size, runner)
-            assert runner.run(pow, [(2, 3), (3, 2)], "t", progress=False) == [8, 9]
+            assert runner.run(json.dumps, [([1],), ({"a": 2},)], "t", progress=False) == ["[1]", '{"a": 2}']
