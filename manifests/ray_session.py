@@ -30,8 +30,10 @@ def ray_session(cfg: Config) -> Iterator[None]:
         log.info("joining Ray cluster at %s", address)
         ray.init(address=address, log_to_driver=False)
     else:
+        # Ray starts its workers at nice 15 (`worker_niceness`), so on a machine shared with other jobs
+        # they yield to everything else; the stages' workers are the work, so they run at nice 0.
         ray.init(num_cpus=cfg.ray.num_cpus, include_dashboard=False, log_to_driver=False,
-                 configure_logging=False)
+                 configure_logging=False, _system_config={"worker_niceness": 0})
     try:
         yield
     finally:
