@@ -141,12 +141,29 @@ def run_to_end(cmd: list[str], env: dict[str, str], timeout: float = 240) -> sub
     return done
 
 
+def final_files(root: Path) -> Iterator[Path]:
+    """The files under `root` that carry a final name, listed while the command may still be writing.
+
+    Hidden files and hidden folders (temporary files, work in progress) are skipped, never entered.
+    The command removes folders as it goes (the shard stage deletes each shard's `.work/NNNNN` bucket
+    folder once the shard is written): a folder that vanishes between being listed and being read
+    is gone, not an error (`Path.rglob` raised FileNotFoundError there, now and then).
+    """
+
+    def vanished_or_raise(exc: OSError) -> None:
+        if not isinstance(exc, FileNotFoundError):
+            raise exc
+
+    for folder, dirs, files in os.walk(root, onerror=vanished_or_raise):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith(".") and (path := Path(folder) / name).is_file():
+                yield path
+
+
 def assert_complete_files(root: Path) -> None:
     """What carries a final name is complete: parquet readable to the end, JSON parses, tars list."""
-    paths = [Path(d) / name for d, _, names in os.walk(root) for name in names]  # skips folders removed meanwhile
-    for path in paths:
-        if not path.is_file() or path.name.startswith(".") or any(p.startswith(".") for p in path.parts[-3:-1]):
-            continue
+    for path in final_files(root):
         try:
             if path.suffix == ".parquet":
                 pq.read_table(path)
