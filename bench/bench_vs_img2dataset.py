@@ -88,7 +88,8 @@ def run_ours(candidates: Path, work: Path, extra: tuple[str, ...] = ()) -> tuple
         startup = re.search(r"start-up ([0-9.]+)s \(command ([0-9.]+)s, (.+?) [0-9.]+s\)", done.stdout)
         if startup:
             steps[f"{name} start-up"] = float(startup.group(1))
-            RUNNERS[name] = startup.group(3)
+            if not extra:  # a --variant run may run elsewhere; the record names the default's runner
+                RUNNERS[name] = startup.group(3)
     steps[CPU_KEY] = children_cpu() - cpu0
     log = (work / "logs" / "filter.log").read_text(encoding="utf-8")
     for phase, secs in re.findall(r"(\w+) ([0-9.]+)s", log[log.rindex("filter phases:"):].splitlines()[0]):
