@@ -1,6 +1,6 @@
 """Head to head with img2dataset on the same machine and the same URL list (issue 5, benchmark 1).
 
-    python -m bench.bench_vs_img2dataset [--pairs 20000] [--repeats 3]
+    python -m bench.bench_vs_img2dataset [--pairs 20000 | --pairs 2000,20000] [--repeats 3]
 
 The demo web (127.0.0.1 only) generates N pairs: JPEG/PNG/WebP/GIF of many sizes, 404s, 500s,
 corrupt and non-image bodies, duplicates. Its answers are snapshotted once and served from memory by
@@ -9,10 +9,12 @@ make the server the bottleneck). Every pair of its pages goes, as one URL list, 
 (a) img2dataset with `resize_mode=no`, output webdataset (download + write, no filtering), and
 (b) this pipeline's `wukong filter` (text filters, URL dedup, download, full decode, size/aspect
 filters, sha256 + pHash dedup, name masking) followed by `wukong shard` (webdataset + manifests).
-Both run as the user would run them (fresh processes; `wukong filter` starts its own Ray, `wukong shard`
-its own worker processes; the production task size of 2,000 rows); pairs/s is
+Both run as the user would run them (fresh processes; `wukong filter` picks its executor: local worker
+processes up to `ray.local_max_rows` input rows, else its own Ray; `wukong shard` its own process or
+worker processes; the production task size of 2,000 rows); pairs/s is
 input pairs over wall time. The mirror shares the machine's cores with both sides alike; each side
-is run `repeats` times, alternating, and the medians are compared.
+is run `repeats` times, alternating, and the medians are compared. With several sizes, the medians
+are also fitted as seconds = fixed + pairs / rate for each side.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -32,7 +35,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bench.common import append_benchmarks, machine
+from bench.common import append_benchmarks, load_average, machine
 from manifests.schemas import CANDIDATE
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,6 +57,17 @@ def write_candidates(urls: pa.Table, path: Path) -> None:
 
 # The production task size (configs/wukong.yaml); configs/demo.yaml's 1,000 suits its 2,000-pair web.
 OURS_SETTINGS = ("--set", "ray.rows_per_task=2000")
+GOALS = {2000: 1.0, 20000: 1.6, 50000: 2.0}  # issue 14: ratio wanted at these sizes (--pairs)
+RUNNERS: dict[str, str] = {}  # where each command ran its work (from its summary), for the record
+CPU_KEY = "CPU s"
+THEIR_CPU: list[float] = []  # CPU seconds of each img2dataset run's process tree
+
+
+def children_cpu() -> float:
+    """CPU seconds of this process's reaped descendants (a command's whole tree once it has exited:
+    multiprocessing and local workers, and Ray's, which the raylet reaps before it is reaped)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def run_ours(candidates: Path, work: Path) -> tuple[float, int, dict[str, float]]:
@@ -61,12 +75,19 @@ def run_ours(candidates: Path, work: Path) -> tuple[float, int, dict[str, float]
     env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
     env.pop("RAY_ADDRESS", None)
     steps: dict[str, float] = {}
+    cpu0 = children_cpu()
     for name, args in (("filter", ["filter", "--in", str(candidates), "--out", str(work / "filtered")]),
                        ("shard", ["shard", "--in", str(work / "filtered"), "--out", str(work / "release")])):
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "wukong.cli", "-q", *args, "--config", str(CONFIG), *OURS_SETTINGS],
-                       check=True, env=env, stdout=subprocess.DEVNULL)
+        done = subprocess.run([sys.executable, "-m", "wukong.cli", "-q", *args, "--config", str(CONFIG),
+                               *OURS_SETTINGS], check=True, env=env, stdout=subprocess.PIPE, text=True)
         steps[name] = time.perf_counter() - t0
+        # "start-up 1.2s (command 0.6s, ...)": the command's own start, apart from its work
+        startup = re.search(r"start-up ([0-9.]+)s \(command ([0-9.]+)s, (.+?) [0-9.]+s\)", done.stdout)
+        if startup:
+            steps[f"{name} start-up"] = float(startup.group(1))
+            RUNNERS[name] = startup.group(3)
+    steps[CPU_KEY] = children_cpu() - cpu0
     log = (work / "logs" / "filter.log").read_text(encoding="utf-8")
     for phase, secs in re.findall(r"(\w+) ([0-9.]+)s", log[log.rindex("filter phases:"):].splitlines()[0]):
         steps[f"filter {phase}"] = float(secs)
@@ -83,24 +104,20 @@ def run_img2dataset(urls_file: Path, work: Path, processes: int, threads: int) -
         "enable_wandb=False, disallowed_header_directives=[], distributor='multiprocessing')"
     )
     env = {**os.environ, "WANDB_MODE": "disabled", "NO_ALBUMENTATIONS_UPDATE": "1", "no_proxy": "127.0.0.1"}
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), children_cpu()
     subprocess.run([sys.executable, "-c", code], check=True, env=env, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
     seconds = time.perf_counter() - t0
+    THEIR_CPU.append(children_cpu() - cpu0)
     import json
 
     ok = sum(json.loads(p.read_text())["successes"] for p in (work / "i2d").glob("*_stats.json"))
     return seconds, ok
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--pairs", type=int, default=20000)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--processes", type=int, default=os.cpu_count() or 2)
-    ap.add_argument("--threads", type=int, default=64)
-    args = ap.parse_args()
+def run_size(pairs: int, args: argparse.Namespace) -> tuple[int, list[tuple[float, int]], list[tuple[float, int]],
+                                                             list[dict[str, float]]]:
+    """Both sides `args.repeats` times, alternating, on a `pairs`-pair demo web: (n, ours, theirs, our steps)."""
     from bench.static_mirror import mirrored_demo_urls
 
     scratch = Path(tempfile.mkdtemp(prefix="bench_vs_i2d_"))
@@ -108,7 +125,7 @@ def main() -> None:
     theirs: list[tuple[float, int]] = []
     our_steps: list[dict[str, float]] = []
     try:
-        with mirrored_demo_urls(args.pairs, args.seed, scratch) as urls:
+        with mirrored_demo_urls(pairs, args.seed, scratch) as urls:
             n = urls.num_rows
             write_candidates(urls, scratch / "candidates" / "part-bench-00000.parquet")
             pq.write_table(urls, scratch / "urls.parquet")
@@ -126,6 +143,11 @@ def main() -> None:
                     shutil.rmtree(work, ignore_errors=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    return n, ours, theirs, our_steps
+
+
+def report_size(pairs: int, n: int, ours: list[tuple[float, int]], theirs: list[tuple[float, int]],
+                our_steps: list[dict[str, float]], repeats: int) -> str:
     med_ours = statistics.median(s for s, _ in ours)
     med_theirs = statistics.median(s for s, _ in theirs)
     cores = os.cpu_count() or 1
@@ -135,27 +157,73 @@ def main() -> None:
     ]
     lines = [f"| {name} | {n / s:,.1f} | {n / s / cores:,.1f} | {s:,.1f} | {written:,} |" for name, s, written in rows]
     ratio = med_theirs / med_ours
-    table = "\n".join([
-        f"{n:,} input pairs from the demo web, median of {args.repeats} alternating runs; {machine()}.",
+    goal = f" (goal >= {GOALS[pairs]}x)" if pairs in GOALS else ""
+    where = ", ".join(f"{k} on {v}" for k, v in RUNNERS.items())
+    keys = list(our_steps[0])
+    return "\n".join([
+        f"{n:,} input pairs from the demo web, median of {repeats} alternating runs; {machine()}; "
+        f"{load_average()}.",
         "",
         "| pipeline | pairs/s | pairs/s/core | seconds | pairs written |",
         "|---|---:|---:|---:|---:|",
         *lines,
         "",
-        f"Ratio wukong / img2dataset: **{ratio:.2f}x** (goal >= 1.5x).",
+        f"Ratio wukong / img2dataset: **{ratio:.2f}x**{goal}. Ours ran the {where}.",
         "",
         f"Runs (seconds): img2dataset {', '.join(f'{s:.1f}' for s, _ in theirs)}; "
-        f"wukong {', '.join(f'{s:.1f}' for s, _ in ours)}.",
+        f"wukong {', '.join(f'{s:.1f}' for s, _ in ours)}. CPU seconds of each run's process tree "
+        f"(steadier than wall time on a shared machine): img2dataset "
+        f"{', '.join(f'{c:.1f}' for c in THEIR_CPU[-len(theirs):])}; "
+        f"wukong {', '.join(f'{s.get(CPU_KEY, 0.0):.1f}' for s in our_steps)}.",
         "",
-        "Where wukong's time goes (median of the runs, seconds; the filter's phases are its own log's):",
+        "Where wukong's time goes (median of the runs, seconds; start-up is each command's own summary line, "
+        "the filter's phases its log's):",
         "",
-        "| " + " | ".join(our_steps[0]) + " |",
-        "|" + "---:|" * len(our_steps[0]),
-        "| " + " | ".join(f"{statistics.median(s[k] for s in our_steps):.1f}" for k in our_steps[0]) + " |",
+        "| " + " | ".join(keys) + " |",
+        "|" + "---:|" * len(keys),
+        "| " + " | ".join(f"{statistics.median(s.get(k, 0.0) for s in our_steps):.1f}" for k in keys) + " |",
     ])
-    print(table)
-    command = f"python -m bench.bench_vs_img2dataset --pairs {args.pairs} --repeats {args.repeats}"
-    append_benchmarks("Head to head with img2dataset", f"Command: `{command}`\n\n{table}")
+
+
+def fit(points: list[tuple[int, float]]) -> tuple[float, float]:
+    """Least squares of seconds = fixed + pairs / rate over (pairs, median seconds): (fixed s, pairs/s)."""
+    xs, ys = [p for p, _ in points], [s for _, s in points]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
+    return my - slope * mx, 1 / slope if slope > 0 else float("inf")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pairs", default="20000", help="demo web size(s), comma-separated: 2000,20000")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--processes", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--threads", type=int, default=64)
+    args = ap.parse_args()
+    ours_at: list[tuple[int, float]] = []
+    theirs_at: list[tuple[int, float]] = []
+    for pairs in [int(p) for p in str(args.pairs).split(",")]:
+        n, ours, theirs, our_steps = run_size(pairs, args)
+        table = report_size(pairs, n, ours, theirs, our_steps, args.repeats)
+        print(table)
+        command = f"python -m bench.bench_vs_img2dataset --pairs {pairs} --repeats {args.repeats}"
+        append_benchmarks("Head to head with img2dataset", f"Command: `{command}`\n\n{table}")
+        ours_at.append((n, statistics.median(s for s, _ in ours)))
+        theirs_at.append((n, statistics.median(s for s, _ in theirs)))
+    if len(ours_at) >= 2:
+        (f_ours, r_ours), (f_theirs, r_theirs) = fit(ours_at), fit(theirs_at)
+        body = "\n".join([
+            f"Command: `python -m bench.bench_vs_img2dataset --pairs {args.pairs} --repeats {args.repeats}`; "
+            f"the medians above, fitted as seconds = fixed + pairs / rate; {load_average()}.",
+            "",
+            "| pipeline | fixed s | steady pairs/s | pairs/s/core |",
+            "|---|---:|---:|---:|",
+            f"| img2dataset | {f_theirs:.1f} | {r_theirs:,.0f} | {r_theirs / (os.cpu_count() or 1):,.0f} |",
+            f"| wukong filter + shard | {f_ours:.1f} | {r_ours:,.0f} | {r_ours / (os.cpu_count() or 1):,.0f} |",
+        ])
+        print(body)
+        append_benchmarks("Head to head with img2dataset: fixed cost and steady rate", body)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ write the caption: GB18030 maps GBK's gaps to private-use characters) and Big5.
 - U+FFFD anywhere: the wrong decode replaced what it could not read; never repairable (kind named
   when the rest of the caption is identifiably one charset's mojibake, else `replacement_char`).
 Correct text is left alone: rare characters, traditional and Cantonese captions re-encode to bytes
-that are not UTF-8, and where a short one does decode by chance, the result is less plausible.
+that are not UTF-8, and where a short one does decode by chance, the result is not more plausible
+(the model rates `臉` as `脸`, so `臉` is never "repaired" into `Ę`).
 """
 
 from __future__ import annotations
@@ -34,14 +35,23 @@ REPLACEMENT_CHAR = "replacement_char"
 LOSSY = "lossy"
 FRAGMENT = "fragment"
 LATIN = "cp1252"
-# Lossless repairs. Latin family: the result holds Han characters, or scores LATIN_REPAIR_MARGIN
-# better. GBK family: the result holds at least two Han characters and no noise-class character and
-# scores no worse than CJK_TOLERANCE; otherwise it must score REPAIR_MARGIN better. (Valid UTF-8 is
-# itself the strong evidence: of jieba's 349,041 dictionary words, one re-encodes through GBK to
-# UTF-8 holding two Han characters, `涓滴归公` -> `丵ι鹫`, with a Greek letter.)
+# Lossless repairs: the result must be more plausible than the caption (`mojibake_model`, which rates a
+# traditional character as its simplified form, so `臉` is as plausible as `脸`). Latin family: the
+# result holds Han characters, or scores LATIN_REPAIR_MARGIN better. GBK family: the result holds at
+# least two Han characters and no noise-class character and scores CJK_REPAIR_MARGIN better; otherwise
+# it must score REPAIR_MARGIN better, and a result whose characters are all ASCII or two-byte UTF-8
+# (Latin letters, Greek, symbols) needs ASCII letters or digits in the caption (`1920脳1080` ->
+# `1920×1080`): a caption that re-encodes to such characters alone is a real character (`臉` -> `Ę`,
+# `簞` -> `°`: GBK writes many rare and traditional characters with the bytes UTF-8 writes Latin-1
+# with). Emoji and Hangul are three and four bytes (`馃榾` -> `😀`). Valid UTF-8 is itself strong
+# evidence: of jieba's 349,041 dictionary words, one re-encodes through GBK to UTF-8 holding two Han
+# characters, `涓滴归公` -> `丵ι鹫`, with a Greek letter.
 LATIN_REPAIR_MARGIN = 0.25
-CJK_TOLERANCE = 1.0
+CJK_REPAIR_MARGIN = 0.25
 REPAIR_MARGIN = 1.0
+# A partial decode that is mostly valid Chinese, or a Big5 re-encoding that is valid UTF-8 (never repaired:
+# evidence of a lossy decode), may score up to CJK_TOLERANCE worse than the caption.
+CJK_TOLERANCE = 1.0
 # Dropped bytes (errors='ignore'). Latin family: what does decode holds a Han character. GBK family:
 # it holds at least LOSSY_MIN_HAN Han characters, no more U+FFFD than Han characters, and scores
 # LOSSY_MARGIN better than the caption; or it is mostly valid (at least MOSTLY_VALID_HAN Han
@@ -152,7 +162,11 @@ class Detector:
         if name == LATIN:
             return there.han > 0 or there.score <= here().score - LATIN_REPAIR_MARGIN
         if there.han >= 2 and not self.model.has_noise(fixed):
-            return there.score <= here().score + CJK_TOLERANCE
+            if name in NEVER_REPAIRED:  # evidence for a rejection, not a repair: `鈭單０` -> `亳梯` (元阳梯田)
+                return there.score <= here().score + CJK_TOLERANCE
+            return there.score <= here().score - CJK_REPAIR_MARGIN
+        if max(fixed) < "\u0800" and not any(ch.isascii() and ch.isalnum() for ch in fixed):
+            return False  # only Latin letters or symbols, and no Latin text around them: `臉` -> `Ę`
         return there.score <= here().score - REPAIR_MARGIN
 
     def _lossy(self, name: str, encode: Callable[[str], bytes], text: str, raw: bytes,

@@ -7,6 +7,10 @@ Two signals, both from jieba's bundled dictionary (nothing is downloaded):
   characters of other scripts cost by class (CJK punctuation and emoji little, kana and accented
   Latin more, bopomofo, box drawing, Cyrillic, private-use and control characters most);
 - the share of adjacent Han pairs that begin a jieba dictionary word (jieba's prefix dictionary).
+Traditional characters are rated as their simplified counterparts (`filters.lexicon.t2s_table`, the
+table the sensitive filter folds with): `臉` costs what `脸` costs, and `靚妞` is a known pair because
+`靓妞` is; a traditional caption is as plausible as its simplified form. A simplified dictionary counts
+traditional characters as unseen, which made correct traditional text read as noise.
 Real captions score low (common characters, known pairs: `用心专注` 3.2, pairs 2/3); mojibake scores
 high (`鐢ㄥ績涓撴敞`: rare characters, bopomofo, no known pair). ASCII is not scored: it survives
 every wrong decode unchanged.
@@ -22,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from filters.length import load_jieba
+from filters.lexicon import t2s_table
 from filters.placeholder import DATA_DIR
 
 TABLE = DATA_DIR / "han_char_freq.txt"
@@ -34,11 +39,12 @@ KANA_COST = 4.0  # kana and hangul: the text of Japanese and Korean captions, no
 LETTER_COST = 6.0  # accented Latin: legitimate in brands, unusual in Chinese captions
 OTHER_COST = 8.0  # bopomofo, Greek, Cyrillic, box drawing, private use, controls, U+FFFD ...
 BIGRAM_WEIGHT = 2.0  # a score is mean cost - BIGRAM_WEIGHT * share of known Han pairs
-# Rarity of a Han character (`HanModel.rarity`): RARE when its cost is at least RARE_COST (fewer than
-# 1 in 100,000 of the dictionary's weighted characters), UNSEEN when it is not in the table and is no
-# common traditional character; TRADITIONAL for a character that simplified Chinese does not write (outside
-# GB2312) but Big5 counts among its 5,401 common characters (level 1, A440-C67E): the table, made from
-# a simplified dictionary, cannot say how common it is, so it is evidence of neither kind.
+# Rarity of a Han character (`HanModel.rarity`), by its cost (a traditional character's is its simplified
+# counterpart's): RARE when the cost is at least RARE_COST (fewer than 1 in 100,000 of the dictionary's
+# weighted characters), UNSEEN when it is not in the table; TRADITIONAL for a character that simplified
+# Chinese does not write (outside GB2312), that the t2s table does not map, but that Big5 counts among its
+# 5,401 common characters (level 1, A440-C67E): the table, made from a simplified dictionary, cannot say
+# how common it is, so it is evidence of neither kind.
 RARE_COST = 5.0
 COMMON, RARE, UNSEEN, TRADITIONAL = "common", "rare", "unseen", "traditional"
 _BIG5_LEVEL1 = range(0xA4, 0xC7)
@@ -109,7 +115,8 @@ class Plausibility:
 
 
 class HanModel:
-    """Character costs from the shipped table; known pairs from jieba's prefix dictionary."""
+    """Character costs from the shipped table; known pairs from jieba's prefix dictionary; traditional
+    characters folded to simplified ones for both."""
 
     def __init__(self, table: Path = TABLE) -> None:
         counts: dict[str, int] = {}
@@ -118,32 +125,48 @@ class HanModel:
                 ch, n = line.split("\t")
                 counts[ch] = int(n)
         total = sum(counts.values())
-        self._cost = {ch: min(UNSEEN_COST, -math.log10(n / total)) for ch, n in counts.items()}
+        cost = {ch: min(UNSEEN_COST, -math.log10(n / total)) for ch, n in counts.items()}
+        self._fold = {chr(cp): simp for cp, simp in t2s_table().items()}
+        for trad, simp in self._fold.items():  # as common as the simplified form (or its own count, if more)
+            if simp in cost:
+                cost[trad] = min(cost[simp], cost.get(trad, UNSEEN_COST))
+        self._cost = cost
         self._words = load_jieba().FREQ
-        self._chars: dict[str, tuple[float, bool, bool]] = {}
+        self._chars: dict[str, tuple[float, bool, bool, str]] = {}
         self._rarity: dict[str, str] = {}
 
-    def _char(self, ch: str) -> tuple[float, bool, bool]:
-        """(cost, is Han, is noise) of a non-ASCII character, remembered."""
+    def _char(self, ch: str) -> tuple[float, bool, bool, str]:
+        """(cost, is Han, is noise, simplified form) of a non-ASCII character, remembered."""
         got = self._chars.get(ch)
         if got is None:
             han = is_han(ord(ch))
             cost = self._cost.get(ch, UNSEEN_COST) if han else _class_cost(ch)
-            got = self._chars[ch] = (cost, han, not han and ch != "\ufffd" and cost >= OTHER_COST)
+            noise = not han and ch != "\ufffd" and cost >= OTHER_COST
+            got = self._chars[ch] = (cost, han, noise, self._fold.get(ch, ch))
         return got
 
     def cost(self, ch: str) -> float:
         return self._char(ch)[0]
 
+    def simplified(self, text: str) -> str:
+        """`text` with its traditional characters folded to simplified ones."""
+        return "".join(self._fold.get(ch, ch) for ch in text)
+
     def begins_word(self, text: str) -> bool:
-        """True when `text` begins a jieba dictionary word (or is one)."""
-        return text in self._words
+        """True when `text` (or its simplified form) begins a jieba dictionary word (or is one)."""
+        return text in self._words or self.simplified(text) in self._words
+
+    def is_word(self, text: str) -> bool:
+        """True when `text` (or its simplified form) is a jieba dictionary word itself, not only the
+        beginning of one."""
+        words = self._words
+        return bool(words.get(text) or words.get(self.simplified(text)))
 
     def rarity(self, ch: str) -> str:
         """COMMON, RARE, UNSEEN or TRADITIONAL (see RARE_COST) of a Han character, remembered."""
         got = self._rarity.get(ch)
         if got is None:
-            got = self._rarity[ch] = _rarity(ch, self._cost.get(ch))
+            got = self._rarity[ch] = _rarity(ch, self._cost.get(ch), ch in self._fold)
         return got
 
     def has_noise(self, text: str) -> bool:
@@ -155,20 +178,20 @@ class HanModel:
         """Plausibility of the non-ASCII characters of `text` (U+FFFD is skipped: it says nothing)."""
         total, scored, han, pairs, known = 0.0, 0, 0, 0, 0
         words, chars, learn = self._words, self._chars, self._char
-        prev_han = ""
+        prev_han = prev_simp = ""
         for ch in text:
             if ch < "\x80" or ch == "\ufffd":
                 prev_han = ""
                 continue
-            cost, is_han_char, _ = chars.get(ch) or learn(ch)
+            cost, is_han_char, _, simp = chars.get(ch) or learn(ch)
             scored += 1
             total += cost
             if is_han_char:
                 han += 1
                 if prev_han:
                     pairs += 1
-                    known += (prev_han + ch) in words
-                prev_han = ch
+                    known += (prev_han + ch) in words or (prev_simp + simp) in words
+                prev_han, prev_simp = ch, simp
             else:
                 prev_han = ""
         if not scored:
@@ -177,13 +200,13 @@ class HanModel:
         return Plausibility(total / scored - BIGRAM_WEIGHT * share, scored, han)
 
 
-def _rarity(ch: str, cost: float | None) -> str:
+def _rarity(ch: str, cost: float | None, folded: bool) -> str:
     try:
         ch.encode("gb2312")
         simplified = True
     except UnicodeEncodeError:
         simplified = False
-    if not simplified:
+    if not simplified and not folded:
         try:
             if ch.encode("big5")[0] in _BIG5_LEVEL1:
                 return TRADITIONAL

@@ -12,6 +12,7 @@ Every row of the input leaves step 5 exactly once, in kept or in rejected.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -114,7 +115,8 @@ class ImagePass:
 
     The task's URLs go to the downloader in chunks of `download.concurrency`, all submitted at once:
     while one chunk is decoded here, the downloader's loop thread fetches the next (Pillow releases
-    the GIL while it decodes), so one worker per CPU keeps both the network and the CPU busy.
+    the GIL while it decodes), so one worker per CPU keeps both the network and the CPU busy. A worker
+    alone on several CPUs (a small input: one task on the driver) decodes `decode_threads` chunks at once.
     """
 
     def __init__(self, cfg: Config, layout: WorkLayout) -> None:
@@ -122,6 +124,9 @@ class ImagePass:
         self.layout = layout
         self.downloader = Downloader(cfg.download)
         self.image_filter = ImageFilter(cfg)
+        # Chunks measured at once: more than one only where this worker has CPUs to itself that no
+        # other worker uses (the executor sets it; Pillow, hashlib and numpy release the GIL).
+        self.decode_threads = 1
 
     def run(self, task: Task) -> dict[str, Any]:
         started = time.perf_counter()
@@ -131,7 +136,15 @@ class ImagePass:
         urls = alive.column("url").to_pylist()
         step = max(1, self.cfg.download.concurrency)
         chunks = [(start, self.downloader.submit_many(urls[start:start + step])) for start in range(0, len(urls), step)]
-        pieces = [self._measure(alive.column(ROW).slice(start, step), future.result()) for start, future in chunks]
+
+        def measure(chunk: tuple[int, Any]) -> pa.Table:
+            return self._measure(alive.column(ROW).slice(chunk[0], step), chunk[1].result())
+
+        if self.decode_threads > 1 and len(chunks) > 1:
+            with ThreadPoolExecutor(max_workers=self.decode_threads) as pool:
+                pieces = list(pool.map(measure, chunks))  # in chunk order, as one thread would
+        else:
+            pieces = [measure(chunk) for chunk in chunks]
         table = pa.concat_tables(pieces) if pieces else self._measure(alive.column(ROW), [])
         write_parquet_atomic(table, self.layout.image(task.task_id))
         rejected = table.num_rows - (pc.sum(pc.is_null(table.column(REASON))).as_py() or 0)  # sum of nothing is null

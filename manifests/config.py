@@ -104,6 +104,7 @@ class RayConfig:
     num_cpus: int | None = None
     rows_per_task: int = 2000
     download_actors: int | None = None
+    local_max_rows: int = 20000
 
 
 @dataclass(slots=True)
@@ -112,6 +113,7 @@ class ShardConfig:
     manifest_rows_per_file: int = 1_000_000
     csv: bool = False
     removal_contact: str | None = None  # where the dataset card tells people to ask for a removal
+    inline_max_mb: int = 256  # kept parts up to this size (local disk, no Ray): no worker processes
 
 
 @dataclass(slots=True)

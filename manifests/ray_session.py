@@ -17,26 +17,12 @@ def cluster_address(cfg: Config) -> str | None:
     return cfg.ray.address or os.environ.get("RAY_ADDRESS") or None
 
 
-def _tidy_ray_data() -> None:
-    """The stages draw one tqdm bar per pass; Ray Data's own bars and banners stay quiet."""
-    from ray.data import DataContext
-
-    ctx = DataContext.get_current()
-    ctx.enable_progress_bars = False
-    logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)  # its "bars disabled" warning
-    ctx.print_on_execution_start = False
-    ctx.enable_auto_log_stats = False
-    if not logging.getLogger().isEnabledFor(logging.DEBUG):
-        logging.getLogger("ray.data").setLevel(logging.WARNING)
-
-
 @contextmanager
 def ray_session(cfg: Config) -> Iterator[None]:
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     import ray
 
     if ray.is_initialized():
-        _tidy_ray_data()
         yield
         return
     address = cluster_address(cfg)
@@ -44,10 +30,11 @@ def ray_session(cfg: Config) -> Iterator[None]:
         log.info("joining Ray cluster at %s", address)
         ray.init(address=address, log_to_driver=False)
     else:
+        # Ray starts its workers at nice 15 (`worker_niceness`), so on a machine shared with other jobs
+        # they yield to everything else; the stages' workers are the work, so they run at nice 0.
         ray.init(num_cpus=cfg.ray.num_cpus, include_dashboard=False, log_to_driver=False,
-                 configure_logging=False)
+                 configure_logging=False, _system_config={"worker_niceness": 0})
     try:
-        _tidy_ray_data()
         yield
     finally:
         ray.shutdown()

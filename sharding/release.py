@@ -61,6 +61,7 @@ class ReleaseSummary:
     manifest_files: int = 0
     checksummed: int = 0
     phases: dict[str, float] = field(default_factory=dict)  # seconds per step, for benchmarks and logs
+    runner: str = ""  # where the tasks ran (sharding.tasks.TaskRunner.name)
 
     @property
     def mb_per_s(self) -> float:
@@ -74,6 +75,13 @@ class ReleaseSummary:
                 f"({self.written:,} written, {skipped:,} already complete and skipped), "
                 f"{self.tar_bytes / MB:,.1f} MB of tars; {speed}; {self.manifest_files:,} manifest file(s); "
                 f"SHA256SUMS over {self.checksummed:,} files; {self.total_seconds:.1f} s in all.")
+
+
+    def startup_line(self, command_seconds: float) -> str:
+        """Start-up apart from the work: the command's own start and the task runner's."""
+        runner = self.phases.get("start workers", 0.0)
+        return (f"start-up {command_seconds + runner:.1f}s (command {command_seconds:.1f}s, "
+                f"{self.runner} {runner:.1f}s), work {max(0.0, self.total_seconds - runner):.1f}s")
 
 
 @contextmanager
@@ -265,6 +273,11 @@ def checksum_release(plan: ReleasePlan, rd: ReleaseDir, manifests: list[DataPath
     return len(digests)
 
 
+def _local_bytes(parts: list[DataPath]) -> int | None:
+    """The kept parts' total size when they are local files (free to ask), else None."""
+    return sum(p.stat().st_size for p in parts) if all(isinstance(p, Path) for p in parts) else None
+
+
 def build_release(filtered: str | DataPath, release: str | DataPath, cfg: Config,
                   progress: bool = True, backend: str = "auto") -> ReleaseSummary:
     """Writes (or completes) the release of `filtered` in `release`; returns its summary.
@@ -296,7 +309,8 @@ def build_release(filtered: str | DataPath, release: str | DataPath, cfg: Config
         summary.phases[name] = now - clock
         clock = now
 
-    with release_lock(release), task_runner(cfg, backend) as tasks:
+    with release_lock(release), task_runner(cfg, backend, _local_bytes(parts)) as tasks:
+        summary.runner = tasks.name
         lap("start workers")
         plan = make_plan(tasks.run(index_part, [(p,) for p in parts], "indexing parts", "part", progress),
                          cfg.shard.samples_per_shard)

@@ -6,6 +6,7 @@ A folder the demo did not write is never deleted."""
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from pathlib import Path
 
@@ -41,8 +42,14 @@ def test_demo_twice_gives_the_same_funnel_and_release(demo_run: tuple[Path, int]
     second = tmp_path / "demo"
     shutil.copytree(first, second)  # the second run finds everything the first one left
     stale = _plant_stale_candidates(second, port)
-    run_demo(second, port)
+    output = run_demo(second, port)
     assert not stale.exists()
+    # Each stage's summary shows its start-up apart from its work; a demo this small needs no Ray.
+    assert re.search(r"\n  start-up [0-9.]+s \(command [0-9.]+s, (the driver process|[0-9]+ local worker "
+                     r"processes) [0-9.]+s\), "
+                     r"shutdown [0-9.]+s, work [0-9.]+s\n", output), output[-2000:]
+    assert re.search(r"\n  start-up [0-9.]+s \(command [0-9.]+s, this process [0-9.]+s\), work [0-9.]+s\n",
+                     output), output[-2000:]
     funnel = (first / "filtered" / "stats.json").read_text(encoding="utf-8")
     assert (second / "filtered" / "stats.json").read_text(encoding="utf-8") == funnel
     assert "connection_error" not in funnel and '"input": ' in funnel

@@ -117,3 +117,56 @@ def test_filter_stage_accounts_for_every_row_and_ignores_partitioning(
     assert again.resumed_tasks == 7
     assert pq.read_table(lost).equals(before)
 
+
+
+def test_local_workers_write_the_same_bytes_as_ray(candidates: Path, tmp_path: Path, ray_local: None,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The executor is an implementation detail: local worker processes (a small input on one machine)
+    and Ray write byte-identical kept and rejected parts and stats."""
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    on_ray = run_filter(candidates, tmp_path / "ray", _cfg(37), executor="ray")
+    local = run_filter(candidates, tmp_path / "local", _cfg(37), executor="local")
+    assert (on_ray.executor, local.executor) == ("ray", "local")
+    assert set(local.phase_seconds) >= {"startup", "text", "download_image", "finalize", "shutdown"}
+    def parts(root: Path) -> list[Path]:
+        return sorted(p.relative_to(root) for p in root.glob("[kr]e*/*.parquet"))  # kept/, rejected/
+
+    names = parts(tmp_path / "ray")
+    assert len(names) == 2 * 8 and parts(tmp_path / "local") == names
+    for name in [*names, Path("stats.json")]:
+        assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "ray" / name).read_bytes(), name
+
+
+def test_the_executor_is_chosen_by_input_size_and_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from filters.executors import choose_executor
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    ray = sys.modules.get("ray")
+    session = ray is not None and ray.is_initialized()
+    cfg = load_config(CONFIG, ["ray.local_max_rows=1000", "ray.num_cpus=2"])
+    small, large = choose_executor(cfg, 1000, 5), choose_executor(cfg, 1001, 5)
+    assert large[0] == "ray" and small[0] == ("ray" if session else "local")
+    if not session:
+        assert "1,001 rows > ray.local_max_rows=1,000" in large[2] and small[1] == 2
+        assert choose_executor(cfg, 900, 1)[1] == 1  # never more workers than tasks
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")
+    assert choose_executor(cfg, 10, 1)[0] == "ray"
+    assert choose_executor(cfg, 10, 1, "local")[:2] == ("local", 1)
+
+
+def test_the_driver_reads_sha256_hex_as_raw_digests() -> None:
+    import hashlib
+
+    import pyarrow as pa
+
+    from filters.global_inputs import sha256_bytes
+
+    digests = [hashlib.sha256(bytes([i])).digest() for i in range(5)]
+    column = pa.chunked_array([[d.hex() for d in digests[:2]], [d.hex().upper() for d in digests[2:]]])
+    assert sha256_bytes(column).tobytes() == b"".join(digests)
+    assert sha256_bytes(column.combine_chunks().slice(1, 3)).tobytes() == b"".join(digests[1:4])
+    for bad in (["ab" * 31], ["zz" * 32], [None]):
+        with pytest.raises(ValueError, match="sha256"):
+            sha256_bytes(pa.array(bad, pa.string()))

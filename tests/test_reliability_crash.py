@@ -141,11 +141,29 @@ def run_to_end(cmd: list[str], env: dict[str, str], timeout: float = 240) -> sub
     return done
 
 
+def final_files(root: Path) -> Iterator[Path]:
+    """The files under `root` that carry a final name, listed while the command may still be writing.
+
+    Hidden files and hidden folders (temporary files, work in progress) are skipped, never entered.
+    The command removes folders as it goes (the shard stage deletes each shard's `.work/NNNNN` bucket
+    folder once the shard is written): a folder that vanishes between being listed and being read
+    is gone, not an error (`Path.rglob` raised FileNotFoundError there, now and then).
+    """
+
+    def vanished_or_raise(exc: OSError) -> None:
+        if not isinstance(exc, FileNotFoundError):
+            raise exc
+
+    for folder, dirs, files in os.walk(root, onerror=vanished_or_raise):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith(".") and (path := Path(folder) / name).is_file():
+                yield path
+
+
 def assert_complete_files(root: Path) -> None:
     """What carries a final name is complete: parquet readable to the end, JSON parses, tars list."""
-    for path in root.rglob("*"):
-        if not path.is_file() or path.name.startswith(".") or any(p.startswith(".") for p in path.parts[-3:-1]):
-            continue
+    for path in final_files(root):
         try:
             if path.suffix == ".parquet":
                 pq.read_table(path)
@@ -309,34 +327,40 @@ def assert_same_filter_result(out: Path, reference: Path) -> None:
     assert pc.all(pc.is_valid(rejected.column("reason"))).as_py()
 
 
+@pytest.mark.parametrize("first", ["ray", "local"])
 def test_filter_killed_twice_then_resumed_equals_an_uninterrupted_run(
-        filter_input: tuple[Path, str], filter_reference: Path, tmp_path: Path) -> None:
-    """First run: the command's own local Ray, killed with it (raylet, GCS, workers). Second run: on
-    the test session's Ray (the driver dies, Ray reaps its workers). Third run completes."""
+        filter_input: tuple[Path, str], filter_reference: Path, tmp_path: Path, first: str) -> None:
+    """First run: the command's own local Ray, killed with it (raylet, GCS, workers), or its local
+    worker processes (the executor a small input gets on one machine). Second run: on the test
+    session's Ray (the driver dies, Ray reaps its workers). Third run completes."""
     import ray
 
     rng = random.Random(SEED + 1)
     out = tmp_path / "filtered"
     cmd = wukong_cmd("filter", "--in", str(filter_input[0]), "--out", str(out), "--config", str(CONFIG),
                      *(a for s in FILTER_SETTINGS for a in ("--set", s)))
+    own = [*cmd, "--set", "ray.local_max_rows=0"] if first == "ray" else cmd  # 120 rows: local unless forced
     tasks = -(-N_ROWS // ROWS_PER_TASK)
     done = lambda: sum(len(list(d.glob("*.parquet"))) for d in (out / "_work" / "text", out / "_work" / "image",  # noqa: E731
                                                                    out / "kept"))
     own_ray = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     session_ray = {**os.environ, "RAY_ADDRESS": ray.get_runtime_context().gcs_address}
     killed = []
-    for env in (own_ray, session_ray):
+    for env, command in ((own_ray, own), (session_ray, cmd)):
         # At most 2 * tasks - 3 files: at least three slow image tasks are left (two rounds of
         # IMAGE_DELAY_S on two workers, more than the 0.5 s extra delay), so the kill always lands
         # before the end; the finalize pass alone is too quick now to be hit reliably.
         at = min(done() + rng.randint(1, tasks), 2 * tasks - 3)
-        was_killed, pids = run_until(cmd, env, lambda at=at: done() >= at, rng.uniform(0, 0.5),
+        was_killed, pids = run_until(command, env, lambda at=at: done() >= at, rng.uniform(0, 0.5),
                                      check=lambda: assert_complete_files(out))
         killed.append((was_killed, at, len(pids)))
         assert not (out / "stats.json").exists() or not was_killed
         assert_complete_files(out)
     assert all(k for k, _, _ in killed), killed
-    assert killed[0][2] > 3, "the first run should have had its own Ray processes"
+    if first == "ray":
+        assert killed[0][2] > 3, "the first run should have had its own Ray processes"
+    else:
+        assert killed[0][2] >= 3, "the first run should have had a driver and two local workers"
     time.sleep(0.5)  # let the session's Ray reap the dead driver's workers
     # what a kill mid-write leaves (whether or not these two kills did): hidden temporary files
     (out / "kept").mkdir(exist_ok=True)
@@ -396,10 +420,11 @@ def test_a_ray_worker_killed_during_the_image_pass_changes_nothing(
 # --- shard -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("backend", ["local", "ray"])
+@pytest.mark.parametrize("backend", ["local", "inline", "ray"])
 def test_shard_killed_twice_then_resumed_is_byte_identical(filter_reference: Path, tmp_path: Path,
                                                            backend: str) -> None:
-    """`local`: the command's own worker processes (no RAY_ADDRESS); `ray`: the session's Ray."""
+    """`local`: the command's own worker processes (no RAY_ADDRESS); `inline`: the command's own process
+    (what a release this small gets by default); `ray`: the session's Ray."""
     import ray
 
     cfg = load_config(CONFIG, ["shard.samples_per_shard=2", "shard.manifest_rows_per_file=10"])
@@ -409,7 +434,8 @@ def test_shard_killed_twice_then_resumed_is_byte_identical(filter_reference: Pat
     rng = random.Random(SEED + 2)
     out = tmp_path / "release"
     cmd = wukong_cmd("shard", "--in", str(filter_reference), "--out", str(out), "--config", str(CONFIG),
-                     "--samples-per-shard", "2", "--set", "shard.manifest_rows_per_file=10")
+                     "--samples-per-shard", "2", "--set", "shard.manifest_rows_per_file=10",
+                     "--set", f"shard.inline_max_mb={1000 if backend == 'inline' else 0}")
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     if backend == "ray":
         env["RAY_ADDRESS"] = ray.get_runtime_context().gcs_address
@@ -438,7 +464,7 @@ def test_local_shard_workers_exit_when_their_driver_is_killed(filter_reference: 
     none is left waiting for work; what they had written is complete or a hidden temporary file."""
     out = tmp_path / "release"
     cmd = wukong_cmd("shard", "--in", str(filter_reference), "--out", str(out), "--config", str(CONFIG),
-                     "--samples-per-shard", "2")
+                     "--samples-per-shard", "2", "--set", "shard.inline_max_mb=0")  # worker processes, not inline
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)

@@ -204,3 +204,21 @@ def test_fast_tar_header_equals_tarfiles(name: str, size: int) -> None:
     from sharding.tarwriter import header, tarfile_header
 
     assert header(name, size) == tarfile_header(name, size)
+
+
+def test_a_small_local_release_is_written_in_the_command_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No worker processes for kept parts of at most shard.inline_max_mb on local disk; a cluster (or a
+    Ray session in this process) still gets Ray tasks."""
+    import sys
+
+    from manifests.config import load_config
+    from sharding.tasks import InlineTasks, LocalTasks, RayTasks, task_runner
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    ray = sys.modules.get("ray")
+    session = ray is not None and ray.is_initialized()
+    cfg = load_config(None, ["shard.inline_max_mb=1", "ray.num_cpus=1"])
+    for size, local_kind in ((10**6, InlineTasks), (10**6 + 1, LocalTasks), (None, LocalTasks)):
+        with task_runner(cfg, "auto", size) as runner:
+            assert isinstance(runner, RayTasks if session else local_kind), (size, runner)
+            assert runner.run(json.dumps, [([1],), ({"a": 2},)], "t", progress=False) == ["[1]", '{"a": 2}']

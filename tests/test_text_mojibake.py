@@ -21,7 +21,7 @@ from PIL import Image
 
 from filters.base import apply_filter, apply_filters
 from filters.mojibake import MOJIBAKE, MojibakeFilter, suspicious_pattern
-from filters.mojibake_model import TABLE, derive_table, jieba_dict_path
+from filters.mojibake_model import TABLE, HanModel, derive_table, jieba_dict_path
 from filters.runner import run_filter
 from filters.text_chain import normalize_captions, text_filters
 from filters.text_normalize import normalize_text
@@ -31,6 +31,7 @@ from manifests.stats import FilterStats
 from wukong.report.funnel import funnel_rows, ordered_reasons, step_of
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"
+RARE_CORRECT = Path(__file__).resolve().parent / "data" / "labelled" / "mojibake_rare_correct.tsv"
 ORIGINAL = "用心专注"
 
 
@@ -123,6 +124,59 @@ def test_short_correct_captions_are_untouched(flt: MojibakeFilter) -> None:
     names, traditional and Cantonese words: a leftover needs a rare character and no dictionary word."""
     for row in _run(flt, SHORT_UNTOUCHED):
         assert row[MOJIBAKE] is None and row["reason"] is None, row
+
+
+def _rare_correct() -> list[tuple[str, str]]:
+    lines = RARE_CORRECT.read_text(encoding="utf-8").splitlines()
+    return [(line.split("\t")[0], line.split("\t")[1]) for line in lines if line and not line.startswith("#")]
+
+
+def test_rare_traditional_cantonese_and_classical_text_is_untouched(flt: MojibakeFilter) -> None:
+    """Cantonese words and sentences, classical lines and old book titles (simplified and traditional),
+    names with rare characters, lone dictionary characters: none is repaired or rejected."""
+    rows = _rare_correct()
+    assert len(rows) >= 200 and {c for _, c in rows} == {"cantonese", "classical", "name", "char"}
+    out = _run(flt, [caption for caption, _ in rows])
+    assert [(r["caption"], r[MOJIBAKE]) for r in out if r[MOJIBAKE] is not None] == []
+
+
+def test_traditional_characters_are_never_repaired_into_latin_letters(flt: MojibakeFilter) -> None:
+    """GBK writes many traditional and rare characters with the bytes UTF-8 writes Latin-1 with: `臉` is
+    C4 98, which UTF-8 reads as `Ę`. A caption of such characters alone is correct text; where Latin
+    text surrounds the character, the repair stands (`1920脳1080`), and so do emoji (`馃榾`)."""
+    mojibake = [_utf8_read_as("1920×1080 壁纸", "gbk"), _utf8_read_as("😀😀", "gbk")]
+    rows = _run(flt, ["臉", "簞", "瞼", "繒", "脫", "臉書", *mojibake])
+    assert [r[MOJIBAKE] for r in rows] == [None] * 6 + ["repaired:gbk->utf8"] * 2
+    assert [r["caption_norm"] for r in rows[6:]] == ["1920×1080 壁纸", "😀😀"]
+
+
+TRADITIONAL_WORDS = ["不對勁", "兩隻手", "兩歲半", "中寧縣", "兩日遊", "兩面夾攻", "不輸給", "兩手發", "靚妞", "靚妝",
+                     "冇問題", "東坡肉的家常做法", "臺灣夜市小吃攻略", "香港維多利亞港兩岸夜景"]
+
+
+def test_traditional_and_cantonese_words_are_untouched(flt: MojibakeFilter) -> None:
+    """The model rates a traditional character as its simplified form (`兩` costs what `两` costs, `靚妞`
+    is a known pair because `靓妞` is), so traditional words no longer read as noise."""
+    rows = _run(flt, TRADITIONAL_WORDS)
+    assert [(r["caption"], r[MOJIBAKE]) for r in rows] == [(w, None) for w in TRADITIONAL_WORDS]
+
+
+def test_model_rates_traditional_characters_as_their_simplified_form() -> None:
+    model = HanModel()
+    assert model.cost("臉") == model.cost("脸") and model.cost("兩") == model.cost("两")
+    assert model.judge("東坡肉").score == model.judge("东坡肉").score
+    assert model.begins_word("靚妞") and model.is_word("臉") and not model.is_word("銝")
+
+
+def test_lone_dictionary_characters_stay_and_leftovers_that_give_back_characters_go(flt: MojibakeFilter) -> None:
+    """A one-character caption that jieba lists and Big5 counts among its common characters is kept
+    (`乒`, also what Big5 leaves of some captions); a leftover whose adjacent characters hold the bytes of
+    a common character of the original is rejected even when its own characters are common."""
+    lone = ["乒", "乩", "佗", "嗥", "冽", "唳"]
+    assert [r[MOJIBAKE] for r in _run(flt, lone)] == [None] * len(lone)
+    # 嫣漣 gives back 产, 桐辣 件, 瘝喲 间
+    gave_back = [_utf8_read_as(c, "big5", "ignore") for c in ("特产", "邮件", "河间")]
+    assert [r[MOJIBAKE] for r in _run(flt, gave_back)] == ["big5->utf8 fragment"] * 3
 
 
 def test_plain_simplified_chinese_skips_the_detector() -> None:

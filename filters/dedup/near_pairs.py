@@ -27,7 +27,7 @@ inputs where most values are within d of many others (heavily biased bits, which
 pHashes do not have) are slow.
 
 Memory beyond the input: one uint64 per value sorted in place table after table (the input itself
-with `overwrite=True`), a bool per value, the pairs found, and temporaries bounded by chunking.
+with `overwrite=True`), a bit per value, the pairs found, and temporaries bounded by chunking.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from filters.dedup.arrays import U64, chunks, unique
+from filters.dedup.arrays import U64, Bits, chunks, unique
 from filters.dedup.columns import as_phash
 from filters.dedup.layouts import (
     IDENTITY,
@@ -57,6 +57,7 @@ from filters.dedup.layouts import (
 
 DEFAULT_MAX_RUN = 256  # runs longer than this go to a sub-problem instead of pairwise comparison
 MAX_DEPTH = 2  # nested sub-problems at most; deeper long runs are compared pairwise
+_FOLLOW_CHUNK = 1 << 18  # positions followed together through the last offsets (bounded temporaries)
 _DENSE = 8  # offset passes stream over the whole array while more than 1/_DENSE of positions have a partner
 
 
@@ -207,24 +208,21 @@ class PairFinder:
         back = layout_moves(order, IDENTITY)
         shift = 64 - keybits
         limit = U64(1 << shift) if shift < 64 else None
-        same = np.empty(n, dtype=bool)  # same[i]: x[i] and x[i+1] share the leading `keybits` bits
-        same[n - 1] = False
+        same = Bits(n)  # same[i]: x[i] and x[i+1] share the leading `keybits` bits (x[n-1]: False)
         adjacent: list[np.ndarray] = []  # neighbours within d: offset 1 is verified in this streaming pass
         for a, b in chunks(n - 1):
             xr = x[a:b] ^ x[a + 1:b + 1]
-            if limit is None:
-                same[a:b] = True
-            else:
-                np.less(xr, limit, out=same[a:b])
-            if not chain:
-                hit = np.flatnonzero(same[a:b] & (np.bitwise_count(xr) <= self.d))
-                if hit.size:
-                    adjacent.append(hit + a)
-        if chain:
-            for a, b in chunks(n - 1):
-                pos = np.flatnonzero(same[a:b]) + a
+            flags = np.ones(b - a, dtype=bool) if limit is None else xr < limit
+            same.put(a, flags)
+            if chain:
+                pos = np.flatnonzero(flags) + a
                 self._emit(x[pos], x[pos + 1], back, [])
-            self._count("chain_links", np.count_nonzero(same))
+                continue
+            hit = np.flatnonzero(flags & (np.bitwise_count(xr) <= self.d))
+            if hit.size:
+                adjacent.append(hit + a)
+        if chain:
+            self._count("chain_links", same.count())
             return
         long_runs = self._long_runs(x, limit) if n > self.max_run and depth < MAX_DEPTH else []
         if long_runs:
@@ -234,11 +232,11 @@ class PairFinder:
             if choose_blocks(run, 64 - keybits, self.d)[1] * lengths.sum() >= pairwise:
                 long_runs = []  # recursion would not pay: compare these runs pairwise
         for a, b in long_runs:
-            same[a:b] = False  # their pairs are left to the sub-problem
+            same.clear(a, b)  # their pairs are left to the sub-problem
         if adjacent:
             pos = np.concatenate(adjacent)
             if long_runs:
-                pos = pos[same[pos]]
+                pos = pos[same.at(pos)]
             self._emit(x[pos], x[pos + 1], back, filters)
         self._offsets(x, same, limit, back, filters, bool(long_runs))
         if long_runs:
@@ -262,16 +260,16 @@ class PairFinder:
                     spans.append([s, e])
         return [(s, e + span) for s, e in spans]
 
-    def _offsets(self, x: np.ndarray, same: np.ndarray, limit: np.uint64, back: list[tuple[int, int, int]],
+    def _offsets(self, x: np.ndarray, same: Bits, limit: np.uint64, back: list[tuple[int, int, int]],
                  filters: list[BlockFilter], excluded: bool) -> None:
         """Verifies the pairs at offsets >= 2 inside every run (runs are contiguous, long ones excluded).
 
         While many positions still have a run partner at offset k, offset k is a streaming pass over
         the whole array (x[i] ^ x[i+k] tells both "same run" and the distance); once few are left,
-        only those positions are followed, offset by offset.
+        only those positions are followed, offset by offset, chunk by chunk (bounded memory).
         """
         n = len(x)
-        k, count = 1, int(np.count_nonzero(same))
+        k, count = 1, same.count()
         compared = count
         while count * _DENSE > n and k + 1 < n:
             k += 1
@@ -280,27 +278,35 @@ class PairFinder:
                 xr = x[a:b] ^ x[a + k:b + k]
                 within = xr < limit
                 if excluded:  # members of long runs, left to sub-problems, must not keep this loop going
-                    within &= same[a:b]
+                    within &= same.get(a, b)
                 count += int(np.count_nonzero(within))
                 hit = np.flatnonzero(np.bitwise_count(xr) <= self.d)
                 if hit.size:  # rare: keep those inside one (short) run
-                    hit = hit[(xr[hit] < limit) & same[hit + a]] + a
+                    hit = hit[(xr[hit] < limit) & same.at(hit + a)] + a
                     self._emit(x[hit], x[hit + k], back, filters)
             compared += count
         if count and k + 1 < n:
-            pos = np.concatenate([np.flatnonzero(((x[a:b] ^ x[a + k:b + k]) < limit) & same[a:b]) + a
-                                  for a, b in chunks(n - k)])
-            while pos.size:
-                pos = pos[same[pos + k]]  # x[i + k + 1] is in the run of x[i] iff same[i + k]
-                k += 1
-                if not pos.size:
-                    break
-                xa, xb = x[pos], x[pos + k]
-                compared += pos.size
-                ok = np.bitwise_count(xa ^ xb) <= self.d
-                if ok.any():
-                    self._emit(xa[ok], xb[ok], back, filters)
+            for a, b in chunks(n - k, _FOLLOW_CHUNK):
+                compared += self._follow(x, same, limit, back, filters, a, b, k)
         self._count("compared_pairs", compared)
+
+    def _follow(self, x: np.ndarray, same: Bits, limit: np.uint64, back: list[tuple[int, int, int]],
+                filters: list[BlockFilter], a: int, b: int, k: int) -> int:
+        """Follows the positions of [a, b) with a run partner at offset k through the offsets after k;
+        returns how many pairs it compared."""
+        pos = np.flatnonzero(((x[a:b] ^ x[a + k:b + k]) < limit) & same.get(a, b)) + a
+        compared = 0
+        while pos.size:
+            pos = pos[same.at(pos + k)]  # x[i + k + 1] is in the run of x[i] iff same[i + k]
+            k += 1
+            if not pos.size:
+                break
+            xa, xb = x[pos], x[pos + k]
+            compared += pos.size
+            ok = np.bitwise_count(xa ^ xb) <= self.d
+            if ok.any():
+                self._emit(xa[ok], xb[ok], back, filters)
+        return compared
 
     def _recurse(self, x: np.ndarray, runs: list[tuple[int, int]], fixed: tuple[int, ...],
                  back: list[tuple[int, int, int]], filters: list[BlockFilter], depth: int) -> None:

@@ -10,7 +10,7 @@ from manifests.config import load_config
 from manifests.errors import UserError
 from manifests.parquet_io import require_input_folder
 from manifests.storage import data_path, is_url
-from wukong.commands.common import add_config_args
+from wukong.commands.common import add_config_args, process_age
 from wukong.logs import close_file_logging, logs_dir_for, setup_file_logging
 
 
@@ -33,6 +33,13 @@ def format_summary(stats: dict, seconds: float, resumed: int, tasks: int) -> str
     return "\n".join(lines)
 
 
+def format_startup(phases: dict[str, float], seconds: float, where: str, imports: float) -> str:
+    """Start-up and shutdown apart from the work: what a run pays whatever its size."""
+    startup, shutdown = phases.get("startup", 0.0), phases.get("shutdown", 0.0)
+    return (f"start-up {imports + startup:.1f}s (command {imports:.1f}s, {where} {startup:.1f}s), "
+            f"shutdown {shutdown:.1f}s, work {max(0.0, seconds - startup - shutdown):.1f}s")
+
+
 def run(args: argparse.Namespace) -> int:
     from filters.runner import run_filter
 
@@ -46,11 +53,13 @@ def run(args: argparse.Namespace) -> int:
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"--out is not a folder: {out_dir}")
     log_file = setup_file_logging(logs_dir_for(out_dir), "filter")
+    imports = process_age()  # the interpreter, the imports and the config, before the stage's own clock
     try:
         result = run_filter(in_dir, out_dir, cfg)
     finally:
         close_file_logging(log_file)
     print(format_summary(result.stats.to_dict(), result.seconds, result.resumed_tasks, result.tasks))
+    print("  " + format_startup(result.phase_seconds, result.seconds, result.where, imports))
     print("  time per phase: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.phase_seconds.items()))
     for note in result.notes:
         print(f"  {note}")

@@ -12,7 +12,7 @@ import logging
 from manifests.config import load_config
 from manifests.parquet_io import require_input_folder
 from manifests.storage import as_path, is_remote
-from wukong.commands.common import add_config_args
+from wukong.commands.common import add_config_args, process_age
 from wukong.logs import close_file_logging, logs_dir_for, setup_file_logging
 
 
@@ -45,9 +45,11 @@ def run(args: argparse.Namespace) -> int:
     log_file = setup_file_logging(logs_dir_for(out_dir), "shard")
     if is_remote(out_dir):  # object storage cannot be appended to: the log stays on this machine
         logging.getLogger(__name__).info("log of %s: %s", out_dir, log_file)
+    imports = process_age()  # the interpreter, the imports and the config, before the stage's own clock
     try:
         summary = build_release(in_dir, out_dir, cfg, progress=not args.quiet)
     finally:
         close_file_logging(log_file)
     print(summary.paragraph())
+    print("  " + summary.startup_line(imports))
     return 0
