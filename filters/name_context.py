@@ -10,9 +10,13 @@ from filters.name_rules import (
     ACTIVITY_INITIALS,
     LONE_AFTER_OK,
     LONE_BEFORE_OK,
+    NOT_PLACES,
     NOT_PRODUCTS,
     PEOPLE_AFTER,
     PEOPLE_VERBS,
+    PLACE_SUFFIXES,
+    PLACE_WORDS,
+    PLAYED_BEFORE,
     PRODUCT_FINALS,
     PRODUCT_INITIALS,
     PRODUCT_WORDS,
@@ -33,6 +37,9 @@ class Token:
     @property
     def end(self) -> int:
         return self.start + len(self.word)
+
+
+PLAYED = frozenset(PLAYED_BEFORE) | {"演"}
 
 
 def word_after(tokens: list[Token], last: int) -> str:
@@ -64,6 +71,16 @@ def people_after(tokens: list[Token], last: int, only_people: bool = False) -> b
     """A verb, work or event of people right after the span (`莫言获…`, `林海洋 摄`, `杜甫诗意画`);
     `only_people`: one that things never do (not 在, 画, 作品)."""
     return word_after(tokens, last) in (PEOPLE_VERBS if only_people else PEOPLE_AFTER)
+
+
+def people_beside(tokens: list[Token], start: int, end: int) -> bool:
+    """A verb, title or role of people beside the characters [start, end) (`王雷饰演…`, `雷佳音主演…`,
+    `演员 王雷`); a span that starts or ends inside a token has none."""
+    first = next((i for i, tok in enumerate(tokens) if tok.start == start), None)
+    last = next((i for i, tok in enumerate(tokens) if tok.end == end), None)
+    if first is None or last is None:
+        return False
+    return title_beside(tokens, first, last) or people_after(tokens, last) or word_after(tokens, last) in PLAYED
 
 
 def segment_of_its_own(tokens: list[Token], first: int, last: int) -> bool:
@@ -101,3 +118,24 @@ def glued_to_a_product(tokens: list[Token], last: int, is_noun: dict[str, str]) 
     # 马子禄/牛肉面, 李子柒/螺蛳/粉: a noun that ends like a product, or a noun and a one-character product
     after = tokens[last + 2].word if last + 2 < len(tokens) else ""
     return (len(nxt) >= 2 and nxt[-1] in PRODUCT_FINALS) or (len(after) == 1 and after in PRODUCT_FINALS)
+
+
+def place_after(text: str, tokens: list[Token], end: int, tags: dict[str, str]) -> bool:
+    """A place named after the person follows the span ending at `end`: a place suffix standing alone
+    (岳飞/庙, 张自忠/路) or inside the token that holds the name (屈原祠/nr), a place word (鲁迅故居,
+    杜甫草堂, 黄兴广场), a word that starts and ends like a place (山庄) or a place of jieba's starting
+    like one; not a word that only starts with such a character (`张伟/路过`, `陈明/门口`, `王秀英/广场舞`,
+    `宋威龙/街拍`). `tags` is jieba's word -> tag table."""
+    if text.startswith(NOT_PLACES, end):
+        return False
+    if text.startswith(PLACE_WORDS, end):
+        return True
+    if text.startswith(tuple(TITLES_AFTER), end):
+        return False
+    nxt = next((tok for tok in tokens if tok.start == end), None)
+    if nxt is None:  # the name ends inside a token (屈原祠/nr)
+        return text[end:end + 1] in PLACE_SUFFIXES
+    if len(nxt.word) == 1:
+        return nxt.word in PLACE_SUFFIXES
+    ends_like_a_place = nxt.word[-1] in PLACE_SUFFIXES or tags.get(nxt.word, nxt.flag) == "ns"
+    return nxt.word[0] in PLACE_SUFFIXES and ends_like_a_place

@@ -58,6 +58,8 @@ from filters.name_context import (
     glued_to_a_product,
     next_word,
     people_after,
+    place_after,
+    role_before,
     segment_of_its_own,
     title_beside,
 )
@@ -65,7 +67,7 @@ from filters.name_lexicon import NameLexicon
 from filters.name_rules import (
     COMMON_PREFIX_FREQ,
     COMMON_SUFFIX_FREQ,
-    CONJUNCTIONS,
+    COMPANY_WORD_TAGS,
     COORDINATORS,
     GAME_WORDS,
     HONORIFICS,
@@ -75,18 +77,19 @@ from filters.name_rules import (
     NAME_TAGS,
     PLACE_STEM_FREQ,
     PLACE_STEM_SUFFIXES,
-    PLACE_SUFFIXES,
     PLAYED_BEFORE,
     RARE_IDF,
-    SEGMENT_BREAKS,
+    RARE_SURNAME_WORD_FREQ,
     THING_FINALS,
     THING_TAGS,
     TITLES_AFTER,
     UNKNOWN_NAME_TAGS,
     UNKNOWN_PLACE_FINALS,
+    WISH_HEADS,
     load_two_char_idf,
 )
 from filters.name_sources import OtherSources
+from filters.name_tokens import NameTokenizer
 from manifests.config import Config, PrivacyConfig
 
 __all__ = ["NameLexicon", "NameMasker", "mask_names"]
@@ -111,48 +114,25 @@ class NameMasker:
         others = sorted(name for name in lex.known
                         if name[0] not in lex.surnames and name[:2] not in lex.compound_surnames)
         compounds = "|".join(sorted(lex.compound_surnames))
-        self._may_hold_name = (f"(?:[{''.join(sorted(lex.surnames))}]|{compounds})\\p{{Han}}"
+        rare = (f"|[{''.join(sorted(lex.rare_surnames))}][{''.join(sorted(lex.given_middle))}]"
+                f"[{''.join(sorted(lex.given))}]")  # 解晓东: rare surnames only with common given names
+        self._may_hold_name = (f"(?:[{''.join(sorted(lex.surnames))}]|{compounds})\\p{{Han}}" + rare
                                + "".join(f"|{name}" for name in others))
         self._not_a_title = HONORIFICS | TITLES_AFTER | frozenset(KIN_AFTER)
         self._sources = OtherSources(lex, self._freq, self._tags)
+        self._tokenizer = NameTokenizer(lex, self._pos, self._freq, self._tags)
 
     # -- detection ---------------------------------------------------------------------------
-
-    def _tokens(self, text: str) -> list[Token]:
-        """jieba's tokens, with a conjunction split off a name it swallowed (陈/nr 平和/a 朋友, 张/q 平和/a 李明)."""
-        tokens: list[Token] = []
-        start = 0
-        lex = self.lexicon
-        for pair in self._pos.cut(text):
-            word, flag = pair.word, pair.flag
-            prev = tokens[-1] if tokens else None
-            lone_surname = prev is not None and len(prev.word) == 1 and prev.word in lex.surnames
-            after_surname = lone_surname and prev is not None and (
-                prev.flag in NAME_TAGS or prev.start == 0 or text[prev.start - 1] in SEGMENT_BREAKS)
-            name_and = len(word) == 3 and flag in NAME_TAGS and not self._freq.get(word)  # 陈平和/nr
-            given_and = len(word) == 2 and after_surname  # 陈/nr 平和/a
-            swallowed = word[-1:] in CONJUNCTIONS and (name_and or given_and)
-            if swallowed and word[-2] in lex.given:
-                if given_and and prev is not None:
-                    prev.flag = "nr"
-                tokens.append(Token(word[:-1], "nr", start))
-                tokens.append(Token(word[-1], "c", start + len(word) - 1))
-            elif (prev is not None and len(prev.word) == 3 and prev.flag in NAME_TAGS and not self._freq.get(prev.word)
-                  and self._freq.get(prev.word[2] + word, 0) >= COMMON_PREFIX_FREQ):
-                # 何穗街/nr 拍/v: jieba glued the first character of a word to an unknown name (何穗 街拍)
-                tokens[-1] = Token(prev.word[:2], "nr", prev.start)
-                tokens.append(Token(prev.word[2] + word, self._tags.get(prev.word[2] + word, "n"), prev.start + 2))
-            else:
-                tokens.append(Token(word, flag, start))
-            start += len(word)
-        return tokens
 
     def _proposals(self, tokens: list[Token]) -> list[tuple[int, int]]:
         """(first token, last token) spans that jieba suggests as names."""
         spans = []
         lex = self.lexicon
         for i, tok in enumerate(tokens):
-            if tok.flag in NAME_TAGS or (tok.flag == "nz" and len(tok.word) == 3) or self._unknown_name(tok):
+            # 主播/vn 王雪/n: an unknown word after a role, shaped like a name, is one
+            if (tok.flag in NAME_TAGS or (tok.flag == "nz" and len(tok.word) == 3) or self._unknown_name(tok)
+                    or (tok.flag == "n" and tok.word[0] in lex.surnames and not self._freq.get(tok.word)
+                        and lex.split(tok.word) is not None and role_before(tokens, i))):
                 spans.append((i, i))
                 # 上官云/nr 飞/v: a compound-surname name jieba cut one character short
                 if (len(tok.word) == 3 and tok.word[:2] in lex.compound_surnames and i + 1 < len(tokens)
@@ -163,19 +143,29 @@ class NameMasker:
                         and tokens[i + 1].flag in NAME_PART_TAGS and tokens[i + 1].word in lex.given):
                     spans.append((i, i + 1))
             lone_surname = (len(tok.word) == 1 and tok.word in lex.surnames) or tok.word in lex.compound_surnames
-            if lone_surname and i + 1 < len(tokens) and len(tokens[i + 1].word) in (1, 2):
+            # 东方/s 一/m 鸣/v, 尉迟/nr 琳/nr 嘉/j: a compound surname and two given-name characters jieba cut apart
+            if (tok.word in lex.compound_surnames and i + 2 < len(tokens) and len(tokens[i + 1].word) == 1
+                    and len(tokens[i + 2].word) == 1 and lex.split(tok.word + tokens[i + 1].word + tokens[i + 2].word)):
+                spans.append((i, i + 2))
+            wish = tok.word in WISH_HEADS and tok.flag == "v"  # 祝/v 小明 生日快乐
+            if lone_surname and not wish and i + 1 < len(tokens) and len(tokens[i + 1].word) in (1, 2):
                 nxt = tokens[i + 1]
                 # a single surname plus a single character only when jieba tags both as name parts, or
                 # when the two are a segment of their own (周/nr 深/a in `周深 现场`)
                 if (len(tok.word) == 2 or len(nxt.word) == 2 or (tok.flag in NAME_TAGS and nxt.flag in NAME_TAGS)
                         or (tok.flag in NAME_TAGS and segment_of_its_own(tokens, i, i + 1))):
                     spans.append((i, i + 1))
+            # 谈/v 志强/nrfg: a rare surname and a given name jieba knows as one
+            if (tok.word in lex.rare_surnames and i + 1 < len(tokens) and len(tokens[i + 1].word) == 2
+                    and tokens[i + 1].flag in NAME_TAGS):
+                spans.append((i, i + 1))
         return spans
 
     def _unknown_name(self, tok: Token) -> bool:
         """A word outside jieba's dictionary, surname first, that its HMM tagged as a proper noun."""
+        lex = self.lexicon
         return (tok.flag in UNKNOWN_NAME_TAGS and len(tok.word) in (2, 3) and not self._freq.get(tok.word)
-                and tok.word[0] in self.lexicon.surnames)
+                and (tok.word[0] in lex.surnames or (len(tok.word) == 3 and tok.word[0] in lex.rare_surnames)))
 
     def _thing_word(self, word: str) -> bool:
         """A three-character dictionary 'name' that is a word plus a character or a surname character
@@ -222,10 +212,13 @@ class NameMasker:
         parts = None if lex.not_a_name_at(text, start, end) else lex.split(word, loose)
         if parts is None or parts[1] in self._not_a_title:  # 马/n 老师/n
             return "no"
+        if not in_dict and parts[0] in lex.compound_words and (  # 东方甄选, 东方财富: a company
+                lex.split(word) is None or (len(parts[1]) == 2 and self._freq.get(parts[1], 0) >= COMMON_PREFIX_FREQ
+                                            and self._tags.get(parts[1]) in COMPANY_WORD_TAGS)):
+            return "no"
         if in_dict and len(word) == 3 and word[0] in lex.surnames and loose and self._thing_word(word):
             return "no"
-        following = text[end:end + 1]
-        if following and following in PLACE_SUFFIXES:
+        if place_after(text, tokens, end, self._tags):  # 岳飞/庙, 鲁迅/故居, 黄兴/广场
             return "no"
         if last + 1 < len(tokens) and tokens[last + 1].flag == "ns":  # 钱江/nr 新城/ns: part of a place
             return "no"
@@ -234,6 +227,8 @@ class NameMasker:
         if glued_to_a_product(tokens, last, self._tags):  # 左宗棠鸡, 张亮麻辣烫
             return "no"
         people = titled or people_after(tokens, last)
+        if in_dict and word[0] in lex.rare_surnames and self._freq[word] >= RARE_SURNAME_WORD_FREQ:
+            return "no"  # 满天星, 满江红 (33, 40 in jieba's dictionary), where 解晓东 and 满文军 (3) are names
         if in_dict:
             if tag not in NAME_TAGS and tag != "nz":
                 return "no"
@@ -252,12 +247,17 @@ class NameMasker:
                 return "no"
             if word[-1] in THING_FINALS or (word[-1] in MOUNTAIN_FINALS and not people):  # 齐云山, 赵本山 is listed
                 return "no"
+            # 夏威夷, 季后赛, 白皮书, 蒲公英 (`nr` in jieba's dictionary): a given name of no common name
+            # characters is a name only beside a title, a role or a verb of people (`何应钦将军`)
+            if len(word) == 3 and not people and word[:2] not in lex.compound_surnames and lex.split(word) is None:
+                return "no"
             return "yes"
         if word[-1] in UNKNOWN_PLACE_FINALS:  # 宋城, 邱县: a place jieba does not know
             return "no"
         if cut_from_a_word(tokens, first, last):  # 九/毛九, 今/麦郎, 曾厝/垵
             return "no"
-        if len(word) == 3 and word[0] in lex.surnames and not named_by_jieba and not people:
+        if len(word) == 3 and word[0] in lex.surnames and word[:2] not in lex.compound_surnames \
+                and not named_by_jieba and not people:
             if self._freq.get(word[:2], 0) >= COMMON_PREFIX_FREQ:  # 祝福语, 金银花
                 return "no"
         return "yes"
@@ -275,7 +275,7 @@ class NameMasker:
         """Character spans [start, end) of the person names in `text`, left to right."""
         if not text or GAME_WORDS.search(text):
             return []
-        tokens = self._tokens(text)
+        tokens = self._tokenizer.tokens(text)
         verdicts: dict[tuple[int, int], str] = {}
         for first, last in self._proposals(tokens):
             verdict = self._acceptable(text, tokens, first, last)
@@ -304,7 +304,8 @@ class NameMasker:
         spans = [self._prefer_known(text, tokens[first].start, tokens[last].end, known) for first, last in accepted]
         spans = [(s, e) for s, e in spans if not any(s < ke and ks < e and not (s <= ks and e >= ke)
                                                      for ks, ke in known)]
-        spans = sorted(span for span in spans + known + self._sources.kin_names(text, tokens)
+        spans = self._sources.outside_characters(text, tokens, spans + self._sources.kin_names(text, tokens))
+        spans = sorted(span for span in spans + known
                        if not text[:span[0]].rstrip().endswith(PLAYED_BEFORE))  # 饰演曹操: a role
         merged: list[tuple[int, int]] = []
         for start, end in spans:
