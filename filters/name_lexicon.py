@@ -14,7 +14,8 @@
 - fiction_works.txt: titles of well-known novels, dramas, films and games (平凡的世界, 三体): the names
   beside one are its characters unless people stand beside them (filters.name_sources decides that);
 - known_people.txt: well-known real people, public and historical (姚明, 屈原, 易烊千玺), masked
-  wherever they stand as a word (filters.privacy decides that).
+  wherever they stand as a word (filters.privacy decides that); those of its `brand:` lines are also
+  brands (李宁) and masked only with people beside them.
 
 Two shape tests: `split(word)` (strict: every given-name character from the common list) for spans
 the masker composes itself, and `split(word, loose=True)` (any Han character but the `never:` ones)
@@ -71,6 +72,7 @@ class NameLexicon:
     things: frozenset[str]
     fictional: frozenset[str]
     known: frozenset[str]
+    brand_people: frozenset[str]
     works: re.Pattern[str]
     not_index: dict[str, tuple[int, ...]]
     known_index: dict[str, tuple[int, ...]]
@@ -86,7 +88,9 @@ class NameLexicon:
         things = frozenset(read_lines("not_names.txt"))
         fictional = _words("fictional_names.txt")
         not_names = things | fictional | _words("foreign_names.txt") | _words("everyday_words.txt")
-        known = _words("known_people.txt")
+        brand_people = frozenset(w for line in read_lines("known_people.txt") if line.startswith("brand:")
+                                 for w in line.removeprefix("brand:").split())
+        known = frozenset(w.removeprefix("brand:") for w in _words("known_people.txt")) - {""}
         titles = {"always": [], "quoted": []}
         for line in read_lines("fiction_works.txt"):
             kind, _, rest = line.partition(":") if line.startswith("quoted:") else ("always", "", line)
@@ -100,7 +104,7 @@ class NameLexicon:
                    frozenset(sections.get("middle", set()) | given),
                    frozenset(sections.get("strong", set()) & given), frozenset(sections.get("never", set())),
                    frozenset(sections.get("never-last", set())), frozenset(sections.get("never-alone", set())),
-                   not_names, things, fictional, known, works, _index(not_names), _index(known))
+                   not_names, things, fictional, known, brand_people, works, _index(not_names), _index(known))
 
     def split(self, word: str, loose: bool = False) -> tuple[str, str] | None:
         """(surname, given name) when `word` has the shape of a Chinese name, else None."""

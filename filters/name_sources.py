@@ -71,6 +71,7 @@ class OtherSources:
             word, head, given = text[start:end], text[start:start + 2], text[start + 1:end]
             # a word of jieba's dictionary is jieba's own proposal, judged by the masker's rules (胡萝卜/nr)
             if (self._freq.get(word) or lex.split(word, loose=True) is None or given in self._not_a_title
+                    or word[0] == word[1]  # 谢谢/孙 老师: no name repeats its surname
                     or given[0] in lex.never_last or lex.not_a_name_at(text, start, end)
                     or self._freq.get(head, 0) >= (KIN_HEAD_FREQ if kin else COMMON_PREFIX_FREQ)):
                 continue
@@ -117,6 +118,10 @@ class OtherSources:
                 continue
             last = next((i for i, tok in enumerate(tokens) if tok.end == end), None)
             if last is not None and glued_to_a_product(tokens, last, self._tags):
+                continue
+            # 李宁 of `鸿星尔克和李宁`: a person who is also a brand is the person only with a title, a role or
+            # a verb of people beside (`体操冠军李宁`, `李宁点燃主火炬`)
+            if text[start:end] in self.lex.brand_people and not people_beside(tokens, start, end):
                 continue
             # 赵云/nr 飞/v 的: a longer name, one given-name character more, before 的 or a break
             if last is not None and last + 1 < len(tokens) and tokens[last + 1].word in self.lex.given \

@@ -210,7 +210,7 @@ class NameMasker:
         loose = ((named_by_jieba and (not in_dict or len(word) >= 3 or segment))
                  or (first != last and (segment or titled)))
         parts = None if lex.not_a_name_at(text, start, end) else lex.split(word, loose)
-        if parts is None or parts[1] in self._not_a_title:  # 马/n 老师/n
+        if parts is None or parts[1] in self._not_a_title or word[0] == word[1]:  # 马/n 老师/n; 谢谢/孙
             return "no"
         if not in_dict and parts[0] in lex.compound_words and (  # 东方甄选, 东方财富: a company
                 lex.split(word) is None or (len(parts[1]) == 2 and self._freq.get(parts[1], 0) >= COMMON_PREFIX_FREQ
@@ -237,8 +237,9 @@ class NameMasker:
                     return "yes"
                 # rare in text (famous names, where 安静, 卫星, 文明 are common words) and standing alone
                 # (`舒淇 写真`) or before a verb of people only (`莫言获…`; not `白鹤在…`)
+                # (毛驴, 卢布, 白鹭 are rare words too: standing alone, a common given-name character must end it)
                 if self._rare(word) and (people_after(tokens, last, only_people=True)
-                                         or (segment and len(next_word(tokens, last)) >= 2)):
+                                         or (segment and len(next_word(tokens, last)) >= 2 and word[1] in lex.given)):
                     return "yes"
                 return "if-joined"
             # 东方明珠, 西门子; but 端木蕻良 (a given name outside the dictionary)
