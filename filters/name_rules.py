@@ -20,7 +20,9 @@ TITLES_AFTER = frozenset(
     "元帅 将军 总理 主席 教练 选手 演唱 专辑 小品 相声 "
     "诗词 书法 散文 小说 画作 手稿 语录 名言 传记 雕像 画像 塑像 铜像 "
     "研究员 烈士 航天员 宇航员 诞辰 "
-    "手迹 墨宝 真迹 字帖 诗意画 诗意图 诗配画 肖像 街拍".split()
+    "手迹 墨宝 真迹 字帖 诗意画 诗意图 诗配画 肖像 街拍 "
+    # kinship (李强媳妇, 王磊儿子)
+    "媳妇 老公 老婆 丈夫 妻子 儿子 女儿 妈妈 爸爸 哥哥 姐姐 弟弟 妹妹 外婆 外公 姥姥 姥爷 夫妻 两口子".split()
 )
 # Verbs, works and events of people only: they make a name of a span that is rare in text (`莫言获…`,
 # `郎朗钢琴独奏会`), where an everyday word jieba also tags `nr` stays (安静, 白鹤).
@@ -77,13 +79,13 @@ HONORIFICS = frozenset(
 )
 # A name is never directly followed by these as a word of their own (a road, a village, a shop, a tomb).
 PLACE_SUFFIXES = frozenset("村镇乡县市区省庄屯湾桥寺庙祠店记牌号楼园府山湖河岭峰港站馆堂坊巷弄路街门城州岛谷溪洲塔峡"
-                           "墓陵")
+                           "墓陵井阁亭")
 # ... nor these words: a place named after the person (鲁迅故居, 杜甫草堂, 黄兴广场, 焦裕禄纪念园), where
 # `鲁迅的故居` and `张伟路过` hold names.
 PLACE_WORDS = tuple(
     "故居 旧居 故里 故宅 老宅 祖居 祖宅 纪念馆 纪念堂 纪念园 纪念碑 纪念亭 纪念林 陈列馆 文学馆 艺术馆 美术馆 "
     "博物馆 图书馆 草堂 祠堂 墓园 陵园 衣冠冢 公园 广场 大街 大道 中学 小学 大学 学院 学校 书院 故城 读书台 "
-    "钓台 景区 遗址 古城 古镇 大桥 大厦 烈士陵园 烈士墓 烈士纪念馆 烈士纪念碑".split()
+    "钓台 景区 遗址 古城 古镇 大桥 大厦 烈士陵园 烈士墓 烈士纪念馆 烈士纪念碑 碑林 江阁 书屋 花园 庄园 大院".split()
 )
 # ... unless the place word starts an activity (`王秀英广场舞`).
 NOT_PLACES = ("广场舞",)
@@ -128,12 +130,12 @@ PLAYED_BEFORE = ("饰演", "扮演", "饰", "演绎", "客串")
 # glued before it (九/毛九, 今/麦郎) or after it (曾厝/垵), other than these.
 LONE_BEFORE_OK = frozenset("和与跟及同给向对被让叫是为有在由把将的看见找问请陪帮送谢爱想等像如似称姓赞夸打拍图从"
                            "画写唱念读忆祭拜赠员长师生手工家者人哥姐友迷粉客祝致")
-# Verbs and measure words that follow a name (李梅开的民宿, 王芳做的蛋糕, 张伟一家, 王磊三兄弟): jieba's HMM
+# Verbs and measure words that follow a name (李梅开的民宿, 王芳做的蛋糕, 张伟一家, 刘洋祝大家): jieba's HMM
 # glues them to a two-character name (周婷织/nr 的) and they make no three-character name but with a
 # character of the given-name list (王志学, 李念); filters.privacy splits them off.
 VERBS_AFTER_A_NAME = frozenset("开做买卖画写拍织种养送修包剪编绣带煮炒烤蒸炖熬煎炸烧泡穿戴演唱教骑打拿给用说讲看吃"
                                "喝搬寄借租摘采酿绘捏刻雕缝补扎折弹吹跳跑读盖搭挖钓晒腌揉擀贴挂摆插背抱牵领陪接"
-                               "等找问请帮叫让被把将对向从一两二三四五六七八九十几个位名俩仨")
+                               "等找问请帮叫让被把将对向从一两二三四五六七八九十几个位名俩仨祝")
 LONE_AFTER_OK = frozenset("家的和与跟及同在是说讲唱画写摄著绘作等们哥姐也都又还被把给获称笑哭躺跳跑吃喝穿戴拍演为自亲"
                           "走修做去来看听读学教练种养晒包织绣剪刻骑开坐站抱背牵逛游买卖煮炒烤蒸洗扫送带")
 LONE_AFTER_OK |= VERBS_AFTER_A_NAME

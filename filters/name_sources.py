@@ -119,10 +119,6 @@ class OtherSources:
             last = next((i for i, tok in enumerate(tokens) if tok.end == end), None)
             if last is not None and glued_to_a_product(tokens, last, self._tags):
                 continue
-            # 李宁 of `鸿星尔克和李宁`: a person who is also a brand is the person only with a title, a role or
-            # a verb of people beside (`体操冠军李宁`, `李宁点燃主火炬`)
-            if text[start:end] in self.lex.brand_people and not people_beside(tokens, start, end):
-                continue
             # 赵云/nr 飞/v 的: a longer name, one given-name character more, before 的 or a break
             if last is not None and last + 1 < len(tokens) and tokens[last + 1].word in self.lex.given \
                     and end - start == 2 and (last + 2 == len(tokens) or tokens[last + 2].word in AFTER_A_NAME):

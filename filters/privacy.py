@@ -58,6 +58,7 @@ from filters.name_context import (
     glued_to_a_product,
     next_word,
     people_after,
+    people_beside,
     place_after,
     role_before,
     segment_of_its_own,
@@ -147,7 +148,8 @@ class NameMasker:
             if (tok.word in lex.compound_surnames and i + 2 < len(tokens) and len(tokens[i + 1].word) == 1
                     and len(tokens[i + 2].word) == 1 and lex.split(tok.word + tokens[i + 1].word + tokens[i + 2].word)):
                 spans.append((i, i + 2))
-            wish = tok.word in WISH_HEADS and tok.flag == "v"  # 祝/v 小明 生日快乐
+            # 祝/v 小明 生日快乐; 王丽娟/nrfg 祝/nr 全国 人民: a name does not follow a name
+            wish = tok.word in WISH_HEADS and (tok.flag == "v" or (i > 0 and tokens[i - 1].flag in NAME_TAGS))
             if lone_surname and not wish and i + 1 < len(tokens) and len(tokens[i + 1].word) in (1, 2):
                 nxt = tokens[i + 1]
                 # a single surname plus a single character only when jieba tags both as name parts, or
@@ -277,6 +279,7 @@ class NameMasker:
         if not text or GAME_WORDS.search(text):
             return []
         tokens = self._tokenizer.tokens(text)
+        lex = self.lexicon
         verdicts: dict[tuple[int, int], str] = {}
         for first, last in self._proposals(tokens):
             verdict = self._acceptable(text, tokens, first, last)
@@ -306,8 +309,11 @@ class NameMasker:
         spans = [(s, e) for s, e in spans if not any(s < ke and ks < e and not (s <= ks and e >= ke)
                                                      for ks, ke in known)]
         spans = self._sources.outside_characters(text, tokens, spans + self._sources.kin_names(text, tokens))
+        # 饰演曹操: a role; 李宁 of `鸿星尔克和李宁`, `李宁 篮球鞋`: a person who is also a brand is the person
+        # only with a title, a role or a verb of people beside (`体操冠军李宁`, `李宁点燃主火炬`)
         spans = sorted(span for span in spans + known
-                       if not text[:span[0]].rstrip().endswith(PLAYED_BEFORE))  # 饰演曹操: a role
+                       if not text[:span[0]].rstrip().endswith(PLAYED_BEFORE)
+                       and not (text[span[0]:span[1]] in lex.brand_people and not people_beside(tokens, *span)))
         merged: list[tuple[int, int]] = []
         for start, end in spans:
             if merged and start < merged[-1][1]:
