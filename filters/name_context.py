@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from filters.name_rules import (
     ACTIVITY_INITIALS,
+    FAMOUS_PLACE_WORDS,
     LONE_AFTER_OK,
     LONE_BEFORE_OK,
     NOT_PLACES,
@@ -120,15 +121,15 @@ def glued_to_a_product(tokens: list[Token], last: int, is_noun: dict[str, str]) 
     return (len(nxt) >= 2 and nxt[-1] in PRODUCT_FINALS) or (len(after) == 1 and after in PRODUCT_FINALS)
 
 
-def place_after(text: str, tokens: list[Token], end: int, tags: dict[str, str]) -> bool:
+def place_after(text: str, tokens: list[Token], end: int, tags: dict[str, str], famous: bool = True) -> bool:
     """A place named after the person follows the span ending at `end`: a place suffix standing alone
     (岳飞/庙, 张自忠/路) or inside the token that holds the name (屈原祠/nr), a place word (鲁迅故居,
-    杜甫草堂, 黄兴广场), a word that starts and ends like a place (山庄) or a place of jieba's starting
-    like one; not a word that only starts with such a character (`张伟/路过`, `陈明/门口`, `王秀英/广场舞`,
-    `宋威龙/街拍`). `tags` is jieba's word -> tag table."""
+    杜甫草堂; 黄兴广场 when the name is `famous`), a word that starts and ends like a place (山庄) or a
+    place of jieba's starting like one; not a word that only starts with such a character (`张伟/路过`,
+    `陈明/门口`, `王秀英/广场舞`, `宋威龙/街拍`). `tags` is jieba's word -> tag table."""
     if text.startswith(NOT_PLACES, end):
         return False
-    if text.startswith(PLACE_WORDS, end):
+    if text.startswith(PLACE_WORDS, end) or (famous and text.startswith(FAMOUS_PLACE_WORDS, end)):
         return True
     if text.startswith(tuple(TITLES_AFTER), end):
         return False

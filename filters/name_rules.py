@@ -84,8 +84,14 @@ PLACE_SUFFIXES = frozenset("村镇乡县市区省庄屯湾桥寺庙祠店记牌�
 # `鲁迅的故居` and `张伟路过` hold names.
 PLACE_WORDS = tuple(
     "故居 旧居 故里 故宅 老宅 祖居 祖宅 纪念馆 纪念堂 纪念园 纪念碑 纪念亭 纪念林 陈列馆 文学馆 艺术馆 美术馆 "
-    "博物馆 图书馆 草堂 祠堂 墓园 陵园 衣冠冢 公园 广场 大街 大道 中学 小学 大学 学院 学校 书院 故城 读书台 "
-    "钓台 景区 遗址 古城 古镇 大桥 大厦 烈士陵园 烈士墓 烈士纪念馆 烈士纪念碑 碑林 江阁 书屋 花园 庄园 大院".split()
+    "博物馆 图书馆 草堂 祠堂 墓园 陵园 衣冠冢 书院 故城 读书台 钓台 遗址 烈士陵园 烈士墓 烈士纪念馆 烈士纪念碑 "
+    "碑林 江阁 书屋".split()
+)
+# ... and these after a famous name only (a listed person or a name of jieba's dictionary: 鲁迅公园, 黄兴广场,
+# 田家炳中学), where an ordinary name before them is a person (`李强公园晨练`, `陈明大学毕业照`).
+FAMOUS_PLACE_WORDS = tuple(
+    "公园 广场 大街 大道 中学 小学 大学 学院 学校 景区 古城 古镇 大桥 大厦 花园 庄园 大院 医院 体育馆 体育场 "
+    "剧院 大剧院 音乐厅 礼堂 大礼堂 教学楼 图书楼 科技楼 实验楼".split()
 )
 # ... unless the place word starts an activity (`王秀英广场舞`).
 NOT_PLACES = ("广场舞",)

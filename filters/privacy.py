@@ -220,7 +220,7 @@ class NameMasker:
             return "no"
         if in_dict and len(word) == 3 and word[0] in lex.surnames and loose and self._thing_word(word):
             return "no"
-        if place_after(text, tokens, end, self._tags):  # 岳飞/庙, 鲁迅/故居, 黄兴/广场
+        if place_after(text, tokens, end, self._tags, famous=in_dict or word in lex.known):  # 鲁迅/故居
             return "no"
         if last + 1 < len(tokens) and tokens[last + 1].flag == "ns":  # 钱江/nr 新城/ns: part of a place
             return "no"
