@@ -73,6 +73,8 @@ THING_TAGS = frozenset({"n", "s"})
 # After a compound surname that is also a word (东方, 西门), a common word of these parts of speech makes a
 # company or a thing (东方财富, 东方证券, 东方电气), where 东方建国 (建国/ns) is a name.
 COMPANY_WORD_TAGS = frozenset({"n", "nz", "nt", "vn", "s"})
+# A surname and one of these is a clan's army, troupe or gang, not a name (岳家军, 戚家军, 王家班).
+CLAN_ENDINGS = ("家军", "家班", "家帮", "家族", "家菜")
 # A surname and one of these is a way to address someone, not a name (张老师, 康师傅, 阎王爷).
 HONORIFICS = frozenset(
     "老师 师傅 师父 医生 王爷 阿姨 大爷 大妈 大姐 大哥 大叔 先生 女士 小姐 老板 老太 老汉 总 局长".split()
@@ -110,7 +112,7 @@ PRODUCT_WORDS = frozenset(
     # industries: a company named after its founder or a brand (雷士照明, 东方证券)
     "照明 股份 控股 传媒 影视 食品 建材 涂料 物业 地产 置业 酒店 证券 航空 卫视 电气 实业 贸易 商贸 家纺 服饰 鞋业 "
     "电子 通信 通讯 能源 化工 医药 制药 财富 甄选 复合肥 化肥 肥料 灯具 卫浴 陶瓷 瓷砖 门窗 地板 橱柜 球拍 羽毛球拍 "
-    "网球拍 乒乓球拍 运动服 运动装 训练服 球衣 球服 "
+    "网球拍 乒乓球拍 运动服 运动装 训练服 球衣 球服 摩托 摩托车 电动车 自行车 卡车 客车 轿车 重卡 "
     "杂烩 大杂烩 杂碎 麻辣烫 十三香 腐乳 凉茶 剪刀 菜刀 火锅 烤鸭 米线 面馆 饭店 酒家 酒楼 烧饼 包子 饺子 月饼 豆腐 "
     "辣条 雪糕 冰淇淋 奶茶 餐厅 超市 药业 集团 牌 品牌 出行 体育 运动鞋 珠宝 金店 凉皮 串串 豆花 面条 "
     "手机 电脑 笔记本 平板 手表 手环 耳机 音箱 相机 汽车 快递 速递 物流 地图 外卖 商城 银行 保险 证券 "

@@ -66,6 +66,7 @@ from filters.name_context import (
 )
 from filters.name_lexicon import NameLexicon
 from filters.name_rules import (
+    CLAN_ENDINGS,
     COMMON_PREFIX_FREQ,
     COMMON_SUFFIX_FREQ,
     COMPANY_WORD_TAGS,
@@ -207,13 +208,14 @@ class NameMasker:
         segment = segment_of_its_own(tokens, first, last)
         titled = title_beside(tokens, first, last)
         # given names beyond the common characters: jieba's HMM named an unknown word, jieba's dictionary
-        # has a three-character name, a surname and one character stand alone (`周深 现场`), or a title
-        # or a role stands beside a span the masker composed (`歌手 毛/nr 不易/a`)
+        # has a three-character name, a title or a role stands beside a span the masker composed (`歌手
+        # 毛/nr 不易/a`), or it stands alone and jieba tags its surname a name (`周/nr 深/a 现场`; not
+        # `高/a 颜值/n 水杯`)
         loose = ((named_by_jieba and (not in_dict or len(word) >= 3 or segment))
-                 or (first != last and (segment or titled)))
+                 or (first != last and (titled or (segment and tokens[first].flag in NAME_TAGS))))
         parts = None if lex.not_a_name_at(text, start, end) else lex.split(word, loose)
-        if parts is None or parts[1] in self._not_a_title or word[0] == word[1]:  # 马/n 老师/n; 谢谢/孙
-            return "no"
+        if parts is None or parts[1] in self._not_a_title or word[0] == word[1] or parts[1] in CLAN_ENDINGS:
+            return "no"  # 马/n 老师/n; 谢谢/孙; 岳家军
         if not in_dict and parts[0] in lex.compound_words and (  # 东方甄选, 东方财富: a company
                 lex.split(word) is None or (len(parts[1]) == 2 and self._freq.get(parts[1], 0) >= COMMON_PREFIX_FREQ
                                             and self._tags.get(parts[1]) in COMPANY_WORD_TAGS)):
@@ -223,6 +225,9 @@ class NameMasker:
         if place_after(text, tokens, end, self._tags, famous=in_dict or word in lex.known):  # 鲁迅/故居
             return "no"
         if last + 1 < len(tokens) and tokens[last + 1].flag == "ns":  # 钱江/nr 新城/ns: part of a place
+            return "no"
+        if (len(word) == 2 and first > 0 and tokens[first - 1].flag == "ns" and not titled
+                and not people_after(tokens, last)):  # 苏州/ns 金龙/nr, 福田/ns 欧曼/ns: a brand of a place
             return "no"
         if any(self._freq.get(word + suffix, 0) >= PLACE_STEM_FREQ for suffix in PLACE_STEM_SUFFIXES):  # 岳阳楼
             return "no"
