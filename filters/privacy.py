@@ -50,7 +50,6 @@ import logging
 import jieba
 import jieba.posseg
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from filters.name_context import (
     Token,
@@ -92,6 +91,7 @@ from filters.name_rules import (
 )
 from filters.name_sources import OtherSources
 from filters.name_tokens import NameTokenizer
+from filters.span_mask import mask_column, replace_spans
 from manifests.config import Config, PrivacyConfig
 
 __all__ = ["NameLexicon", "NameMasker", "mask_names"]
@@ -331,27 +331,11 @@ class NameMasker:
 
     def mask_text(self, text: str) -> str:
         """`text` with each person name replaced by the name token."""
-        out, pos = [], 0
-        for start, end in self.find_names(text):
-            out.append(text[pos:start])
-            out.append(self.token)
-            pos = end
-        out.append(text[pos:])
-        return "".join(out)
+        return replace_spans(text, ((start, end, self.token) for start, end in self.find_names(text)))
 
     def mask(self, captions: pa.Array | pa.ChunkedArray) -> pa.Array:
         """Masked captions (nulls stay null); each distinct caption is analysed once."""
-        if isinstance(captions, pa.ChunkedArray):
-            captions = captions.combine_chunks()
-        captions = captions.cast(pa.string())
-        if not self.enabled or len(captions) == 0:
-            return captions
-        candidates = pc.fill_null(pc.match_substring_regex(captions, self._may_hold_name), False)
-        if not pc.any(candidates).as_py():
-            return captions
-        encoded = captions.filter(candidates).dictionary_encode()
-        masked = pa.array([self.mask_text(t) for t in encoded.dictionary.to_pylist()], pa.string())
-        return pc.replace_with_mask(captions, candidates, masked.take(encoded.indices))
+        return mask_column(captions, self._may_hold_name, self.mask_text, self.enabled)
 
     def __call__(self, table: pa.Table, column: str = "caption") -> pa.Table:
         """`table` with `column` masked in place (for Ray `map_batches`)."""
