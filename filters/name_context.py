@@ -112,13 +112,20 @@ def glued_to_a_product(tokens: list[Token], last: int, is_noun: dict[str, str]) 
     """A dish or a product right after the span (左宗棠鸡, 张亮麻辣烫, 马子禄牛肉面), or a product after a
     break (`李宁 运动鞋`); `is_noun` is jieba's word -> tag table."""
     nxt = tokens[last + 1].word if last + 1 < len(tokens) else ""
-    if nxt[:1] in PRODUCT_INITIALS or nxt in PRODUCT_WORDS or next_word(tokens, last) in PRODUCTS_AFTER_BREAK:
+    if nxt[:1] in PRODUCT_INITIALS or nxt in PRODUCT_WORDS or _product_after_break(tokens, last):
         return True
     if is_noun.get(nxt, "")[:1] != "n" or nxt in NOT_PRODUCTS or nxt[:1] in ACTIVITY_INITIALS:
         return False
     # 马子禄/牛肉面, 李子柒/螺蛳/粉: a noun that ends like a product, or a noun and a one-character product
     after = tokens[last + 2].word if last + 2 < len(tokens) else ""
     return (len(nxt) >= 2 and nxt[-1] in PRODUCT_FINALS) or (len(after) == 1 and after in PRODUCT_FINALS)
+
+
+def _product_after_break(tokens: list[Token], last: int) -> bool:
+    """The words after the span and its breaks start with a product category, whole tokens of it
+    (`李宁 运动鞋`; `李子柒 螺蛳/粉`)."""
+    words = [t.word for t in tokens[last + 1:] if not all(ch in SEGMENT_BREAKS for ch in t.word)][:3]
+    return any("".join(words[:n]) in PRODUCTS_AFTER_BREAK for n in range(1, len(words) + 1))
 
 
 def place_after(text: str, tokens: list[Token], end: int, tags: dict[str, str], famous: bool = True) -> bool:

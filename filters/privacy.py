@@ -253,7 +253,8 @@ class NameMasker:
             if word[:2] in lex.compound_words and not (len(word) == 4 and tag in NAME_TAGS
                                                        and not self._freq.get(word[2:])):
                 return "no"
-            if word[-1] in THING_FINALS or (word[-1] in MOUNTAIN_FINALS and not people):  # 齐云山, 赵本山 is listed
+            # 齐云山, 张八岭 (赵本山 is listed); 峰 ends names more than peaks (李晓峰, 许海峰)
+            if word[-1] in THING_FINALS or (word[-1] in MOUNTAIN_FINALS - lex.given and not people):
                 return "no"
             # 夏威夷, 季后赛, 白皮书, 蒲公英 (`nr` in jieba's dictionary): a given name of no common name
             # characters is a name only beside a title, a role or a verb of people (`何应钦将军`)
