@@ -96,6 +96,11 @@ from manifests.config import Config, PrivacyConfig
 
 __all__ = ["NameLexicon", "NameMasker", "mask_names"]
 
+def _beside_kana(text: str, start: int, end: int) -> bool:
+    """Japanese kana right before or after the span (夏祭り): Japanese words, not a Chinese name."""
+    return any("\u3040" <= ch <= "\u30ff" for ch in text[max(0, start - 1):start] + text[end:end + 1])
+
+
 class NameMasker:
     """Finds and masks person names; loads jieba (dictionary and POS model) once."""
 
@@ -222,12 +227,16 @@ class NameMasker:
             return "no"
         if in_dict and len(word) == 3 and word[0] in lex.surnames and loose and self._thing_word(word):
             return "no"
+        given = parts[1]
+        if (first != last and self._freq.get(given, 0) >= COMMON_SUFFIX_FREQ and self._tags.get(given) in THING_TAGS
+                and given[-1] not in lex.given):  # 宋/nr 刻本/n, 包/v 机票/n: a surname character and a thing
+            return "no"
         if place_after(text, tokens, end, self._tags, famous=in_dict or word in lex.known):  # 鲁迅/故居
             return "no"
         if last + 1 < len(tokens) and tokens[last + 1].flag == "ns":  # 钱江/nr 新城/ns: part of a place
             return "no"
-        if (len(word) == 2 and first > 0 and tokens[first - 1].flag == "ns" and not titled
-                and not people_after(tokens, last)):  # 苏州/ns 金龙/nr, 福田/ns 欧曼/ns: a brand of a place
+        if (first > 0 and tokens[first - 1].flag == "ns" and not titled
+                and not people_after(tokens, last)):  # 苏州/ns 金龙/nr, 景德镇/ns 陶溪川/nr: of the place
             return "no"
         if any(self._freq.get(word + suffix, 0) >= PLACE_STEM_FREQ for suffix in PLACE_STEM_SUFFIXES):  # 岳阳楼
             return "no"
@@ -319,7 +328,8 @@ class NameMasker:
         # only with a title, a role or a verb of people beside (`体操冠军李宁`, `李宁点燃主火炬`)
         spans = sorted(span for span in spans + known
                        if not text[:span[0]].rstrip().endswith(PLAYED_BEFORE)
-                       and not (text[span[0]:span[1]] in lex.brand_people and not people_beside(tokens, *span)))
+                       and not (text[span[0]:span[1]] in lex.brand_people and not people_beside(tokens, *span))
+                       and not _beside_kana(text, *span))
         merged: list[tuple[int, int]] = []
         for start, end in spans:
             if merged and start < merged[-1][1]:
