@@ -235,9 +235,10 @@ class NameMasker:
             return "no"
         if last + 1 < len(tokens) and tokens[last + 1].flag == "ns":  # 钱江/nr 新城/ns: part of a place
             return "no"
-        if (first > 0 and tokens[first - 1].flag == "ns" and not titled
-                and not people_after(tokens, last)):  # 苏州/ns 金龙/nr, 景德镇/ns 陶溪川/nr: of the place
-            return "no"
+        before = tokens[first - 1].word if first > 0 else ""
+        if (first > 0 and (tokens[first - 1].flag == "ns" or (len(before) >= 2 and before[-1] in UNKNOWN_PLACE_FINALS))
+                and not titled and not people_after(tokens, last)):  # 苏州/ns 金龙, 景德镇 陶溪川
+            return "no"  # a brand or a place of the place
         if any(self._freq.get(word + suffix, 0) >= PLACE_STEM_FREQ for suffix in PLACE_STEM_SUFFIXES):  # 岳阳楼
             return "no"
         if glued_to_a_product(tokens, last, self._tags):  # 左宗棠鸡, 张亮麻辣烫
