@@ -1,8 +1,9 @@
 """jieba's tokens of a caption for the person-name masker (filters.privacy), with the cuts jieba gets
 wrong around names mended: a conjunction or a verb glued to a name is split off (`陈/nr 平和/a` ->
-陈平 和, `周婷织/nr 的` -> 周婷 织), so is the first character of a word glued to an unknown name
-(`何穗街/nr 拍` -> 何穗 街拍), a role glued to a surname (`主播林/n 小雨` -> 主播 林 小雨), and a
-wish glued to the name after it (`祝张伟/nr` -> 祝 张伟: the rest of the caption is cut again)."""
+陈平 和, `周婷织/nr 的` -> 周婷 织, `许/m 强开/v 的` -> 许强 开), so is the first character of a word
+glued to an unknown name (`何穗街/nr 拍` -> 何穗 街拍), a role glued to a surname (`主播林/n 小雨` ->
+主播 林 小雨), and a wish glued to the name after it (`祝张伟/nr` -> 祝 张伟: the rest of the caption is
+cut again)."""
 
 from __future__ import annotations
 
@@ -70,6 +71,13 @@ class NameTokenizer:
                 # 周婷织/nr 的, 孙浩养/nr 的: a two-character name and the verb after it
                 tokens.append(Token(word[:2], "nr", start))
                 tokens.append(Token(word[2], "v", start + 2))
+            elif (len(word) == 2 and prev is not None and len(prev.word) == 1 and prev.word in lex.surnames
+                  and (prev.start == offset or text[prev.start - offset - 1] in SEGMENT_BREAKS)
+                  and word[0] in lex.given and word[1] in self._verbs
+                  and text.startswith("的", start - offset + 2)):
+                # 许/m 强开/v 的, 曾/d 强开/v 的: a surname, a given-name character, then the verb of `X开的`
+                tokens[-1] = Token(prev.word + word[0], "nr", prev.start)
+                tokens.append(Token(word[1], "v", start + 1))
             elif (len(word) >= 3 and not self._freq.get(word) and word[-1] in lex.surnames
                   and word[:-1] in ROLES_BEFORE):
                 # 主播林/n 小雨/nr: a role and the surname of the name after it
