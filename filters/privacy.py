@@ -155,6 +155,10 @@ class NameMasker:
                     and len(tokens[i + 2].word) == 1 and lex.split(tok.word + tokens[i + 1].word + tokens[i + 2].word)):
                 spans.append((i, i + 2))
             # 祝/v 小明 生日快乐; 王丽娟/nrfg 祝/nr 全国 人民: a name does not follow a name
+            # 宇/文明: a compound surname jieba cut, its second character glued to the given name
+            if (len(tok.word) == 1 and i + 1 < len(tokens) and len(tokens[i + 1].word) == 2
+                    and tok.word + tokens[i + 1].word[0] in lex.compound_surnames):
+                spans.append((i, i + 1))
             wish = tok.word in WISH_HEADS and (tok.flag == "v" or (i > 0 and tokens[i - 1].flag in NAME_TAGS))
             if lone_surname and not wish and i + 1 < len(tokens) and len(tokens[i + 1].word) in (1, 2):
                 nxt = tokens[i + 1]
