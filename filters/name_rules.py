@@ -125,7 +125,7 @@ PRODUCTS_AFTER_BREAK = frozenset(
     "电视 牙膏 洗发水 面膜 口红 香水 奶粉 饮料 啤酒 白酒 凉茶 运动鞋 跑鞋 球鞋 服装 女装 男装 童装 化妆品 "
     "护肤品 家具 家居 门店 专卖店 旗舰店 官网 官方 正品 卫衣 短袖 外套 T恤 卫裤 背包 鞋 男款 女款 童款 新款 款式 "
     "尺码 包邮 运动服 运动装 训练服 球衣 球服 粉膏 粉底液 眼影 腮红 精华液 乳液 礼盒 套装 "
-    "螺蛳粉 藕粉 零食 调料 火锅底料 挂面 大米 茶叶 辣酱".split()
+    "螺蛳粉 藕粉 零食 调料 火锅底料 挂面 大米 茶叶 辣酱 麻辣烫 火锅 烤鸭 米线 凉皮 奶茶 烧烤 加盟".split()
 )
 # ... and a dictionary noun glued to the name that ends like a food or a product (马子禄牛肉面, 王中王
 # 火腿肠, 罗莱家纺, 郭元益凤梨酥): a brand. Kinship and titles are not products (奶奶, 老师).

@@ -152,4 +152,5 @@ class OtherSources:
     def splits_a_word(self, text: str, start: int, end: int) -> bool:
         """The name jieba's HMM made of [start, end) took the first character of a common word (杨沫青/nr
         春之歌: 青春), where a name of its dictionary (王建军/nr 事迹) or 赵云飞/nr 的 is a name."""
-        return not self._freq.get(text[start:end]) and self._freq.get(text[end - 1:end + 1], 0) >= COMMON_SUFFIX_FREQ
+        return (end < len(text) and not self._freq.get(text[start:end])  # 陈晓丽 at the end: 丽 alone is no word
+                and self._freq.get(text[end - 1:end + 1], 0) >= COMMON_SUFFIX_FREQ)
