@@ -19,10 +19,12 @@ missed name, so a proposal must pass all of them:
    (金华, 文静, 黄山). jieba also tags many everyday two-character words `nr` (安静, 白云, 卫星), so
    such a word is a name only when its last character hardly ends anything but names (`strong:` 娜
    婷 涛: 李娜), beside a title, role, work or verb of people (`王平老师`, `记者王菲`, `苏轼 书法`),
-   joined by 和/与/、 to another name, or standing alone before other words and rare in text (jieba's
-   IDF >= 9.5: `舒淇 写真`, `姚明 篮球`, where `安静 午后` stays). A three-character one is not a name
-   when it is a word plus a character (黄金周, 胡杨林, 贺兰山), a surname character plus a word
-   (胡萝卜, 任天堂), a surname and a title (康师傅, 张老师), or a mountain (齐云山) or a festival (万圣节).
+   joined by 和/与/、 to another name, or standing alone before other words, rare in text (jieba's
+   IDF >= 9.5: `舒淇 写真`, `姚明 篮球`, where `安静 午后` stays) and ended by a common given-name
+   character (not 毛驴, 卢布). A three-character one is not a name when it is a word plus a character
+   (黄金周, 胡杨林, 贺兰山), a surname character plus a word (胡萝卜, 任天堂), a surname and a title
+   (康师傅, 张老师), a mountain (齐云山) or a festival (万圣节), or, without a title, role or verb of
+   people beside, when its given name is of no common given-name characters (夏威夷, 季后赛).
 4. context (filters.name_context): not followed by a place or shop suffix (`李建国路`, `王记`) or a
    place (`钱江/nr 新城/ns`), not the stem of a dictionary place (岳阳 of 岳阳楼), not glued to a
    dish or product (左宗棠鸡, 张亮麻辣烫, 马子禄牛肉面, `李宁 运动鞋`); an unknown word is not a name
@@ -41,6 +43,14 @@ not-name lists, nor glued to a product or a place suffix. Fictional characters a
 foreign names (data/fictional_names.txt, data/foreign_names.txt) are never masked. Captions without a
 surname followed by a Han character, or a listed name, skip jieba (one RE2 pass), and each distinct
 caption is analysed once per batch.
+
+Round 3 (filters/name_tokens.py mends jieba's cuts first): the name and no more before a verb, a
+measure word or 祝 (李梅开的, 张伟一家, 刘洋祝大家), after a role or 祝 (的哥王建军, 祝张伟); rare and
+compound surnames (解晓东, 宇/文明); places named after people stay (鲁迅故居, 杜甫草堂; 黄兴广场 after a
+famous name only); a person who is also a brand (李宁) only with people beside; companies of compound-
+word surnames (东方甄选); solar terms and everyday words (data/everyday_words.txt: 白露, 谷雨); the names
+in a caption naming a listed work, or joined to a listed character, are its characters (data/
+fiction_works.txt: `平凡的世界 孙少平`, 孙少安和贺秀莲) unless people stand beside them.
 """
 
 from __future__ import annotations

@@ -13,11 +13,15 @@ from manifests.config import Config, PrivacyConfig
 
 LABELLED = Path(__file__).parent / "data" / "labelled"
 TOKEN = "<人名>"
-# Measured with the round-3 rules frozen (python -m bench.bench_privacy --names FILE): see BENCHMARKS.md
-# ("Person-name masker, round 3"). All these sets were used to tune the rules: only a set written after
+# Measured with the round-3 rules frozen (python -m bench.bench_privacy --names FILE; BENCHMARKS.md, "Person
+# names, round 3"): precision / recall names.tsv 1.000 / 0.986, names_holdout 1.000 / 0.977, names_dev
+# 1.000 / 0.997, names_dev2 0.996 / 0.989, names_dev3 0.994 / 0.984, names_dev4 1.000 / 0.933, names_dev5
+# 1.000 / 0.990, names_dev6 1.000 / 0.975; names_check4.tsv, measured once after the freeze and never
+# tuned on, 0.969 / 0.887. All but the check set were used to tune the rules: only a set written after
 # them is an honest estimate (round 1 scored 0.86 / 0.80 on such a set, round 2 0.92 / 0.94).
 MIN = {"names.tsv": (0.98, 0.97), "names_holdout.tsv": (0.98, 0.95), "names_dev.tsv": (0.98, 0.97),
-       "names_dev2.tsv": (0.98, 0.97), "names_dev3.tsv": (0.98, 0.95), "names_dev4.tsv": (0.98, 0.90)}
+       "names_dev2.tsv": (0.98, 0.97), "names_dev3.tsv": (0.98, 0.97), "names_dev4.tsv": (0.98, 0.92),
+       "names_dev5.tsv": (0.98, 0.97), "names_dev6.tsv": (0.98, 0.95), "names_check4.tsv": (0.95, 0.85)}
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +42,10 @@ def test_labelled_sets_are_big_and_mixed() -> None:
                                                    "names_dev.tsv": (600, 250, 300),
                                                    "names_dev2.tsv": (1000, 450, 450),
                                                    "names_dev3.tsv": (400, 150, 200),
-                                                   "names_dev4.tsv": (200, 80, 100)}.items():
+                                                   "names_dev4.tsv": (200, 80, 100),
+                                                   "names_dev5.tsv": (150, 80, 60),
+                                                   "names_dev6.tsv": (120, 60, 60),
+                                                   "names_check4.tsv": (150, 60, 80)}.items():
         rows = pairs(name)
         with_names = sum(TOKEN in expected for _, expected in rows)
         assert len(rows) >= min_rows and with_names >= min_names and len(rows) - with_names >= min_traps, name
