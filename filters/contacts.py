@@ -25,7 +25,8 @@ import re
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.compute as pc
+
+from filters.span_mask import mask_column, replace_spans
 
 PHONE_TOKEN = "<电话>"
 EMAIL_TOKEN = "<邮箱>"
@@ -110,23 +111,8 @@ class ContactMasker:
         return sorted(found, key=lambda c: c.start)
 
     def mask_text(self, text: str) -> str:
-        out, pos = [], 0
-        for c in self.find_contacts(text):
-            out.append(text[pos:c.start])
-            out.append(c.token)
-            pos = c.end
-        out.append(text[pos:])
-        return "".join(out)
+        return replace_spans(text, ((c.start, c.end, c.token) for c in self.find_contacts(text)))
 
     def mask(self, captions: pa.Array | pa.ChunkedArray) -> pa.Array:
         """Masked captions (nulls stay null); only captions with an `@` or 7 digits reach Python."""
-        if isinstance(captions, pa.ChunkedArray):
-            captions = captions.combine_chunks()
-        captions = captions.cast(pa.string())
-        if not self.enabled or len(captions) == 0:
-            return captions
-        candidates = pc.fill_null(pc.match_substring_regex(captions, _MAY_HOLD), False)
-        if not pc.any(candidates).as_py():
-            return captions
-        masked = pa.array([self.mask_text(t) for t in captions.filter(candidates).to_pylist()], pa.string())
-        return pc.replace_with_mask(captions, candidates, masked)
+        return mask_column(captions, _MAY_HOLD, self.mask_text, self.enabled)

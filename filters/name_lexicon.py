@@ -1,16 +1,21 @@
 """The person-name masker's word lists (filters/data) and the shape test of a Chinese name.
 
 - surnames.txt: single surnames, `compound:` surnames (欧阳, 上官), `compound-word:` compound
-  surnames that are also everyday words (东方, 西门);
+  surnames that are also everyday words (东方, 西门), `rare:` surnames that are everyday characters (路,
+  解, 满), only in three-character names of common given-name characters;
 - given_name_chars.txt: common given-name characters, `middle:` characters that may stand inside a
   three-character name but never last, `strong:` characters that end names and hardly any ordinary
   word, `never:` characters that no given name holds (food, places, things, function words);
 - not_names.txt: brands, products, dishes, food words and places shaped like names (王老吉, 周大福);
   fictional_names.txt: characters of novels, legends, dramas and games (林黛玉, 萧炎); foreign_names.txt:
-  transliterated foreign names (霍金, 罗丹): none of them is ever masked, nor a span they cover, start
-  or cut across (陈皮 of 陈皮红, 郭靖 of 郭靖黄);
+  transliterated foreign names (霍金, 罗丹); everyday_words.txt: solar terms, calendar and weather
+  words jieba tags as names (谷雨, 白露, 雷阵雨): none of them is ever masked, nor a span they cover or
+  cut across (郭靖 of 郭靖黄), nor one that a thing of not_names.txt starts (陈皮 of 陈皮红);
+- fiction_works.txt: titles of well-known novels, dramas, films and games (平凡的世界, 三体): the names
+  beside one are its characters unless people stand beside them (filters.name_sources decides that);
 - known_people.txt: well-known real people, public and historical (姚明, 屈原, 易烊千玺), masked
-  wherever they stand as a word (filters.privacy decides that).
+  wherever they stand as a word (filters.privacy decides that); those of its `brand:` lines are also
+  brands (李宁) and masked only with people beside them.
 
 Two shape tests: `split(word)` (strict: every given-name character from the common list) for spans
 the masker composes itself, and `split(word, loose=True)` (any Han character but the `never:` ones)
@@ -20,6 +25,7 @@ for spans that jieba itself tags as a name (its dictionary of people, or its HMM
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +58,7 @@ class NameLexicon:
     """Surnames, given-name characters and the not-a-name list from filters/data."""
 
     surnames: frozenset[str]
+    rare_surnames: frozenset[str]
     compound_surnames: frozenset[str]
     compound_words: frozenset[str]
     given: frozenset[str]
@@ -63,7 +70,10 @@ class NameLexicon:
     never_alone: frozenset[str]
     not_names: frozenset[str]
     things: frozenset[str]
+    fictional: frozenset[str]
     known: frozenset[str]
+    brand_people: frozenset[str]
+    works: re.Pattern[str]
     not_index: dict[str, tuple[int, ...]]
     known_index: dict[str, tuple[int, ...]]
 
@@ -76,16 +86,25 @@ class NameLexicon:
                 sections.setdefault(kind.strip(), set()).update(rest.split())
         given = sections.get("given", set())
         things = frozenset(read_lines("not_names.txt"))
-        not_names = things | _words("fictional_names.txt") | _words("foreign_names.txt")
-        known = _words("known_people.txt")
-        return cls(frozenset(sections.get("surname", set())),
+        fictional = _words("fictional_names.txt")
+        not_names = things | fictional | _words("foreign_names.txt") | _words("everyday_words.txt")
+        brand_people = frozenset(w for line in read_lines("known_people.txt") if line.startswith("brand:")
+                                 for w in line.removeprefix("brand:").split())
+        known = frozenset(w.removeprefix("brand:") for w in _words("known_people.txt")) - {""}
+        titles = {"always": [], "quoted": []}
+        for line in read_lines("fiction_works.txt"):
+            kind, _, rest = line.partition(":") if line.startswith("quoted:") else ("always", "", line)
+            titles[kind].extend(rest.split())
+        works = re.compile("|".join(sorted(titles["always"], key=len, reverse=True))
+                           + "|《(?:" + "|".join(sorted(titles["quoted"], key=len, reverse=True)) + ")》")
+        return cls(frozenset(sections.get("surname", set())), frozenset(sections.get("rare", set())),
                    frozenset(sections.get("compound", set()) | sections.get("compound-word", set())),
                    frozenset(sections.get("compound-word", set())),
                    frozenset(given), frozenset(sections.get("middle", set())),
                    frozenset(sections.get("middle", set()) | given),
                    frozenset(sections.get("strong", set()) & given), frozenset(sections.get("never", set())),
                    frozenset(sections.get("never-last", set())), frozenset(sections.get("never-alone", set())),
-                   not_names, things, known, _index(not_names), _index(known))
+                   not_names, things, fictional, known, brand_people, works, _index(not_names), _index(known))
 
     def split(self, word: str, loose: bool = False) -> tuple[str, str] | None:
         """(surname, given name) when `word` has the shape of a Chinese name, else None."""
@@ -93,6 +112,8 @@ class NameLexicon:
             surname, given = word[:2], word[2:]
         elif len(word) in (2, 3) and word[0] in self.surnames:
             surname, given = word[0], word[1:]
+        elif len(word) == 3 and word[0] in self.rare_surnames:  # 路小雨, 解晓东: common given names only
+            surname, given, loose = word[0], word[1:], False
         else:
             return None
         if loose:
@@ -119,6 +140,12 @@ class NameLexicon:
                         or (at == start and text[at:stop] in self.things):
                     return True
         return False
+
+    def fictional_spans(self, text: str) -> list[tuple[int, int]]:
+        """[start, end) of the fictional characters in `text` (any, overlapping ones too)."""
+        index, fictional = self.not_index, self.fictional
+        return [(at, at + length) for at, ch in enumerate(text) for length in index.get(ch, ())
+                if text[at:at + length] in fictional]
 
     def known_spans(self, text: str) -> list[tuple[int, int]]:
         """[start, end) of the listed well-known people in `text`, longest first at each start, left to right."""

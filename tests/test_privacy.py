@@ -13,13 +13,15 @@ from manifests.config import Config, PrivacyConfig
 
 LABELLED = Path(__file__).parent / "data" / "labelled"
 TOKEN = "<人名>"
-# Measured with the round-2 rules frozen (python -m bench.bench_privacy --names FILE): names.tsv (338
-# captions) precision 1.00 recall 0.99; names_holdout.tsv (152) 1.00 / 0.98; names_dev.tsv (665) 1.00 /
-# 1.00; names_dev2.tsv (510, written for round 2 and used to tune it: 0.75 / 0.77 before) 1.00 / 1.00.
-# All four were used to tune these rules: only a set written after them is an honest estimate (round 1
-# scored 0.86 / 0.80 on such a set).
+# Measured with the round-3 rules frozen (python -m bench.bench_privacy --names FILE; BENCHMARKS.md, "Person
+# names, round 3"): precision / recall names.tsv 1.000 / 0.986, names_holdout 1.000 / 0.977, names_dev
+# 1.000 / 0.997, names_dev2 0.996 / 0.989, names_dev3 0.994 / 0.984, names_dev4 1.000 / 0.933, names_dev5
+# 1.000 / 0.990, names_dev6 1.000 / 0.975; names_check4.tsv, measured once after the freeze and never
+# tuned on, 0.969 / 0.887. All but the check set were used to tune the rules: only a set written after
+# them is an honest estimate (round 1 scored 0.86 / 0.80 on such a set, round 2 0.92 / 0.94).
 MIN = {"names.tsv": (0.98, 0.97), "names_holdout.tsv": (0.98, 0.95), "names_dev.tsv": (0.98, 0.97),
-       "names_dev2.tsv": (0.98, 0.97)}
+       "names_dev2.tsv": (0.98, 0.97), "names_dev3.tsv": (0.98, 0.97), "names_dev4.tsv": (0.98, 0.92),
+       "names_dev5.tsv": (0.98, 0.97), "names_dev6.tsv": (0.98, 0.95), "names_check4.tsv": (0.95, 0.85)}
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,12 @@ def score(masker: NameMasker, rows: list[tuple[str, str]]) -> Score:
 def test_labelled_sets_are_big_and_mixed() -> None:
     for name, (min_rows, min_names, min_traps) in {"names.tsv": (200, 80, 100), "names_holdout.tsv": (100, 40, 60),
                                                    "names_dev.tsv": (600, 250, 300),
-                                                   "names_dev2.tsv": (1000, 450, 450)}.items():
+                                                   "names_dev2.tsv": (1000, 450, 450),
+                                                   "names_dev3.tsv": (400, 150, 200),
+                                                   "names_dev4.tsv": (200, 80, 100),
+                                                   "names_dev5.tsv": (150, 80, 60),
+                                                   "names_dev6.tsv": (120, 60, 60),
+                                                   "names_check4.tsv": (150, 60, 80)}.items():
         rows = pairs(name)
         with_names = sum(TOKEN in expected for _, expected in rows)
         assert len(rows) >= min_rows and with_names >= min_names and len(rows) - with_names >= min_traps, name
@@ -71,7 +78,11 @@ def test_no_name_in_chinese_captions_of_the_language_set(masker: NameMasker) -> 
      "李鸿章杂烩", "谭木匠梳子", "马子禄牛肉面", "王中王火腿肠", "王家庄", "宋庄画家村", "威海刘公岛", "舟山朱家尖",
      "马老师的课堂", "林黛玉葬花", "郭靖黄蓉", "李逍遥和赵灵儿", "霍金 宇宙", "罗丹 雕塑", "陈皮红豆沙", "关怀老人",
      "戴口罩的女孩", "车水马龙", "望子成龙", "身高适合", "放下争斗陕甘宁", "齐云山", "王者荣耀 李白 皮肤", "cos李白",
-     "饰演曹操", "古龙水"],
+     "饰演曹操", "古龙水",
+     # round 3: places named after people, brands, companies, things, solar terms, fictional characters
+     "鲁迅故居", "杜甫草堂", "武侯祠", "李宁跑步鞋男款", "东方甄选直播间", "鲁班锁", "白露时节", "谷雨 春茶",
+     "平凡的世界 孙少平", "孙少安和贺秀莲", "夏威夷 海滩", "高尔夫球场", "蒲公英", "鸿星尔克和李宁", "李宁 篮球鞋",
+     "上海鲁迅公园", "张謇中学", "岳家军", "谢谢孙老师的教导", "高颜值 水杯", "苏州金龙", "白鹭 湿地", "古琴 演奏"],
 )
 def test_traps_unchanged(masker: NameMasker, caption: str) -> None:
     assert masker.mask_text(caption) == caption
@@ -118,7 +129,7 @@ def test_everyday_words_standing_alone_stay(masker: NameMasker, caption: str) ->
         ("跳水冠军全红婵", "跳水冠军<人名>"),
         ("钟南山院士", "<人名>院士"),
         ("易烊千玺 领奖", "<人名> 领奖"),
-        ("鲁迅故居", "<人名>故居"),
+        ("鲁迅的故居", "<人名>的故居"),
         ("赵云飞的作品", "<人名>的作品"),  # a longer name than the listed 赵云
         ("杨沫青春之歌", "<人名>青春之歌"),  # jieba's 杨沫青/nr took the 青 of 青春
         ("于和伟饰演曹操", "<人名>饰演曹操"),  # the character played
@@ -130,6 +141,21 @@ def test_everyday_words_standing_alone_stay(masker: NameMasker, caption: str) ->
         ("歌手毛不易", "歌手<人名>"),
         ("端木蕻良 作家", "<人名> 作家"),
         ("小学生王子涵的画", "小学生<人名>的画"),
+        # round 3: the name and no more before a verb, a measure word, kinship or a wish; after a role or 祝
+        ("李梅开的民宿", "<人名>开的民宿"),
+        ("周婷织的毛衣", "<人名>织的毛衣"),
+        ("张伟一家的全家福", "<人名>一家的全家福"),
+        ("刘洋祝大家新年快乐", "<人名>祝大家新年快乐"),
+        ("王丽娟祝全国人民新春快乐", "<人名>祝全国人民新春快乐"),
+        ("祝张伟新婚快乐", "祝<人名>新婚快乐"),
+        ("的哥王建军拾金不昧", "的哥<人名>拾金不昧"),
+        ("李强媳妇", "<人名>媳妇"),
+        # rare and compound surnames; places after an ordinary name; a person who is also a brand
+        ("解晓东 演唱会", "<人名> 演唱会"),
+        ("东方一鸣 获奖", "<人名> 获奖"),
+        ("陈明大学毕业照", "<人名>大学毕业照"),
+        ("体操冠军李宁", "体操冠军<人名>"),
+        ("王雷饰演孙少安", "<人名>饰演孙少安"),
     ],
 )
 def test_names_masked(masker: NameMasker, caption: str, expected: str) -> None:
@@ -157,9 +183,11 @@ def test_name_lists_are_disjoint_and_reachable(masker: NameMasker) -> None:
     assert lex.known and not lex.known & lex.not_names
 
     def reachable(word: str) -> bool:
-        return any(word[i] in lex.surnames or word[i:i + 2] in lex.compound_surnames for i in range(len(word) - 1))
+        return any(word[i] in lex.surnames | lex.rare_surnames or word[i:i + 2] in lex.compound_surnames
+                   for i in range(len(word) - 1))
 
-    assert [w for w in lex.not_names - lex.things if not reachable(w)] == []
+    # fictional characters need not be reachable: they also mark the names joined to them (`亮剑 楚云飞 赵刚`)
+    assert [w for w in lex.not_names - lex.things - lex.fictional if not reachable(w)] == []
 
 
 def test_array_path_agrees_with_text_path(masker: NameMasker) -> None:
