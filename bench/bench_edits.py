@@ -1,6 +1,6 @@
 """Near duplicates as the web makes them (issue 19): recall per edit kind, false merges, hashing cost.
 
-    python -m bench.bench_edits [--scenes 5200] [--pictures 4000] [--originals-per-source 60] [--no-append]
+    python -m bench.bench_edits [--scenes 5220] [--pictures 4000] [--originals-per-source 60] [--no-append]
 
 Recall: originals (photographs shipped in wheels, windows cut from them, photo-like scenes, demo web
 pictures), each encoded as a JPEG (quality 90), and each edit of `bench/edit_corpus.py` applied and
@@ -21,14 +21,25 @@ import hashlib
 import io
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from bench.common import append_benchmarks, load_average, machine
-from bench.edit_corpus import EDITS, EXTRA_EDITS, backdrop, demo_pictures, encode, photographs, scene, windows
+from bench.edit_corpus import (
+    EDITS,
+    EXTRA_EDITS,
+    backdrop,
+    demo_pictures,
+    each_demo_picture,
+    encode,
+    photographs,
+    scene,
+    windows,
+)
 
 D = 4  # dedup.phash_max_distance
 
@@ -89,45 +100,54 @@ def recall(sources: dict[str, list[Image.Image]], seed: int) -> dict[str, Any]:
     return {"hits": hits, "edits": edits}
 
 
-def distinct_set(scenes: int, pictures: int, seed: int) -> list[tuple[str, Image.Image]]:
+def distinct_set(scenes: int, pictures: int, seed: int) -> Iterator[tuple[str, Image.Image]]:
+    """The distinct images, one at a time (10,000 full-size images at once would take ~5 GB)."""
     photos = photographs()
-    out = [("photograph", p) for p in photos.values()]
-    out += [("photo window", w) for w in windows(photos, 6, seed)]
+    for p in photos.values():
+        yield "photograph", p
+    for w in windows(photos, 6, seed):
+        yield "photo window", w
     layouts = scenes // 5  # a fifth of the scenes share their layout in tens: same sky, horizon and ridge
-    out += [("scene", scene(seed * 104_729 + i)) for i in range(scenes - layouts)]
-    out += [("scene, shared layout", scene(seed * 15_485_863 + i, layout=i // 10)) for i in range(layouts)]
+    for i in range(scenes - layouts):
+        yield "scene", scene(seed * 104_729 + i)
+    for i in range(layouts):
+        yield "scene, shared layout", scene(seed * 15_485_863 + i, layout=i // 10)
     backgrounds = [scene(seed * 31 + b) for b in range(max(1, scenes // 100))]
-    out += [("object on a shared background", backdrop(seed + i, backgrounds[i % len(backgrounds)]))
-            for i in range(scenes // 10)]
-    out += [("demo web picture", p) for p in demo_pictures(pictures, seed + 2)]
+    for i in range(scenes // 10):
+        yield "object on a shared background", backdrop(seed + i, backgrounds[i % len(backgrounds)])
+    for p in each_demo_picture(pictures, seed + 2):
+        yield "demo web picture", p
     try:
-        from pathlib import Path
-
         import skimage
 
         faces = np.load(Path(skimage.__file__).parent / "data" / "lfw_subset.npy")
-        out += [("face (LFW)", Image.fromarray((f * 255).astype(np.uint8)).resize((200, 200), Image.Resampling.BICUBIC))
-                for f in faces]
     except (ImportError, OSError):
-        pass
-    return out
+        return
+    for f in faces:
+        yield "face (LFW)", Image.fromarray((f * 255).astype(np.uint8)).resize((200, 200), Image.Resampling.BICUBIC)
 
 
-def false_merges(images: list[tuple[str, Image.Image]]) -> dict[str, Any]:
+def false_merges(images: Iterable[tuple[str, Image.Image]]) -> dict[str, Any]:
     from filters.dedup import NEAR_DUPLICATE_CODE, decide_duplicates
 
-    sigs = [_signature(encode(img)) for _, img in images]
+    kinds: list[str] = []
+    sigs: list[dict[str, np.ndarray]] = []
+    areas: list[int] = []
+    for kind, img in images:
+        kinds.append(kind)
+        sigs.append(_signature(encode(img)))
+        areas.append(img.size[0] * img.size[1])
     n = len(sigs)
     keys = np.arange(1, n + 1, dtype=np.uint64)
     shas = [hashlib.sha256(str(i).encode()).digest() for i in range(n)]
-    area = np.array([img.size[0] * img.size[1] for _, img in images], dtype=np.int64)
+    area = np.array(areas, dtype=np.int64)
     out: dict[str, Any] = {"n": n, "kinds": {}}
-    for kind, _ in images:
+    for kind in kinds:
         out["kinds"][kind] = out["kinds"].get(kind, 0) + 1
     for lever, column in (("pHash alone (before)", "phash"), ("trim + crop views (kept)", "views")):
         res = decide_duplicates(keys, shas, np.stack([s[column] for s in sigs]), area, D)
         merged = np.flatnonzero(res.reason_code == NEAR_DUPLICATE_CODE)
-        out[lever] = [(images[i][0], images[int(res.kept_index[i])][0]) for i in merged.tolist()]
+        out[lever] = [(kinds[i], kinds[int(res.kept_index[i])]) for i in merged.tolist()]
     return out
 
 
@@ -204,7 +224,7 @@ def report(rec: dict[str, Any], fm: dict[str, Any], cost: dict[str, float], comm
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--originals-per-source", type=int, default=60)
-    ap.add_argument("--scenes", type=int, default=5200)
+    ap.add_argument("--scenes", type=int, default=5220)
     ap.add_argument("--pictures", type=int, default=4000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--no-append", action="store_true")
