@@ -93,8 +93,9 @@ def hashes(img: Image.Image) -> tuple[str, bytes]:
 
 
 def _phash_of(thumb: np.ndarray) -> str:
-    low = DCT @ thumb @ DCT.T
-    return np.packbits((low > np.median(low)).ravel()).tobytes().hex()
+    low = (DCT @ thumb @ DCT.T).ravel()
+    srt = np.sort(low)
+    return np.packbits(low > (srt[31] + srt[32]) / 2.0).tobytes().hex()  # np.median, without its overhead
 
 
 def dct_phash_hex(img: Image.Image) -> str:
