@@ -9,8 +9,10 @@ The modules, in the order a call to `decide_duplicates` (decide.py) goes through
   `duplicate_image`;
 - near_pairs.py: every pair of distinct hash values within d bits, by multi-index hashing
   (`find_pairs`: a uint64 array in, the pairs out; layouts.py holds its bit layouts and cost model);
-- components.py: the near groups are the connected components of those pairs; within a group the
-  largest area, then the smallest key, is kept, the others are `near_duplicate`;
+- confirm.py: the row pairs those value pairs join; with tone words (filters/image_tone.py), a
+  pair met through a view other than both 100% views is linked only when they agree;
+- components.py: the near groups are the connected components of the linked rows; within a group
+  the largest area, then the smallest key, is kept, the others are `near_duplicate`;
 - contamination.py: with reference hashes (`dedup.exclude`), they join the near stage's one
   search; the kept member of a group with a member within d of a reference is `contaminated`;
 - result.py: `DedupResult`, the reason code and kept row of every input row.
