@@ -18,9 +18,9 @@ The modules, in the order a call to `decide_duplicates` (decide.py) goes through
 - result.py: `DedupResult`, the reason code and kept row of every input row.
 
 Memory beyond the inputs: the result (an int8 reason and an int32 index per row), one uint64 per
-hash sorted in place table after table, a bool per hash, and temporaries bounded by chunking: ~18
-bytes per row with one hash per row, ~49 at 1M and ~61 at 10M rows with the filter's four view
-hashes per row (bench/bench_dedup.py --views 4).
+hash sorted in place table after table, a bit per hash, and temporaries bounded by chunking: ~18
+bytes per row with one hash per row, ~41 at 1M and ~40 at 10M rows with the filter's four view
+hashes and a tone word per row (bench/bench_dedup.py --views 4).
 """
 
 from filters.dedup.columns import KEY_DIGITS, format_keys, parse_keys, phash_from_hex, phash_to_hex
