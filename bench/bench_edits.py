@@ -245,8 +245,8 @@ def report(rec: dict[str, Any], fm: dict[str, Any], cost: dict[str, float], comm
         "calls it: " + "; ".join(merges) + ".",
         "Hashing cost, CPU µs per image of `inspect_image` (decode in draft mode, sha256, hashes; interleaved "
         f"image by image, 6 rounds over the same JPEGs): pHash alone as before issue 19 {cost['before_us']:.0f}, "
-        f"with the view hashes {cost['views_us']:.0f} (+{cost['views_us'] / cost['before_us'] - 1:.1%}), with the "
-        f"view hashes and the tone word (now) {cost['with_us']:.0f} (+{cost['with_us'] / cost['before_us'] - 1:.1%}).",
+        f"with the view hashes {cost['views_us']:.0f} ({cost['views_us'] / cost['before_us'] - 1:+.1%}), with the "
+        f"view hashes and the tone word (now) {cost['with_us']:.0f} ({cost['with_us'] / cost['before_us'] - 1:+.1%}).",
     ]
     return "\n".join(lines) + "\n\n" + "\n\n".join(notes) + "\n"
 
