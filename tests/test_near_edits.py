@@ -153,3 +153,33 @@ def test_the_tone_word_confirms_only_cropped_view_matches() -> None:
     assert rejected([0, 1, 2, 3]) == [1, 2]
     assert rejected([3, 1, 0, 2]) == [1, 2]
     assert rejected([0, 1, 2, 3], confirm=False) == [1, 2, 3]
+
+
+def test_a_value_held_by_many_rows_links_them_linearly() -> None:
+    """Placeholders: 900 distinct images (by sha256) with one 100% view, 900 more one bit away,
+    900 holding a third value two bits away through a cropped view: one group, and the links stay
+    about one per row (not one per pair of holders), whatever the row order."""
+    rng = np.random.default_rng(5)
+    n = 2700
+    views_ = rng.integers(0, 2**63, (n, VIEW_COUNT), dtype=np.uint64)
+    x = np.uint64(0x0123_4567_89AB_CDEF)
+    views_[:900, 0] = x
+    views_[900:1800, 0] = x ^ np.uint64(1)
+    views_[1800:, 2] = x ^ np.uint64(0b110)
+    tone = np.full(n, _tone(120), dtype=np.uint64)
+    keys = rng.permutation(np.arange(1, n + 1, dtype=np.uint64))
+    shas = [hashlib.sha256(str(i).encode()).digest() for i in range(n)]
+    area = rng.integers(1000, 10**6, n)
+    kept_keys = []
+    for order in (np.arange(n), rng.permutation(n)):
+        res = decide_duplicates(keys[order], [shas[i] for i in order], views_[order], area[order], D,
+                                tone=tone[order])
+        assert res.counts()["near_duplicate"] == n - 1
+        assert res.stats["near_links"] <= n + 8
+        kept_keys.append(int(res.keys[np.flatnonzero(res.reason_code == 0)[0]]))
+    assert kept_keys[0] == kept_keys[1] == int(keys[np.argmax(area)])
+    tone[1800:] = _tone(250)  # the cropped-view holders' tone disagrees: a group of their own
+    res = decide_duplicates(keys, shas, views_, area, D, tone=tone)
+    assert res.counts()["near_duplicate"] == 1799 + 899
+    survivors = np.flatnonzero(res.reason_code == 0).tolist()  # the largest of each group
+    assert survivors == sorted([int(np.argmax(area[:1800])), 1800 + int(np.argmax(area[1800:]))])

@@ -149,6 +149,7 @@ def near_stage(keys: np.ndarray, hashes: np.ndarray, area: np.ndarray, d: int, m
     u, v = row_links(len(nodes), np.searchsorted(nodes, ea), np.searchsorted(nodes, eb), rows, index, view,
                      keys, tone)
     del ea, eb, rows, index, view
+    stats["near_links"] = len(u)
     members = unique(np.concatenate([u, v]))
     label = connected_components(len(members), np.searchsorted(members, u), np.searchsorted(members, v))
     del u, v

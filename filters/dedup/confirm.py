@@ -5,12 +5,17 @@ row. A row pair is linked when one of its value pairs joins view 0 of both rows 
 the trimmed images: the pHash rule), or, when it meets through any other view, when the two rows'
 tone words agree (filters/image_tone.py). Without tone words every pair is linked.
 
-A value held by several rows is represented by its member with the smallest (key, view): its other
-members are paired with it, and a value pair joins the representative of each side with every
-member of the other. Without confirmation that links exactly the rows the values connect; with it,
-a member that only the representative fails to confirm stays apart (rare: a value held by two
-distinct rows at once). Choices depend on keys, never on row order, so the result does not depend
-on partitioning.
+The links stay linear in the memberships and the value pairs, whatever the input (a placeholder
+image held by a million rows, near a few other placeholders, must not give a million links per
+pair): the holders of a value are split into two classes, through their 100% view or through
+another view, and each class is represented by its member with the smallest (key, view). Each
+member is paired with its class's representative, the two representatives of a value with each
+other, and a value pair joins the representatives of the classes on either side (at most four
+pairs). Without tone words that links exactly the rows the values connect; with them, a member
+whose tone word disagrees with its class representative's stays apart from the other side even
+when it would agree with a member there (rare: several distinct rows holding one value at a
+cropped view). Choices depend on keys, never on row order, so the result does not depend on
+partitioning.
 """
 
 from __future__ import annotations
@@ -20,32 +25,32 @@ import numpy as np
 from filters.image_tone import tones_agree
 
 
-def _expand(start: np.ndarray, count: np.ndarray, ia: np.ndarray, ib: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(the first member of node ia[e], every member of node ib[e]) for each e, as member positions."""
-    c = count[ib]
-    e = np.repeat(np.arange(len(ia)), c)
-    offset = np.arange(int(c.sum())) - np.repeat(np.cumsum(c) - c, c)
-    return start[ia][e], start[ib][e] + offset
-
-
 def row_links(n_nodes: int, ia: np.ndarray, ib: np.ndarray, rows: np.ndarray, index: np.ndarray,
               view: np.ndarray, keys: np.ndarray, tone: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """The linked row pairs (u, v), u != v: `ia`, `ib` are the near value pairs as node indexes (a
-    pair of equal values needs none: the members of one node are paired); `rows`, `index`, `view`
+    pair of equal values needs none: the holders of one node are paired); `rows`, `index`, `view`
     say which row holds which node in which view (components.rows_of_values)."""
-    order = np.lexsort((view, keys[rows], index))
-    rows, index, view = rows[order], index[order], view[order]
-    del order
-    count = np.bincount(index, minlength=n_nodes)
+    cls = (view != 0).astype(np.int64)
+    order = np.lexsort((view, keys[rows], cls, index))
+    rows, view = rows[order], view[order]
+    group = index[order] * 2 + cls[order]  # (node, class), sorted
+    del order, cls
+    count = np.bincount(group, minlength=2 * n_nodes)
     start = np.cumsum(count) - count
-    held = (count[ia] > 0) & (count[ib] > 0)
-    ia, ib = ia[held], ib[held]
-    same = np.flatnonzero(np.arange(len(index)) != start[index])  # a node's other members, with its first
-    p1, q1 = _expand(start, count, ia, ib)
-    p2, q2 = _expand(start, count, ib, ia)
-    p = np.concatenate([start[index[same]], p1, p2])
-    q = np.concatenate([same, q1, q2])
-    del p1, q1, p2, q2, same
+    others = np.flatnonzero(np.arange(len(group)) != start[group])  # each member with its class's first
+    p_l, q_l = [start[group[others]]], [others]
+    del others
+    both = np.flatnonzero((count[0::2] > 0) & (count[1::2] > 0))  # a value held through both classes
+    p_l.append(start[2 * both])
+    q_l.append(start[2 * both + 1])
+    for ca in (0, 1):
+        for cb in (0, 1):
+            ga, gb = 2 * ia + ca, 2 * ib + cb
+            held = (count[ga] > 0) & (count[gb] > 0)
+            p_l.append(start[ga[held]])
+            q_l.append(start[gb[held]])
+    p, q = np.concatenate(p_l), np.concatenate(q_l)
+    del p_l, q_l
     u, v = rows[p], rows[q]
     ok = u != v
     if tone is not None:
