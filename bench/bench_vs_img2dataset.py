@@ -61,6 +61,7 @@ GOALS = {2000: 1.0, 20000: 1.6, 50000: 2.0}  # issue 14: ratio wanted at these s
 RUNNERS: dict[str, str] = {}  # where each command ran its work (from its summary), for the record
 CPU_KEY = "CPU s"
 THEIR_CPU: list[float] = []  # CPU seconds of each img2dataset run's process tree
+VARIANT: list[tuple[float, int, dict[str, float]]] = []  # --variant runs: (seconds, pairs written, steps)
 
 
 def children_cpu() -> float:
@@ -70,8 +71,9 @@ def children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run_ours(candidates: Path, work: Path) -> tuple[float, int, dict[str, float]]:
-    """Both commands as a user runs them; returns (seconds, pairs released, seconds per step)."""
+def run_ours(candidates: Path, work: Path, extra: tuple[str, ...] = ()) -> tuple[float, int, dict[str, float]]:
+    """Both commands as a user runs them (`extra`: more arguments, e.g. `--set K=V`); returns (seconds, pairs
+    released, seconds per step)."""
     env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
     env.pop("RAY_ADDRESS", None)
     steps: dict[str, float] = {}
@@ -80,7 +82,7 @@ def run_ours(candidates: Path, work: Path) -> tuple[float, int, dict[str, float]
                        ("shard", ["shard", "--in", str(work / "filtered"), "--out", str(work / "release")])):
         t0 = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "wukong.cli", "-q", *args, "--config", str(CONFIG),
-                               *OURS_SETTINGS], check=True, env=env, stdout=subprocess.PIPE, text=True)
+                               *OURS_SETTINGS, *extra], check=True, env=env, stdout=subprocess.PIPE, text=True)
         steps[name] = time.perf_counter() - t0
         # "start-up 1.2s (command 0.6s, ...)": the command's own start, apart from its work
         startup = re.search(r"start-up ([0-9.]+)s \(command ([0-9.]+)s, (.+?) [0-9.]+s\)", done.stdout)
@@ -141,6 +143,13 @@ def run_size(pairs: int, args: argparse.Namespace) -> tuple[int, list[tuple[floa
                     print(f"run {i} {side:<12} {seconds:7.1f} s  {n / seconds:7.1f} pairs/s  ({count} written)",
                           flush=True)
                     shutil.rmtree(work, ignore_errors=True)
+                if args.variant:  # the same pipeline with one setting changed, in the same alternation
+                    work = scratch / f"variant-{i}"
+                    seconds, count, steps = run_ours(scratch / "candidates", work, ("--set", args.variant))
+                    VARIANT.append((seconds, count, steps))
+                    print(f"run {i} {'variant':<12} {seconds:7.1f} s  {n / seconds:7.1f} pairs/s  ({count} written; "
+                          f"{args.variant}; CPU {steps[CPU_KEY]:.1f} s)", flush=True)
+                    shutil.rmtree(work, ignore_errors=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return n, ours, theirs, our_steps
@@ -197,17 +206,33 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pairs", default="20000", help="demo web size(s), comma-separated: 2000,20000")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--variant", metavar="KEY=VALUE", help="also run ours with this --set, in the same alternation")
+    ap.add_argument("--rows-per-task", type=int, default=2000, help="ours: ray.rows_per_task (production: 2000)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--processes", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--threads", type=int, default=64)
     args = ap.parse_args()
+    global OURS_SETTINGS
+    OURS_SETTINGS = ("--set", f"ray.rows_per_task={args.rows_per_task}")
     ours_at: list[tuple[int, float]] = []
     theirs_at: list[tuple[int, float]] = []
     for pairs in [int(p) for p in str(args.pairs).split(",")]:
         n, ours, theirs, our_steps = run_size(pairs, args)
         table = report_size(pairs, n, ours, theirs, our_steps, args.repeats)
+        if VARIANT:
+            med = statistics.median(v[0] for v in VARIANT)
+            table += (f"\n\nVariant `--set {args.variant}`: median {med:.1f} s ({n / med:,.1f} pairs/s, "
+                      f"{statistics.median(s for s, _ in theirs) / med:.2f}x img2dataset); runs "
+                      f"{', '.join(f'{v[0]:.1f}' for v in VARIANT)} s, CPU "
+                      f"{', '.join(f'{v[2][CPU_KEY]:.1f}' for v in VARIANT)} s, "
+                      f"{VARIANT[0][1]:,} pairs written.")
+            VARIANT.clear()
         print(table)
         command = f"python -m bench.bench_vs_img2dataset --pairs {pairs} --repeats {args.repeats}"
+        if args.rows_per_task != 2000:
+            command += f" --rows-per-task {args.rows_per_task}"
+        if args.variant:
+            command += f" --variant {args.variant}"
         append_benchmarks("Head to head with img2dataset", f"Command: `{command}`\n\n{table}")
         ours_at.append((n, statistics.median(s for s, _ in ours)))
         theirs_at.append((n, statistics.median(s for s, _ in theirs)))
