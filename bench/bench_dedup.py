@@ -101,9 +101,14 @@ def make_rows(n: int, d: int, near: float, exact: float, seed: int, views: int =
         hashes[near_src, src_where] = phash[near_src]
         del matrix
         phash = hashes
+    # a tone word per row (filters/image_tone.py) when there are views: random, a copy's its source's
+    tone = rng.integers(0, 2**40, n, dtype=np.uint64) if views > 1 else None
+    if tone is not None:
+        tone[near_dst] = tone[near_src]
+        tone[exact_dst] = tone[exact_src]
     keys = rng.permutation(n).astype(np.uint64) * _U64(0x9E3779B97F4A7C15)  # odd multiplier: unique keys
     area = rng.integers(200 * 200, 4000 * 3000, n, dtype=np.int64)
-    return {"keys": keys, "sha256": sha, "phash": phash, "area": area, "near_src": near_src,
+    return {"keys": keys, "sha256": sha, "phash": phash, "area": area, "tone": tone, "near_src": near_src,
             "near_dst": near_dst, "exact_src": exact_src, "exact_dst": exact_dst,
             "near_flips": np.bincount(flips, minlength=d + 1).tolist()}
 
@@ -125,13 +130,14 @@ def child(n: int, d: int, near: float, exact: float, seed: int, profile: bool, v
     rows = make_rows(n, d, near, exact, seed, views)
     generated = time.perf_counter() - t0
     args = (rows["keys"], rows["sha256"], rows["phash"], rows["area"], d)
-    input_bytes = sum(a.nbytes for a in args[:4])
+    kw = {"tone": rows["tone"]}
+    input_bytes = sum(a.nbytes for a in args[:4]) + (rows["tone"].nbytes if rows["tone"] is not None else 0)
     gc.collect()
     _trim()
     rss_before = _status("VmRSS")
     hwm_ok = _reset_peak_rss()
     wall0, cpu0 = time.perf_counter(), time.process_time()
-    result = decide_duplicates(*args)
+    result = decide_duplicates(*args, **kw)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     rss_peak = _status("VmHWM") - rss_before if hwm_ok else None
     group = result.survivor_index()
@@ -144,11 +150,11 @@ def child(n: int, d: int, near: float, exact: float, seed: int, profile: bool, v
     gc.collect()
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
-    traced = decide_duplicates(*args)
+    traced = decide_duplicates(*args, **kw)
     traced_peak = tracemalloc.get_traced_memory()[1] - base
     tracemalloc.stop()
     del traced
-    prof = profile_top(lambda: decide_duplicates(*args)) if profile else ""
+    prof = profile_top(lambda: decide_duplicates(*args, **kw)) if profile else ""
     return {"profile": prof, "n": n, "d": d, "generate_s": generated, "wall_s": wall, "cpu_s": cpu,
             "rss_peak": rss_peak, "traced_peak": traced_peak, "input_bytes": input_bytes, "recall_near": recall_near,
             "recall_exact": recall_exact, "planted_near": len(rows["near_src"]),
@@ -193,9 +199,11 @@ def report(results: list[dict[str, Any]], a: argparse.Namespace, command: str) -
         f"Data: random 64-bit pHashes; {a.near:.0%} of rows are copies of other rows with 0..{a.max_distance} "
         f"distinct bits flipped (uniform), {a.exact:.0%} byte-identical copies; max_distance {a.max_distance}; "
         f"inputs {r0['input_bytes'] / r0['n']:.0f} B/row (uint64 keys, raw 32-byte sha256, {r0['views']} uint64 "
-        "hash(es) per row, int64 area). Peak memory is beyond the inputs, measured in a fresh process per size."
+        "hash(es) per row, int64 area" + (", uint64 tone word" if r0["views"] > 1 else "") + "). Peak memory is "
+        "beyond the inputs, measured in a fresh process per size."
         + (f" {r0['views']} views per row: a near copy shares one view within 0..{a.max_distance} bits with its "
-           "source, its other views random (two rows are near when any view is near any view)."
+           "source, its other views random (two rows are near when any view is near any view); tone words "
+           "random, a copy's its source's (a match through a cropped view is confirmed by them)."
            if r0["views"] > 1 else ""),
     ]
     if len(results) > 1:

@@ -7,15 +7,16 @@ The decisions that need the whole input run on the driver (filters/runner.py): c
 URL dedup (`filters.global_text.decide_global_text`), then exact and near image dedup
 (`filters.dedup.decide_duplicates`). Each gets, per row, the compact columns the runner builds from
 the task work files (global text: caption and URL hashes, alive flag, task and row ids, 25 B/row;
-dedup: uint64 key, 32-byte sha256, VIEW_COUNT uint64 view hashes (filters/image_views.py), int64 area,
-task and row ids, 56 + 8 x VIEW_COUNT B/row), generated
-here in chunks of 5M rows, so that no Python object per row ever exists. Each stage runs in a fresh
+dedup: uint64 key, 32-byte sha256, VIEW_COUNT uint64 view hashes, uint64 tone word, int64 area, task
+and row ids, 96 B/row), generated here in chunks of 5M rows, so that no Python object per row ever
+exists. Each stage runs in a fresh
 process per size: its peak RSS (`ru_maxrss`) is the inputs plus what the decision allocates, and
 tracemalloc's peak during the call (numpy buffers and Python objects) is what the decision adds.
 
 Data: half as many distinct captions as rows (a caption appears twice on average, a few hundred
 times at most), 1% of URLs repeated, 10% of rows rejected earlier; random sha256 with 1% byte copies,
-random 64-bit view hashes with 5% near copies (0..4 bits flipped in each view), max_distance 4.
+random 64-bit view hashes with 5% near copies (one view, 0..4 bits flipped, at any position: a match
+the tone words confirm), max_distance 4.
 """
 
 from __future__ import annotations
@@ -54,26 +55,31 @@ def _global_text_inputs(n: int, rng: np.random.Generator) -> dict[str, np.ndarra
 
 
 def _dedup_inputs(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The runner's image columns (filters.global_inputs.ImageColumns): a near copy holds one of its
+    source's views, 0..4 bits apart, at a random position (the others random), and its tone word."""
     keys = (np.arange(n, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(1)  # distinct
     sha = np.empty((n, 32), np.uint8)
-    views, area = np.empty((n, VIEW_COUNT), np.uint64), np.empty(n, np.int64)
+    views, tone, area = np.empty((n, VIEW_COUNT), np.uint64), np.empty(n, np.uint64), np.empty(n, np.int64)
     for a in range(0, n, CHUNK):
         b = min(n, a + CHUNK)
         sha[a:b] = rng.integers(0, 256, (b - a, 32), dtype=np.uint8)
         views[a:b] = rng.integers(0, 2**63, (b - a, VIEW_COUNT), dtype=np.uint64)
+        tone[a:b] = rng.integers(0, 2**40, b - a, dtype=np.uint64)
         area[a:b] = rng.integers(200, 2000, b - a) * rng.integers(200, 2000, b - a)
     exact, near = n // 100, n // 20
     src = rng.integers(0, n, exact + near)
     dst = rng.permutation(n)[: exact + near]
     sha[dst[:exact]] = sha[src[:exact]]
-    flips = np.zeros((near, VIEW_COUNT), np.uint64)
+    flips = np.zeros(near, np.uint64)
     for _ in range(4):
-        bit = rng.integers(0, 64, (near, VIEW_COUNT)).astype(np.uint64)
-        flips |= np.where(rng.random((near, VIEW_COUNT)) < 0.8, np.uint64(1) << bit, np.uint64(0))
-    views[dst[exact:]] = views[src[exact:]] ^ flips
+        bit = rng.integers(0, 64, near).astype(np.uint64)
+        flips |= np.where(rng.random(near) < 0.8, np.uint64(1) << bit, np.uint64(0))
+    nsrc, ndst = src[exact:], dst[exact:]
+    views[ndst, rng.integers(0, VIEW_COUNT, near)] = views[nsrc, rng.integers(0, VIEW_COUNT, near)] ^ flips
+    tone[ndst] = tone[nsrc]
     tasks = (np.arange(n) // 2000).astype(np.int32)
     rows = (np.arange(n) % 2000).astype(np.int32)
-    return {"keys": keys, "sha": sha, "views": views, "area": area, "tasks": tasks, "rows": rows}
+    return {"keys": keys, "sha": sha, "views": views, "tone": tone, "area": area, "tasks": tasks, "rows": rows}
 
 
 def _peak_gb() -> float:
@@ -103,7 +109,7 @@ def child(stage: str, n: int) -> dict[str, float]:
         from filters.dedup import decide_duplicates
 
         result = decide_duplicates(keys=data["keys"], sha256=data["sha"], phash=data["views"], area=data["area"],
-                                   max_distance=4)
+                                   tone=data["tone"], max_distance=4)
         decided = int((~result.keep_mask).sum())
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     traced = tracemalloc.get_traced_memory()[1]

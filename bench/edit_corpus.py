@@ -3,6 +3,10 @@ photo-like rendered scenes (some sharing a layout or a background), the demo web
 the edits the web makes to a photo (crops, borders and frames, watermark text, resize and
 re-encode, brightness and contrast).
 
+Every image is at least `MIN_SIDE` pixels a side: the image filter rejects smaller ones as
+`too_small` before dedup ever sees them (a watermark at a fixed minimum font size covers much more of
+a small image: measuring those would measure images the filter never compares).
+
 Photographs: scikit-image's `data` folder and scikit-learn's sample images (dev extras) and
 matplotlib's `sample_data` (grace_hopper.jpg); whatever is installed is used, nothing is fetched.
 """
@@ -10,11 +14,15 @@ matplotlib's `sample_data` (grace_hopper.jpg); whatever is installed is used, no
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
+
+from manifests.config import ImageConfig
+
+MIN_SIDE = ImageConfig().min_side  # the image filter's default: smaller images never reach dedup
 
 SKIMAGE_PHOTOS = ("astronaut.png", "brick.png", "camera.png", "cell.png", "chelsea.png", "coffee.png", "coins.png",
                   "grass.png", "gravel.png", "hubble_deep_field.jpg", "ihc.png", "moon.png", "motorcycle_left.png",
@@ -40,9 +48,9 @@ def photographs() -> dict[str, Image.Image]:
 
 
 def windows(photos: dict[str, Image.Image], per_photo: int, seed: int) -> list[Image.Image]:
-    """Distinct images cut from the photographs: windows of 35-60% of a side, each overlapping
-    any other window of its photo by less than a quarter of its area (same textures and colours,
-    different content)."""
+    """Distinct images cut from the photographs: windows of 35-60% of a side and at least MIN_SIDE
+    pixels, each overlapping any other window of its photo by less than a quarter of its area (same
+    textures and colours, different content); a photo too small for such windows gives none."""
     rng = np.random.default_rng(seed)
     out = []
     for photo in photos.values():
@@ -53,7 +61,7 @@ def windows(photos: dict[str, Image.Image], per_photo: int, seed: int) -> list[I
                 break
             s = rng.uniform(0.35, 0.6)
             bw, bh = w * s, h * s * rng.uniform(0.75, 1.25)
-            if bh > h:
+            if bh > h or min(bw, bh) < MIN_SIDE:
                 continue
             x, y = rng.uniform(0, w - bw), rng.uniform(0, h - bh)
             box = (x, y, x + bw, y + bh)
@@ -122,17 +130,19 @@ def backdrop(seed: int, background: Image.Image) -> Image.Image:
     return img
 
 
-def demo_pictures(count: int, seed: int) -> list[Image.Image]:
-    """The demo web's pictures (distinct codewords), colourised, at demo web sizes."""
+def each_demo_picture(count: int, seed: int) -> Iterator[Image.Image]:
+    """The demo web's pictures (distinct codewords), colourised, at demo web sizes, one at a time."""
     from wukong.demoweb.pictures import codewords, colourise, ramp, render_luma
 
     rng = np.random.default_rng(seed)
-    out = []
     for i, code in enumerate(codewords(count, seed)):
         w = int(rng.integers(300, 641))
-        h = int(w * rng.choice([0.5625, 0.75, 1.0, 1.333]))
-        out.append(colourise(render_luma(int(code), seed * 100_003 + i, w, h), ramp(i), "RGB"))
-    return out
+        h = max(MIN_SIDE, int(w * rng.choice([0.5625, 0.75, 1.0, 1.333])))
+        yield colourise(render_luma(int(code), seed * 100_003 + i, w, h), ramp(i), "RGB")
+
+
+def demo_pictures(count: int, seed: int) -> list[Image.Image]:
+    return list(each_demo_picture(count, seed))
 
 
 def encode(img: Image.Image, quality: int = 90) -> bytes:

@@ -92,7 +92,7 @@ def text_columns(tasks: list[Task], layout: WorkLayout) -> TextColumns:
 
 @dataclass(slots=True)
 class ImageColumns:
-    """The alive rows of the image work files, with their key from the text work file: 56 + 8 x VIEW_COUNT
+    """The alive rows of the image work files, with their key from the text work file: 64 + 8 x VIEW_COUNT
     bytes per row."""
 
     task: np.ndarray  # int32
@@ -100,6 +100,7 @@ class ImageColumns:
     key: np.ndarray  # uint64 (the key's value: the normalised URL's hash)
     sha256: np.ndarray  # (n, 32) uint8
     views: np.ndarray  # (n, VIEW_COUNT) uint64: the image's view hashes (filters.image_views)
+    tone: np.ndarray  # uint64: the image's tone word (filters.image_tone)
     area: np.ndarray  # int64, pixels
 
     def __len__(self) -> int:
@@ -123,7 +124,8 @@ def views_matrix(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
 
 def image_columns(tasks: list[Task], layout: WorkLayout) -> ImageColumns:
     def read(t: Task) -> dict[str, np.ndarray]:
-        image = read_table(layout.image(t.task_id), columns=[ROW, REASON, "sha256", "views", "width", "height"])
+        image = read_table(layout.image(t.task_id), columns=[ROW, REASON, "sha256", "views", "tone", "width",
+                                                                 "height"])
         image = image.filter(pc.is_null(image.column(REASON)))
         text = read_table(layout.text(t.task_id), columns=[ROW, "url_h"])
         by_row = np.zeros(max(text.num_rows, 1), dtype=np.uint64)
@@ -132,11 +134,12 @@ def image_columns(tasks: list[Task], layout: WorkLayout) -> ImageColumns:
         area = pc.multiply(image.column("width").cast(pa.int64()), image.column("height").cast(pa.int64()))
         return {"task": np.full(len(rows), t.task_id, np.int32), "row": rows, "key": by_row[rows],
                 "sha256": sha256_bytes(image.column("sha256")), "views": views_matrix(image.column("views")),
+                "tone": image.column("tone").fill_null(0).to_numpy().astype(np.uint64, copy=False),
                 "area": area.to_numpy().astype(np.int64, copy=False)}
 
     parts = each_task(tasks, read)
     i32, u64 = np.zeros(0, np.int32), np.zeros(0, np.uint64)
     return ImageColumns(_concat(parts, "task", i32), _concat(parts, "row", i32), _concat(parts, "key", u64),
                         _concat(parts, "sha256", np.zeros((0, 32), np.uint8)),
-                        _concat(parts, "views", np.zeros((0, VIEW_COUNT), np.uint64)),
+                        _concat(parts, "views", np.zeros((0, VIEW_COUNT), np.uint64)), _concat(parts, "tone", u64),
                         _concat(parts, "area", np.zeros(0, np.int64)))

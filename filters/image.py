@@ -2,7 +2,8 @@
 `image.min_side` (-> too_small), aspect within [1/max, max] (-> bad_aspect).
 
 Stats: width, height (after EXIF rotation), mime, sha256, phash (16 hex chars), the edit-robust view
-hashes (`views`, 32 bytes: image_views.py) that near dedup compares, plus the decode verdict, all
+hashes (`views`, 32 bytes: image_views.py) that near dedup compares, the tone word that confirms
+its cropped-view matches (`tone`, uint64: image_tone.py), plus the decode verdict, all
 computed by one decode per image (`image_inspect`).
 """
 
@@ -34,6 +35,7 @@ class ImageFilter(Filter):
             "sha256": pa.array([i.sha256 if i else None for i in infos], pa.string()),
             "phash": pa.array([i.phash if i else None for i in infos], pa.string()),
             "views": pa.array([i.views if i else None for i in infos], pa.binary()),
+            "tone": pa.array([i.tone if i else None for i in infos], pa.uint64()),
             "decode_error": pa.array([i.reason if i else reasons.EMPTY_BODY for i in infos], pa.string()),
             "decode_detail": pa.array([i.detail if i else None for i in infos], pa.string()),
         }

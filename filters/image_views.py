@@ -83,6 +83,9 @@ def trim_box(grey: np.ndarray) -> tuple[int, int, int, int] | None:
     """(left, top, right, bottom) of `grey` (a uint8 matrix) without its flat borders, or None when
     there are none (or trimming would leave less than half a side)."""
     h, w = grey.shape
+    if h == 0 or w == 0 or any(int(e.max()) - int(e.min()) > TRIM_TOLERANCE
+                               for e in (grey[0], grey[-1], grey[:, 0], grey[:, -1])):
+        return None  # an outer row or column is not flat: no border (most images; the loop's first test)
     left, top, right, bottom = 0, 0, w, h
     for _ in range(2):
         sub = grey[top:bottom, left:right]

@@ -34,7 +34,8 @@ from manifests.storage import data_path
 
 ROW = "row"
 TASK = "task_id"
-IMAGE_WORK_COLUMNS = (ROW, REASON, DETAIL, IMAGE_COLUMN, "width", "height", "mime", "sha256", "phash", "views")
+IMAGE_WORK_COLUMNS = (ROW, REASON, DETAIL, IMAGE_COLUMN, "width", "height", "mime", "sha256", "phash", "views",
+                      "tone")
 
 
 def read_task_rows(task: Task, storage: StorageConfig | None = None) -> pa.Table:
@@ -160,7 +161,8 @@ class ImagePass:
         })
         table = apply_filters(table, [self.image_filter])
         for name, typ in (("width", pa.int32()), ("height", pa.int32()), ("mime", pa.string()),
-                          ("sha256", pa.string()), ("phash", pa.string()), ("views", pa.binary())):
+                          ("sha256", pa.string()), ("phash", pa.string()), ("views", pa.binary()),
+                          ("tone", pa.uint64())):
             if name not in table.column_names:
                 table = table.append_column(name, pa.nulls(table.num_rows, typ))
         # Bytes are kept only for rows that passed: a rejected body is never released.

@@ -23,8 +23,9 @@ from manifests.schemas import CANDIDATE
 from manifests.storage import DataPath, data_path, is_remote, remove_tree
 
 # The layout of the `_work/` files. Raised whenever a pass's work files change shape (2: the image
-# pass's view hashes for edit-robust near-duplicates), so a run started by an older version starts over.
-WORK_FORMAT = 2
+# pass's view hashes for edit-robust near-duplicates; 3: their tone word), so a run started by an older
+# version starts over.
+WORK_FORMAT = 3
 
 
 @dataclass(frozen=True, slots=True)

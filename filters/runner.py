@@ -124,7 +124,7 @@ def _dedup(tasks: list[Task], layout: WorkLayout, cfg: Config, refs: ReferenceHa
         write_parquet_atomic(DECISIONS.empty_table(), layout.dedup)
         return
     with_refs = refs is not None and len(refs.hashes) > 0
-    result = decide_duplicates(keys=alive.key, sha256=alive.sha256, phash=alive.views, area=alive.area,
+    result = decide_duplicates(keys=alive.key, sha256=alive.sha256, phash=alive.views, area=alive.area, tone=alive.tone,
                                max_distance=cfg.dedup.phash_max_distance, near=cfg.dedup.near_duplicates,
                                references=refs.hashes if with_refs else None,  # type: ignore[union-attr]
                                reference_ids=refs.ids if with_refs else None)  # type: ignore[union-attr]

@@ -9,16 +9,18 @@ The modules, in the order a call to `decide_duplicates` (decide.py) goes through
   `duplicate_image`;
 - near_pairs.py: every pair of distinct hash values within d bits, by multi-index hashing
   (`find_pairs`: a uint64 array in, the pairs out; layouts.py holds its bit layouts and cost model);
-- components.py: the near groups are the connected components of those pairs; within a group the
-  largest area, then the smallest key, is kept, the others are `near_duplicate`;
+- confirm.py: the row pairs those value pairs join; with tone words (filters/image_tone.py), a
+  pair met through a view other than both 100% views is linked only when they agree;
+- components.py: the near groups are the connected components of the linked rows; within a group
+  the largest area, then the smallest key, is kept, the others are `near_duplicate`;
 - contamination.py: with reference hashes (`dedup.exclude`), they join the near stage's one
   search; the kept member of a group with a member within d of a reference is `contaminated`;
 - result.py: `DedupResult`, the reason code and kept row of every input row.
 
 Memory beyond the inputs: the result (an int8 reason and an int32 index per row), one uint64 per
-hash sorted in place table after table, a bool per hash, and temporaries bounded by chunking: ~18
-bytes per row with one hash per row, ~49 at 1M and ~61 at 10M rows with the filter's four view
-hashes per row (bench/bench_dedup.py --views 4).
+hash sorted in place table after table, a bit per hash, and temporaries bounded by chunking: ~18
+bytes per row with one hash per row, ~41 at 1M and ~40 at 10M rows with the filter's four view
+hashes and a tone word per row (bench/bench_dedup.py --views 4).
 """
 
 from filters.dedup.columns import KEY_DIGITS, format_keys, parse_keys, phash_from_hex, phash_to_hex

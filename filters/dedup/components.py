@@ -1,13 +1,14 @@
 """Near-duplicate groups: connected components of the near pairs, and the keep rule within a group.
 
-Near: among the rows left after exact dedup, identical pHashes are collapsed to one value; pairs of
-distinct values within `max_distance` (d) bits are linked (`near_pairs.find_pairs`) and the groups
-are the connected components. Within a group the largest area, then the smallest key, is kept; the
-others are `near_duplicate`. The same keep rule (without the area) serves the exact stage.
+Near: among the rows left after exact dedup, identical hashes are collapsed to one value; pairs of
+distinct values within `max_distance` (d) bits are found (`near_pairs.find_pairs`), the rows that
+hold them are found through a bitmap of leading bits and a binary search, chunk by chunk, and the
+row pairs they join are linked (confirm.py: a match through cropped views needs the tone words to
+agree). The groups are the connected components of the linked rows. Within a group the largest
+area, then the smallest key, is kept; the others are `near_duplicate`. The same keep rule (without
+the area) serves the exact stage.
 
-Union-find runs over the values that have a partner only, with vectorised hooking and pointer
-jumping; rows are then mapped to their value's group through a bitmap of leading bits and a binary
-search, chunk by chunk.
+Union-find runs over the rows that have a link only, with vectorised hooking and pointer jumping.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from filters.dedup.arrays import ALL_ONES, U64, chunks, unique
+from filters.dedup.confirm import row_links
 from filters.dedup.contamination import ReferenceIndex, ReferenceMatches, split_reference_pairs
 from filters.dedup.near_pairs import find_pairs
 from filters.dedup.result import KEEP_CODE, NEAR_DUPLICATE_CODE
@@ -86,21 +88,22 @@ def _alive_hashes(hashes: np.ndarray, reason: np.ndarray) -> np.ndarray:
 
 
 def rows_of_values(hashes: np.ndarray, reason: np.ndarray, codes: tuple[int, ...], nodes: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """(row, index into `nodes`) for every hash (every view: a row may come several times) of the
-    rows whose reason code is in `codes` that is one of `nodes` (sorted, distinct): a bitmap of the
-    leading bits skips most rows before the binary search, chunk by chunk."""
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, index into `nodes`, view) for every hash (every view: a row may come several times) of
+    the rows whose reason code is in `codes` that is one of `nodes` (sorted, distinct): a bitmap of
+    the leading bits skips most rows before the binary search, chunk by chunk."""
     n = len(hashes)
+    empty = np.zeros(0, dtype=np.int64)
     if not nodes.size:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0, dtype=np.int8)
     bits = max(8, min(len(nodes).bit_length() + 4, n.bit_length()))  # at most ~2 bytes per row
     bitmap = np.zeros(1 << bits, dtype=bool)
     bitmap[nodes >> U64(64 - bits)] = True
-    rows_l, index_l = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+    rows_l, index_l, view_l = [empty], [empty], [np.zeros(0, dtype=np.int8)]
     columns = [hashes] if hashes.ndim == 1 else [hashes[:, k] for k in range(hashes.shape[1])]
     for a, b in chunks(n):
         alive = np.isin(reason[a:b], codes)
-        for col in columns:
+        for k, col in enumerate(columns):
             p = col[a:b]
             sel = np.flatnonzero(alive & bitmap[p >> U64(64 - bits)])
             if not sel.size:
@@ -110,16 +113,19 @@ def rows_of_values(hashes: np.ndarray, reason: np.ndarray, codes: tuple[int, ...
             hit = nodes[j] == q
             rows_l.append(sel[hit] + a)
             index_l.append(j[hit])
-    return np.concatenate(rows_l), np.concatenate(index_l)
+            view_l.append(np.full(int(np.count_nonzero(hit)), k, dtype=np.int8))
+    return np.concatenate(rows_l), np.concatenate(index_l), np.concatenate(view_l)
 
 
 def near_stage(keys: np.ndarray, hashes: np.ndarray, area: np.ndarray, d: int, max_run: int,
                reason: np.ndarray, kept: np.ndarray, stats: dict[str, int], *, link: bool = True,
-               refs: ReferenceIndex | None = None) -> ReferenceMatches | None:
+               refs: ReferenceIndex | None = None, tone: np.ndarray | None = None) -> ReferenceMatches | None:
     """Marks the near duplicates among the rows still kept (see the module docstring) when `link`;
     with `refs`, their values join the one search and each matched candidate value's best reference
     match is returned (contamination.py). `hashes`: one per row, or (rows, views): two rows are
-    linked when any view of one is within d of any view of the other."""
+    linked when any view of one is within d of any view of the other; with `tone` (a tone word per
+    row), a pair that meets through a view other than both 100% views only when their tone words
+    agree (confirm.py)."""
     pool = _alive_hashes(hashes, reason)
     if refs is not None:
         pool = np.concatenate([pool, refs.values])
@@ -139,15 +145,14 @@ def near_stage(keys: np.ndarray, hashes: np.ndarray, area: np.ndarray, d: int, m
     if not nodes.size:
         stats["near_duplicate"] = 0
         return matches
-    rows, index = rows_of_values(hashes, reason, (KEEP_CODE,), nodes)
-    # one graph: the hash values, and the rows that hold them (a row joins its views' components)
-    members = unique(rows)
-    row_node = len(nodes) + np.searchsorted(members, rows)
-    label = connected_components(len(nodes) + len(members),
-                                 np.concatenate([np.searchsorted(nodes, ea), index]),
-                                 np.concatenate([np.searchsorted(nodes, eb), row_node]))
-    del ea, eb, rows, index, row_node
+    rows, index, view = rows_of_values(hashes, reason, (KEEP_CODE,), nodes)
+    u, v = row_links(len(nodes), np.searchsorted(nodes, ea), np.searchsorted(nodes, eb), rows, index, view,
+                     keys, tone)
+    del ea, eb, rows, index, view
+    stats["near_links"] = len(u)
+    members = unique(np.concatenate([u, v]))
+    label = connected_components(len(members), np.searchsorted(members, u), np.searchsorted(members, v))
+    del u, v
     stats["near_group_rows"] = len(members)
-    group = label[len(nodes):]
-    stats["near_duplicate"] = keep_best(members, group, keys, area, reason, kept, NEAR_DUPLICATE_CODE)
+    stats["near_duplicate"] = keep_best(members, label, keys, area, reason, kept, NEAR_DUPLICATE_CODE)
     return matches

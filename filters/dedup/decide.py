@@ -25,7 +25,7 @@ def _hashes(values: Any) -> np.ndarray:
 
 def decide_duplicates(keys: Any, sha256: Any, phash: Any, area: Any, max_distance: int, near: bool = True,
                       *, references: Any = None, reference_ids: Any = None,
-                      max_run: int = DEFAULT_MAX_RUN) -> DedupResult:
+                      max_run: int = DEFAULT_MAX_RUN, tone: Any = None) -> DedupResult:
     """Exact then near duplicate decisions for every row, then contamination (package docstring).
 
     keys: 20-digit decimal strings or their uint64 values (unique); sha256: 64-char hex strings or
@@ -35,7 +35,9 @@ def decide_duplicates(keys: Any, sha256: Any, phash: Any, area: Any, max_distanc
     pyarrow arrays are accepted. `references`: the hashes of reference images (values as `phash`,
     flattened), `reference_ids` the reference each belongs to (default: its position); a group with
     a member within `max_distance` of one is rejected as `contaminated` (contamination.py).
-    `max_run` tunes performance only.
+    `tone`: a tone word per row (filters/image_tone.py; uint64), or None: with it, rows that meet
+    only through views other than both 100% views are linked only when their tone words agree
+    (confirm.py). `max_run` tunes performance only.
     """
     d = check_distance(max_distance)
     if max_run < 2:
@@ -51,7 +53,10 @@ def decide_duplicates(keys: Any, sha256: Any, phash: Any, area: Any, max_distanc
         raise ValueError("area: expected integers")
     ar = ar.astype(np.int64, copy=False)
     sha = Sha256Column(sha256)
+    tn = None if tone is None else np.asarray(tone).astype(np.uint64, copy=False).reshape(-1)
     lengths = {"keys": n, "sha256": sha.col.length, "phash": len(ph), "area": len(ar)}
+    if tn is not None:
+        lengths["tone"] = len(tn)
     if len(set(lengths.values())) != 1:
         raise ValueError(f"columns of different lengths: {lengths}")
     index_type = np.int32 if n < 2**31 else np.int64
@@ -63,9 +68,10 @@ def decide_duplicates(keys: Any, sha256: Any, phash: Any, area: Any, max_distanc
     elif n == 1:
         sha.prefix(0, 1)  # validates the one digest
     if n and ((near and n > 1) or refs is not None):
-        matches = near_stage(k, ph, ar, d, max_run, reason, kept, stats, link=near and n > 1, refs=refs)
+        matches = near_stage(k, ph, ar, d, max_run, reason, kept, stats, link=near and n > 1, refs=refs,
+                             tone=tn)
         if matches is not None:
-            rows, index = rows_of_values(ph, reason, (KEEP_CODE, NEAR_DUPLICATE_CODE), matches.values)
+            rows, index, _ = rows_of_values(ph, reason, (KEEP_CODE, NEAR_DUPLICATE_CODE), matches.values)
             bad, ref = contaminate(rows, index, matches, kept)
             reason[bad] = CONTAMINATED_CODE
             stats["contaminated"] = len(bad)

@@ -7,8 +7,9 @@ over the rows a robots-obeying site crawl finds, with configs/demo.yaml:
   c. duplicate_url: rows sharing a normalised URL keep the smallest (page_url, caption);
   d. download and image: http_<status>, not_an_image, corrupt_image, too_small, bad_aspect;
   e. duplicate_image (same sha256: smallest key kept), then near_duplicate (any of the image
-     filter's view hashes within `dedup.phash_max_distance` of any of the other's: the pHash alone
-     when planned, not measured; grouped transitively: largest width*height, then smallest key kept).
+     filter's view hashes within `dedup.phash_max_distance` of any of the other's, confirmed by the
+     tone words unless both are the 100% views: the pHash alone when planned, not measured; grouped
+     transitively: largest width*height, then smallest key kept).
 Rows on robots-disallowed pages are never crawled: `expected_reason` = "not_crawled".
 """
 
@@ -21,8 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin
 
+import numpy as np
 import pyarrow as pa
 
+from filters.image_tone import tones_agree
 from manifests import reasons
 from manifests.config import Config, load_config
 from manifests.keys import key_for_url, normalize_url
@@ -98,15 +101,19 @@ class Row:
     image_id: int
 
 
-def _union_find_groups(item_hashes: Sequence[Sequence[int]], max_distance: int) -> list[int]:
-    """Root index per item; items with any two hashes within `max_distance` bits are joined
-    (transitively).
+def _union_find_groups(item_hashes: Sequence[Sequence[int]], max_distance: int,
+                       tones: Sequence[int | None] | None = None) -> list[int]:
+    """Root index per item; items with two hashes within `max_distance` bits are joined
+    (transitively) when those are both items' first hashes (the 100% views), or when the items' tone
+    words agree (`tones`: filters/image_tone.py; an item without one joins unconfirmed), as the
+    filter's dedup links them (filters/dedup/confirm.py).
 
     Pigeonhole banding: split 64 bits into max_distance+1 bands; two hashes within the distance
     agree exactly on at least one band, so only hashes sharing a band value are compared.
     """
     parent = list(range(len(item_hashes)))
     owners = [i for i, hs in enumerate(item_hashes) for _ in hs]
+    views = [v for hs in item_hashes for v in range(len(hs))]
     hashes = [h for hs in item_hashes for h in hs]
 
     def find(i: int) -> int:
@@ -114,6 +121,12 @@ def _union_find_groups(item_hashes: Sequence[Sequence[int]], max_distance: int) 
             parent[i] = parent[parent[i]]
             i = parent[i]
         return i
+
+    def confirmed(a: int, b: int) -> bool:
+        if (views[a] == 0 and views[b] == 0) or tones is None:
+            return True
+        ta, tb = tones[owners[a]], tones[owners[b]]
+        return ta is None or tb is None or bool(tones_agree(np.uint64(ta), np.uint64(tb)))
 
     bands = max_distance + 1
     edges = [round(64 * b / bands) for b in range(bands + 1)]
@@ -125,7 +138,7 @@ def _union_find_groups(item_hashes: Sequence[Sequence[int]], max_distance: int) 
         for members in buckets.values():
             for a_pos, a in enumerate(members):
                 for b in members[a_pos + 1:]:
-                    if hamming(hashes[a], hashes[b]) <= max_distance:
+                    if hamming(hashes[a], hashes[b]) <= max_distance and confirmed(a, b):
                         ra, rb = find(owners[a]), find(owners[b])
                         if ra != rb:
                             parent[max(ra, rb)] = min(ra, rb)
@@ -202,7 +215,8 @@ def decide(rows: Sequence[Row], measurements: dict[int, Measurement], cfg: Confi
             verdict[i] = (reasons.DUPLICATE_IMAGE, key[kept])
     if cfg.dedup.near_duplicates:
         hashes = [measurements[rows[i].image_id].hashes() for i in survivors]
-        roots = _union_find_groups(hashes, cfg.dedup.phash_max_distance)
+        tones = [measurements[rows[i].image_id].tone for i in survivors]
+        roots = _union_find_groups(hashes, cfg.dedup.phash_max_distance, tones)
         groups: dict[int, list[int]] = defaultdict(list)
         for pos, root in enumerate(roots):
             groups[root].append(survivors[pos])

@@ -37,6 +37,7 @@ class Measurement:
     phash: str | None = None
     size: int = 0
     views: bytes | None = None  # the image filter's view hashes (None when planned: the pHash stands in)
+    tone: int | None = None  # the image filter's tone word (filters/image_tone.py; None when planned)
 
     def hashes(self) -> list[int]:
         """What near dedup compares: the view hashes, or the pHash alone when there are none."""
@@ -51,7 +52,8 @@ def measure(renderer: ImageRenderer, spec: ImageSpec, max_pixels: int = ImageCon
         return Measurement(resp.status, resp.content_type, reasons.http_status(resp.status), None, size=len(resp.body))
     info = inspect_image(resp.body, max_pixels)
     return Measurement(resp.status, resp.content_type, info.reason, info.detail, info.width, info.height,
-                       info.mime or sniff_mime(resp.body), info.sha256, info.phash, len(resp.body), info.views)
+                       info.mime or sniff_mime(resp.body), info.sha256, info.phash, len(resp.body), info.views,
+                       info.tone)
 
 
 def measure_all(renderer: ImageRenderer, images: Mapping[int, ImageSpec],
