@@ -61,7 +61,7 @@ def details(flt: SensitiveFilter, captions: list[str]) -> list[str | None]:
     ("赌球 外围 盘口", "gambling:赌球"),
     ("真人百家乐 美女荷官", "gambling:百家乐"),
     ("成人影院 免费在线观看", "porn:成人影院"),
-    ("午夜福利 免费在线观看", "porn:免费在线观看"),
+    ("午夜福利 免费在线观看", "porn:午夜福利"),
     ("出售冰毒 货到付款", "drugs:冰毒"),
     ("大麻种子 出售", "drugs:大麻"),
     ("仿真枪 出售 秃鹰", "weapons:仿真枪"),
