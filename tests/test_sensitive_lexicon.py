@@ -138,6 +138,8 @@ def test_round_two_everyday_words_are_kept(flt: SensitiveFilter, caption: str) -
     ("仿真步枪 可发射 金属", "weapons:仿真步枪"), ("身份证办理 加微 快速", "fake_documents:身份证"),
     ("执业医师证 不用考 办理", "fake_documents:执业医师证"), ("四件套 收购 高价 长期", "fraud:四件套"),
     ("卡农 出卡 一类卡", "fraud:卡农"), ("你🐴死了 狗东西", "insults:你马死了"), ("caonima 滚", "insults:caonima"),
+    ("岛国大片 资源 分享", "porn:岛国大片"), ("快乐丸 蹦迪 必备", "drugs:快乐丸"), ("黑星 手枪 出", "weapons:黑星"),
+    ("包装资料 贷款 下款", "fraud:包装资料"), ("一元一分 红中麻将", "gambling:一元一分"),
 ])
 def test_round_three_spam_phrasing(flt: SensitiveFilter, caption: str, detail: str) -> None:
     assert details(flt, [caption]) == [detail]
@@ -150,6 +152,7 @@ def test_round_three_spam_phrasing(flt: SensitiveFilter, caption: str, detail: s
     "身份证办理进度查询", "驾照拿证了 开心", "全金属 手枪钻 家用", "沐浴炸弹 制作教程", "子弹项链 包邮",
     "申博经验 分享 博士申请", "体彩 代理 加盟", "房贷 当天下款 银行", "旺铺出租 微信", "天天操心 孩子 学习",
     "久久热销 爆款", "打K 唱歌 周末", "狗 B超 宠物医院", "脑瘫儿童 康复中心", "骑🐴 草原", "2B铅笔 考试专用",
+    "快乐 丸子 汤", "印度支那 半岛 地图", "小姐姐 同款 价格", "溜冰壶 冰上运动", "酒店 偷拍 摄像头 排查方法",
 ])
 def test_round_three_everyday_words_are_kept(flt: SensitiveFilter, caption: str) -> None:
     assert details(flt, [caption]) == [None]
