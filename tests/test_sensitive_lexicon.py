@@ -38,8 +38,8 @@ from wukong.report.synthetic import write_synthetic_data_dir
 LABELLED = Path(__file__).parent / "data" / "labelled"
 LDNOOBW = "derived from LDNOOBW (github.com/LDNOOBW, commit 5faf2ba), CC BY 4.0"
 # Dev sets (tests/data/labelled/sensitive_dev.tsv, 434 unsafe and 345 safe captions: all rejected and all kept;
-# sensitive_dev2.tsv, round 2, 192 unsafe and 135 safe: 191 rejected, 134 kept; sensitive_dev3.tsv, round 3, 627
-# unsafe and 345 safe: 618 rejected, all kept). The floors are the figures for the held-out set.
+# sensitive_dev2.tsv, round 2, 192 unsafe and 135 safe: 191 rejected, 134 kept; sensitive_dev3.tsv, round 3, 699
+# unsafe and 366 safe: 689 rejected, all kept). The floors are the figures for the held-out set.
 MIN_REJECTED = 0.95
 MIN_KEPT = 0.98
 
@@ -278,11 +278,11 @@ def test_second_dev_set_per_category() -> None:
 
 def test_third_dev_set_per_category() -> None:
     rows = read_labelled(LABELLED / "sensitive_dev3.tsv")
-    assert len(rows) >= 700
+    assert len(rows) >= 1000
     scores = measure(rows, Config())
     for category in default_categories():
         s = scores[category]
-        assert s.unsafe >= 60 and s.safe >= 20, category
+        assert s.unsafe >= 90 and s.safe >= 30, category
         assert s.rejected_rate >= MIN_REJECTED and s.kept_rate >= MIN_KEPT, (category, scores["all"].misses)
     assert scores["all"].other_category == 0
 
