@@ -51,6 +51,9 @@ SENSITIVE_MATCH = "sensitive_match"
 
 # Symbols that stand for a character in abuse (`你🐴死了`, `草你🐎`: 马 for 妈): kept in the skeleton and folded to it.
 SYMBOL_WORDS = {"\N{HORSE FACE}": "马", "\N{HORSE}": "马"}
+# Variant characters folded like traditional ones: 帐 (the t2s form of 帳, but 账 in 账户, 走账, 对公账户: 帳戶
+# folds to 帐户, and simplified writers use 帐户 too). No lexicon word holds 帐 in its own sense (帐篷).
+VARIANTS = {"帐": "账"}
 # Removed from both sides before matching: separators an evader puts between characters (every symbol but those).
 _SEPARATORS = r"(?:[\s\p{P}\p{Cc}\p{Cf}]|[^\P{S}" + "".join(SYMBOL_WORDS) + "])+"
 _ROW_BREAK = "\n"  # never part of a skeleton, so no match spans two rows
@@ -70,13 +73,15 @@ def _plain_latin(ch: str) -> str | None:
 @functools.cache
 def fold_table() -> dict[int, str]:
     """What `fold` maps, one character for one: traditional -> simplified (t2s_chars.txt), Latin letters with
-    tone marks or accents -> plain ones (`sè情` is `se情`, pinyin written with its tones), SYMBOL_WORDS."""
+    tone marks or accents -> plain ones (`sè情` is `se情`, pinyin written with its tones), SYMBOL_WORDS, VARIANTS."""
     table = dict(t2s_table())
     for cp in range(0xC0, 0x250):
         plain = _plain_latin(chr(cp))
         if plain:
             table[cp] = plain.lower()
     table.update({ord(k): v for k, v in SYMBOL_WORDS.items()})
+    table.update({ord(k): v for k, v in VARIANTS.items()})
+    table.update({trad: VARIANTS.get(simp, simp) for trad, simp in table.items()})
     return table
 
 

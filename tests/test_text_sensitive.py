@@ -104,6 +104,16 @@ def test_tone_marks_and_the_horse_emoji_are_folded(tmp_path: Path) -> None:
     assert run(SensitiveFilter(cfg), batch).column("detail").to_pylist()[-2:] == ["user:se情", "user:你马死了"]
 
 
+def test_zhang_of_accounts_is_folded_in_both_scripts(tmp_path: Path) -> None:
+    lexicon = tmp_path / "mine.txt"
+    lexicon.write_text("对公账户\n", encoding="utf-8")
+    cfg = Config()
+    cfg.text.sensitive_words = [str(lexicon)]
+    cfg.text.use_default_lexicon = False
+    out = run(SensitiveFilter(cfg), ["對公帳戶 出售", "对公帐户 出售", "对公账户", "帐篷 露营"])
+    assert out.column("detail").to_pylist() == ["user:对公账户"] * 3 + [None]
+
+
 def test_the_folding_table_leaves_simplified_text_alone() -> None:
     table = t2s_table()
     assert len(table) > 3000 and table[ord("槍")] == "枪" and table[ord("澀")] == "涩" and table[ord("樂")] == "乐"
