@@ -140,6 +140,8 @@ def test_round_two_everyday_words_are_kept(flt: SensitiveFilter, caption: str) -
     ("卡农 出卡 一类卡", "fraud:卡农"), ("你🐴死了 狗东西", "insults:你马死了"), ("caonima 滚", "insults:caonima"),
     ("岛国大片 资源 分享", "porn:岛国大片"), ("快乐丸 蹦迪 必备", "drugs:快乐丸"), ("黑星 手枪 出", "weapons:黑星"),
     ("包装资料 贷款 下款", "fraud:包装资料"), ("一元一分 红中麻将", "gambling:一元一分"),
+    ("澳门金沙官网-澳门金沙官方网站-欢迎您", "gambling:澳门金沙"), ("亚博yabo官网", "gambling:亚博"),
+    ("外送茶 私訊", "porn:外送茶"), ("人頭帳戶 收購", "fraud:人头账户"),
 ])
 def test_round_three_spam_phrasing(flt: SensitiveFilter, caption: str, detail: str) -> None:
     assert details(flt, [caption]) == [detail]
@@ -153,6 +155,7 @@ def test_round_three_spam_phrasing(flt: SensitiveFilter, caption: str, detail: s
     "申博经验 分享 博士申请", "体彩 代理 加盟", "房贷 当天下款 银行", "旺铺出租 微信", "天天操心 孩子 学习",
     "久久热销 爆款", "打K 唱歌 周末", "狗 B超 宠物医院", "脑瘫儿童 康复中心", "骑🐴 草原", "2B铅笔 考试专用",
     "快乐 丸子 汤", "印度支那 半岛 地图", "小姐姐 同款 价格", "溜冰壶 冰上运动", "酒店 偷拍 摄像头 排查方法",
+    "亚博会 博览会 展位", "金沙遗址博物馆 官网", "帳篷 露營", "無套路 營銷",
 ])
 def test_round_three_everyday_words_are_kept(flt: SensitiveFilter, caption: str) -> None:
     assert details(flt, [caption]) == [None]
