@@ -155,7 +155,9 @@ def test_round_three_spam_phrasing(flt: SensitiveFilter, caption: str, detail: s
     "申博经验 分享 博士申请", "体彩 代理 加盟", "房贷 当天下款 银行", "旺铺出租 微信", "天天操心 孩子 学习",
     "久久热销 爆款", "打K 唱歌 周末", "狗 B超 宠物医院", "脑瘫儿童 康复中心", "骑🐴 草原", "2B铅笔 考试专用",
     "快乐 丸子 汤", "印度支那 半岛 地图", "小姐姐 同款 价格", "溜冰壶 冰上运动", "酒店 偷拍 摄像头 排查方法",
-    "亚博会 博览会 展位", "金沙遗址博物馆 官网", "帳篷 露營", "無套路 營銷",
+    "亚博会 博览会 展位", "金沙遗址博物馆 官网", "帳篷 露營", "無套路 營銷", "出入境 证件办理 流程",
+    "社会福利资源 整合", "成人在线教育 平台", "人兽共患病 防治", "外送茶饮 奶茶店", "看黄金 价格", "宝马会 车友会",
+    "薛之谦 丑八怪 歌词",
 ])
 def test_round_three_everyday_words_are_kept(flt: SensitiveFilter, caption: str) -> None:
     assert details(flt, [caption]) == [None]
