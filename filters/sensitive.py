@@ -1,9 +1,10 @@
 """Sensitive words: Aho-Corasick (pyahocorasick) over the packaged lexicon's categories plus the user's files.
 
 Words and captions are compared as *skeletons*: the normalised text (NFKC, lowercase, no zero-width
-characters) with whitespace, punctuation and symbols removed and traditional characters folded to
-simplified ones (filters/data/t2s_chars.txt), so `赌 博`, `赌.博`, `赌★博`, `賭博`, `ＢＯＴ` and `b o t`
-all match, in every category. The lexicon (filters/lexicon.py) has one file per
+characters) with whitespace, punctuation and symbols removed, traditional characters folded to
+simplified ones (filters/data/t2s_chars.txt) and tone-marked Latin letters to plain ones, so `赌 博`, `赌.博`,
+`赌★博`, `賭博`, `ＢＯＴ`, `b o t` and `sè情` all match, in every category; the horse emoji stands for 马
+(`你🐴死了`). The lexicon (filters/lexicon.py) has one file per
 category, rules that need a context word (`刻章 + @selling`), allowed phrases (a match inside
 `大麻哈鱼` or `空调外挂机` does not count) and education words that clear some categories
 (`洗钱 防范 宣传`). A match that crosses words of the caption does not count either (see
@@ -48,8 +49,13 @@ from manifests.text_files import read_text_file
 
 SENSITIVE_MATCH = "sensitive_match"
 
-# Removed from both sides before matching: separators an evader puts between characters.
-_SEPARATORS = r"[\s\p{P}\p{S}\p{Cc}\p{Cf}]+"
+# Symbols that stand for a character in abuse (`你🐴死了`, `草你🐎`: 马 for 妈): kept in the skeleton and folded to it.
+SYMBOL_WORDS = {"\N{HORSE FACE}": "马", "\N{HORSE}": "马"}
+# Variant characters folded like traditional ones: 帐 (the t2s form of 帳, but 账 in 账户, 走账, 对公账户: 帳戶
+# folds to 帐户, and simplified writers use 帐户 too). No lexicon word holds 帐 in its own sense (帐篷).
+VARIANTS = {"帐": "账"}
+# Removed from both sides before matching: separators an evader puts between characters (every symbol but those).
+_SEPARATORS = r"(?:[\s\p{P}\p{Cc}\p{Cf}]|[^\P{S}" + "".join(SYMBOL_WORDS) + "])+"
 _ROW_BREAK = "\n"  # never part of a skeleton, so no match spans two rows
 
 
@@ -58,10 +64,31 @@ def skeleton(texts: pa.Array) -> pa.Array:
     return pc.replace_substring_regex(texts, _SEPARATORS, "")
 
 
+def _plain_latin(ch: str) -> str | None:
+    """The ASCII letter under a Latin letter with tone marks or accents (è, ǎ, ü -> e, a, u), else None."""
+    base = unicodedata.normalize("NFD", ch)[0]
+    return base if base != ch and base.isascii() and base.isalpha() else None
+
+
+@functools.cache
+def fold_table() -> dict[int, str]:
+    """What `fold` maps, one character for one: traditional -> simplified (t2s_chars.txt), Latin letters with
+    tone marks or accents -> plain ones (`sè情` is `se情`, pinyin written with its tones), SYMBOL_WORDS, VARIANTS."""
+    table = dict(t2s_table())
+    for cp in range(0xC0, 0x250):
+        plain = _plain_latin(chr(cp))
+        if plain:
+            table[cp] = plain.lower()
+    table.update({ord(k): v for k, v in SYMBOL_WORDS.items()})
+    table.update({ord(k): v for k, v in VARIANTS.items()})
+    table.update({trad: VARIANTS.get(simp, simp) for trad, simp in table.items()})
+    return table
+
+
 @functools.cache
 def _fold_lookup() -> np.ndarray:
     """Code point -> folded code point, for every code point up to the table's highest."""
-    table = t2s_table()
+    table = fold_table()
     lookup = np.arange(max(table) + 1, dtype=np.uint32)
     for trad, simp in table.items():
         lookup[trad] = ord(simp)
@@ -69,11 +96,12 @@ def _fold_lookup() -> np.ndarray:
 
 
 def fold(text: str) -> str:
-    """Traditional characters as simplified ones, one for one (offsets are kept). A long text (a batch's
+    """Traditional characters as simplified ones, tone-marked Latin letters as plain ones, one for one (offsets
+    are kept; see `fold_table`). A long text (a batch's
     joined skeletons) goes through numpy on its UTF-32 code points: str.translate with a table of 3,000
     characters costs about 1 µs per caption, this 0.1 µs."""
     if len(text) < 512:
-        return text.translate(t2s_table())
+        return text.translate(fold_table())
     lookup = _fold_lookup()
     points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     folded = np.where(points < len(lookup), lookup[np.minimum(points, len(lookup) - 1)], points)
@@ -93,8 +121,11 @@ def read_lexicon(path: str | Path, storage: StorageConfig | None = None) -> list
 
 
 def _is_separator(ch: str) -> bool:
-    """Python twin of `_SEPARATORS` (whitespace, punctuation, symbols, control and format)."""
+    """Python twin of `_SEPARATORS` (whitespace, punctuation, symbols but SYMBOL_WORDS, control and format)."""
+    if ch in SYMBOL_WORDS:
+        return False
     return ch.isspace() or unicodedata.category(ch)[0] in "PS" or unicodedata.category(ch) in ("Cc", "Cf")
+
 
 
 class BoundaryCheck:

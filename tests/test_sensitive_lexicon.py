@@ -38,8 +38,8 @@ from wukong.report.synthetic import write_synthetic_data_dir
 LABELLED = Path(__file__).parent / "data" / "labelled"
 LDNOOBW = "derived from LDNOOBW (github.com/LDNOOBW, commit 5faf2ba), CC BY 4.0"
 # Dev sets (tests/data/labelled/sensitive_dev.tsv, 434 unsafe and 345 safe captions: all rejected and all kept;
-# sensitive_dev2.tsv, round 2, 192 unsafe and 135 safe: 191 rejected, 134 kept). The floors are the issue's
-# figures for the held-out set.
+# sensitive_dev2.tsv, round 2, 192 unsafe and 135 safe: 191 rejected, 134 kept; sensitive_dev3.tsv, round 3, 816
+# unsafe and 393 safe: 805 rejected, 392 kept). The floors are the figures for the held-out set.
 MIN_REJECTED = 0.95
 MIN_KEPT = 0.98
 
@@ -61,7 +61,7 @@ def details(flt: SensitiveFilter, captions: list[str]) -> list[str | None]:
     ("赌球 外围 盘口", "gambling:赌球"),
     ("真人百家乐 美女荷官", "gambling:百家乐"),
     ("成人影院 免费在线观看", "porn:成人影院"),
-    ("午夜福利 免费在线观看", "porn:免费在线观看"),
+    ("午夜福利 免费在线观看", "porn:午夜福利"),
     ("出售冰毒 货到付款", "drugs:冰毒"),
     ("大麻种子 出售", "drugs:大麻"),
     ("仿真枪 出售 秃鹰", "weapons:仿真枪"),
@@ -125,6 +125,41 @@ def test_round_two_slang_with_its_context(flt: SensitiveFilter, caption: str, de
     "驾照 消分 学法减分 12123", "炉石 套牌 出售", "500g水果 价格", "存100送100 话费 移动",
 ])
 def test_round_two_everyday_words_are_kept(flt: SensitiveFilter, caption: str) -> None:
+    assert details(flt, [caption]) == [None]
+
+
+@pytest.mark.parametrize(("caption", "detail"), [
+    # contact bait, homophones, initials, emoji and tone marks (round 3)
+    ("菠菜担保 大额出款 加V", "gambling:菠菜担保"), ("bjl稳赢打法 带你翻本", "gambling:bjl"),
+    ("红中麻将群 一元一分 24小时", "gambling:红中麻将"), ("皇冠信用网 代理开户", "gambling:皇冠信用网"),
+    ("同城喝茶 新茶到 空降", "porn:喝茶"), ("兼职小妹 上门全套", "porn:兼职小妹"), ("sè情 视频", "porn:se情"),
+    ("亚洲欧美日韩 在线", "porn:亚洲欧美日韩"), ("出冰货 同城 加V", "drugs:出冰"),
+    ("神仙水 女用 一滴见效", "drugs:神仙水"), ("折叠弩 强力 出售", "weapons:折叠弩"),
+    ("仿真步枪 可发射 金属", "weapons:仿真步枪"), ("身份证办理 加微 快速", "fake_documents:身份证"),
+    ("执业医师证 不用考 办理", "fake_documents:执业医师证"), ("四件套 收购 高价 长期", "fraud:四件套"),
+    ("卡农 出卡 一类卡", "fraud:卡农"), ("你🐴死了 狗东西", "insults:你马死了"), ("caonima 滚", "insults:caonima"),
+    ("岛国大片 资源 分享", "porn:岛国大片"), ("快乐丸 蹦迪 必备", "drugs:快乐丸"), ("黑星 手枪 出", "weapons:黑星"),
+    ("包装资料 贷款 下款", "fraud:包装资料"), ("一元一分 红中麻将", "gambling:一元一分"),
+    ("澳门金沙官网-澳门金沙官方网站-欢迎您", "gambling:澳门金沙"), ("亚博yabo官网", "gambling:亚博"),
+    ("外送茶 私訊", "porn:外送茶"), ("人頭帳戶 收購", "fraud:人头账户"),
+])
+def test_round_three_spam_phrasing(flt: SensitiveFilter, caption: str, detail: str) -> None:
+    assert details(flt, [caption]) == [detail]
+
+
+@pytest.mark.parametrize("caption", [
+    # the everyday senses of the round-3 words, and their vetoes
+    "四件套 床品 纯棉", "卡农 钢琴曲 D大调", "神仙水 精华 护肤", "新茶上市 品茶 龙井", "网吧包夜 开黑", "预选赛 外围赛",
+    "上门 全套 保洁服务", "月嫂 陪睡 服务 价格", "空降兵部队 训练", "税务局 代开发票 流程", "可开发票 有问题私聊",
+    "身份证办理进度查询", "驾照拿证了 开心", "全金属 手枪钻 家用", "沐浴炸弹 制作教程", "子弹项链 包邮",
+    "申博经验 分享 博士申请", "体彩 代理 加盟", "房贷 当天下款 银行", "旺铺出租 微信", "天天操心 孩子 学习",
+    "久久热销 爆款", "打K 唱歌 周末", "狗 B超 宠物医院", "脑瘫儿童 康复中心", "骑🐴 草原", "2B铅笔 考试专用",
+    "快乐 丸子 汤", "印度支那 半岛 地图", "小姐姐 同款 价格", "溜冰壶 冰上运动", "酒店 偷拍 摄像头 排查方法",
+    "亚博会 博览会 展位", "金沙遗址博物馆 官网", "帳篷 露營", "無套路 營銷", "出入境 证件办理 流程",
+    "社会福利资源 整合", "成人在线教育 平台", "人兽共患病 防治", "外送茶饮 奶茶店", "看黄金 价格", "宝马会 车友会",
+    "薛之谦 丑八怪 歌词",
+])
+def test_round_three_everyday_words_are_kept(flt: SensitiveFilter, caption: str) -> None:
     assert details(flt, [caption]) == [None]
 
 
@@ -199,7 +234,7 @@ def test_lexicon_files_name_their_sources_and_hold_no_short_strings() -> None:
     assert not words & {"乳", "13.", "13点", "奶", "性", "淫", "逼", "成人", "激情", "处女", "乳房", "屁股", "你妈",
                         "妈的"}
     assert "乳交" in words and "傻逼" in words
-    assert sum(len(category_terms(c)) for c in default_categories()) >= 500
+    assert sum(len(category_terms(c)) for c in default_categories()) >= 2000
     assert set(context_sets()) >= {"education", "selling", "adult"}
 
 
@@ -244,6 +279,17 @@ def test_second_dev_set_per_category() -> None:
         assert s.unsafe >= 25 and s.safe >= 10, category
         assert s.rejected_rate >= MIN_REJECTED, (category, scores["all"].misses)
     assert scores["all"].kept_rate >= MIN_KEPT, scores["all"].misses
+
+
+def test_third_dev_set_per_category() -> None:
+    rows = read_labelled(LABELLED / "sensitive_dev3.tsv")
+    assert len(rows) >= 1000
+    scores = measure(rows, Config())
+    for category in default_categories():
+        s = scores[category]
+        assert s.unsafe >= 90 and s.safe >= 30, category
+        assert s.rejected_rate >= MIN_REJECTED and s.kept_rate >= MIN_KEPT, (category, scores["all"].misses)
+    assert scores["all"].other_category == 0
 
 
 def test_bench_lexicon_prints_per_category_rates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -90,6 +90,30 @@ def test_traditional_characters_are_folded_and_latin_words_kept_whole(tmp_path: 
     assert run(SensitiveFilter(cfg), batch).column("detail").to_pylist() == ["user:禁词"] + [None] * 300 + ["user:坏话"]
 
 
+def test_tone_marks_and_the_horse_emoji_are_folded(tmp_path: Path) -> None:
+    lexicon = tmp_path / "mine.txt"
+    lexicon.write_text("se情\n你马死了\n", encoding="utf-8")
+    cfg = Config()
+    cfg.text.sensitive_words = [str(lexicon)]
+    cfg.text.use_default_lexicon = False
+    captions = ["sè情 视频", "SÈ情", "你🐴死了", "你 🐎 死 了", "你★死了", "骑🐴 草原", "Pokémon 卡牌"]
+    out = run(SensitiveFilter(cfg), captions)
+    assert out.column("detail").to_pylist() == ["user:se情", "user:se情", "user:你马死了", "user:你马死了", None, None,
+                                                None]
+    batch = ["普通的 風景 照片"] * 300 + ["sè情", "你🐴死了"]  # the long batch's numpy path folds them too
+    assert run(SensitiveFilter(cfg), batch).column("detail").to_pylist()[-2:] == ["user:se情", "user:你马死了"]
+
+
+def test_zhang_of_accounts_is_folded_in_both_scripts(tmp_path: Path) -> None:
+    lexicon = tmp_path / "mine.txt"
+    lexicon.write_text("对公账户\n", encoding="utf-8")
+    cfg = Config()
+    cfg.text.sensitive_words = [str(lexicon)]
+    cfg.text.use_default_lexicon = False
+    out = run(SensitiveFilter(cfg), ["對公帳戶 出售", "对公帐户 出售", "对公账户", "帐篷 露营"])
+    assert out.column("detail").to_pylist() == ["user:对公账户"] * 3 + [None]
+
+
 def test_the_folding_table_leaves_simplified_text_alone() -> None:
     table = t2s_table()
     assert len(table) > 3000 and table[ord("槍")] == "枪" and table[ord("澀")] == "涩" and table[ord("樂")] == "乐"
