@@ -11,8 +11,11 @@ from typing import Any
 
 from scrapy.settings import Settings
 
+from crawler.offline_psl import use_bundled_suffix_list
 from manifests.config import DEFAULT_USER_AGENT, CrawlConfig
 from manifests.storage import DataPath
+
+use_bundled_suffix_list()  # every Scrapy process of ours loads this module: no suffix list downloaded
 
 BOT_NAME = "wukong"
 SPIDER_MODULES = ["crawler.spiders"]
