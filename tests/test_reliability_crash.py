@@ -213,8 +213,12 @@ def test_a_pair_delivered_twice_does_not_count_twice_for_caption_frequency() -> 
 def test_crawl_killed_twice_then_resumed_has_every_pair(demo_web: Any, tmp_path: Path) -> None:
     rng = random.Random(SEED)
     out = tmp_path / "candidates"
+    # Paced (a request per 20 ms from the one host): the demo web's crawl then lasts ~8 s whatever the load,
+    # where unpaced it wrote its 30 parts in 1.6 s, less than this process, starved on a loaded machine,
+    # took to notice the second part: the crawl had finished when the first kill came (issue 17).
     cmd = wukong_cmd("crawl", "--spider", "site", "--start-url", demo_web.url("/"), "--config", str(CONFIG),
-                     "--set", "crawl.rows_per_part=50", "--out", str(out))
+                     "--set", "crawl.rows_per_part=50", "--set", "crawl.download_delay=0.02",
+                     "--set", "crawl.concurrent_requests_per_host=1", "--out", str(out))
     env = {**os.environ, "WUKONG_LOOPBACK_ONLY": "1"}
     parts = lambda: len(list(out.glob("part-site-*.parquet")))  # noqa: E731
     kills = 0
