@@ -39,7 +39,7 @@ LABELLED = Path(__file__).parent / "data" / "labelled"
 LDNOOBW = "derived from LDNOOBW (github.com/LDNOOBW, commit 5faf2ba), CC BY 4.0"
 # Dev sets (tests/data/labelled/sensitive_dev.tsv, 434 unsafe and 345 safe captions: all rejected and all kept;
 # sensitive_dev2.tsv, round 2, 192 unsafe and 135 safe: 191 rejected, 134 kept; sensitive_dev3.tsv, round 3, 816
-# unsafe and 393 safe: 805 rejected, 392 kept; sensitive_dev4.tsv, round 4, 539 unsafe and 204 safe: 538 rejected,
+# unsafe and 393 safe: 806 rejected, 392 kept; sensitive_dev4.tsv, round 4, 587 unsafe and 215 safe: 583 rejected,
 # all kept). The floors are the figures for the held-out set.
 MIN_REJECTED = 0.95
 MIN_KEPT = 0.98
