@@ -39,7 +39,8 @@ LABELLED = Path(__file__).parent / "data" / "labelled"
 LDNOOBW = "derived from LDNOOBW (github.com/LDNOOBW, commit 5faf2ba), CC BY 4.0"
 # Dev sets (tests/data/labelled/sensitive_dev.tsv, 434 unsafe and 345 safe captions: all rejected and all kept;
 # sensitive_dev2.tsv, round 2, 192 unsafe and 135 safe: 191 rejected, 134 kept; sensitive_dev3.tsv, round 3, 816
-# unsafe and 393 safe: 805 rejected, 392 kept). The floors are the figures for the held-out set.
+# unsafe and 393 safe: 806 rejected, 392 kept; sensitive_dev4.tsv, round 4, 587 unsafe and 215 safe: 583 rejected,
+# all kept). The floors are the figures for the held-out set.
 MIN_REJECTED = 0.95
 MIN_KEPT = 0.98
 
@@ -160,6 +161,39 @@ def test_round_three_spam_phrasing(flt: SensitiveFilter, caption: str, detail: s
     "薛之谦 丑八怪 歌词",
 ])
 def test_round_three_everyday_words_are_kept(flt: SensitiveFilter, caption: str) -> None:
+    assert details(flt, [caption]) == [None]
+
+
+@pytest.mark.parametrize(("caption", "detail"), [
+    # round 4: homophones of the family curse, the dog emoji and ×, insults aimed at a person, slurs on a people
+    ("糙尼玛 垃圾客服", "insults:糙尼玛"), ("🐶东西 你也配", "insults:狗东西"), ("傻× 主播", "insults:傻x"),
+    ("死废物 一天到晚啥也不干", "insults:死废物"), ("河南人都是骗子 偷井盖的", "insults:河南人"),
+    ("你个神经病 离我远点", "insults:你个神经病"), ("狐狸精 勾引别人老公 不要脸", "insults:狐狸精"),
+    ("干恁娘", "insults:干恁娘"), ("你个老逼登", "insults:老逼登"), ("狼心狗肺的东西", "insults:狼心狗肺的东西"),
+    ("有人生没人养", "insults:有人生没人养"),
+    # accounts for hire, unbanning, cash-out, bad-credit loans, identity for hire, payment channels, job lures
+    ("出租支付宝账号 长期合作", "fraud:出租支付宝"), ("微信解封 秒解 专业团队", "fraud:解封"),
+    ("花呗额度变现 秒回款", "fraud:额度变现"), ("负债高也能下款", "fraud:也能下款"),
+    ("人脸代过 兼职", "fraud:人脸代过"),
+    ("代付通道 稳定 跑量", "fraud:代付通道"), ("芝麻分550 即可下款", "fraud:芝麻分"), ("缅北 高薪 招聘", "fraud:缅北"),
+    ("牛牛红包群 押庄", "gambling:牛牛"), ("嗨草 出售", "drugs:嗨草"), ("乙醚 迷晕 出售", "drugs:乙醚"),
+    ("PS身份证 修改证件", "fake_documents:ps身份证"), ("买学历 全日制", "fake_documents:买学历"),
+    ("秃子 套件 出", "weapons:秃子"), ("3D打印枪 图纸 下载", "weapons:3d打印枪"), ("黑索金 出售", "weapons:黑索金"),
+])
+def test_round_four_phrasing(flt: SensitiveFilter, caption: str, detail: str) -> None:
+    assert details(flt, [caption]) == [detail]
+
+
+@pytest.mark.parametrize("caption", [
+    # the everyday senses of the round-4 words, and their vetoes
+    "废物利用 手工DIY", "排出体内废物 排毒", "乡巴佬卤蛋 零食", "白痴 陀思妥耶夫斯基 小说", "人渣反派自救系统 小说",
+    "年终资金盘点 财务", "小区解封 疫情", "新盘开盘 认购 楼盘", "汽车出租 QQ联系 日租", "U商城 会员积分兑换",
+    "QQ解冻 官方申诉流程", "白户 第一张信用卡 申请攻略", "身份证 即可 办理 社保卡", "p图教程 证件照换底色",
+    "秃子 发型 男士", "3d打印 枪 模型 玩具", "河南人 勤劳 朴实", "黑人抬棺 表情包", "阿尼哥 元代 建筑师",
+    "硝化甘油片 心绞痛", "走了狗屎运 中奖", "明天是你生日你马上就18岁了", "信用卡 额度 回收 银行 降额",
+    "麻醉药 医院 手术",
+])
+def test_round_four_everyday_words_are_kept(flt: SensitiveFilter, caption: str) -> None:
     assert details(flt, [caption]) == [None]
 
 
@@ -290,6 +324,17 @@ def test_third_dev_set_per_category() -> None:
         assert s.unsafe >= 90 and s.safe >= 30, category
         assert s.rejected_rate >= MIN_REJECTED and s.kept_rate >= MIN_KEPT, (category, scores["all"].misses)
     assert scores["all"].other_category == 0
+
+
+def test_fourth_dev_set_per_category() -> None:
+    rows = read_labelled(LABELLED / "sensitive_dev4.tsv")
+    assert len(rows) >= 700
+    scores = measure(rows, Config())
+    for category in default_categories():
+        s = scores[category]
+        assert s.unsafe >= 24, category
+        assert s.rejected_rate >= MIN_REJECTED, (category, scores["all"].misses)
+    assert scores["all"].safe >= 200 and scores["all"].kept_rate >= MIN_KEPT, scores["all"].misses
 
 
 def test_bench_lexicon_prints_per_category_rates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
