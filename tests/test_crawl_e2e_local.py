@@ -59,7 +59,10 @@ class Handler(BaseHTTPRequestHandler):
         path = parts.path
         self.server.log.append(path)
         if path.startswith("/slow/"):
-            time.sleep(0.05)
+            # 0.2 s a page, one page at a time: the 40 pages take ~8 s, so an interruption that waits for
+            # two parts lands mid-crawl even when the test process is starved of CPU for seconds (at
+            # 0.05 s the whole crawl took ~2 s, and on a loaded machine it had ended before the Ctrl-C)
+            time.sleep(0.2)
         if path == "/robots.txt":
             self.send(b"User-agent: *\nDisallow: /site/private/\nDisallow: /slow/site/private/\n", "text/plain")
         elif path == "/":
