@@ -4,19 +4,17 @@ listed candidates are never downloaded, and every row is still accounted for."""
 
 from __future__ import annotations
 
-import io
 import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from aiohttp import web
 from loopback import serve_app
-from PIL import Image
+from test_filter_stage import _jpeg  # a distinct 320x240 noise JPEG per seed
 
 from filters.base import apply_filters
 from filters.opt_out_list import OptOutListFilter, load_opt_out_lists
@@ -129,14 +127,6 @@ def test_list_on_object_storage(s3_server) -> None:
 # -- the whole filter stage ---------------------------------------------------------------------
 
 HITS: Counter[str] = Counter()
-
-
-def _jpeg(seed: int) -> bytes:
-    """A distinct image per seed (noise blocks: no two are near duplicates)."""
-    arr = np.random.default_rng(seed).integers(0, 255, (30, 40, 3), dtype=np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(arr).resize((320, 240), Image.Resampling.NEAREST).save(buf, "JPEG", quality=90)
-    return buf.getvalue()
 
 
 def _app() -> web.Application:

@@ -4,12 +4,10 @@ captions are untouched; the labelled set meets the thresholds; the filter stage 
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -17,7 +15,7 @@ from aiohttp import web
 from candidate_parts import write_candidate_parts
 from loopback import serve_app
 from mojibake_set import CORRECT, HOLDOUT, KINDS, TUNE, is_nothing_left, labelled_set, outcomes, rates
-from PIL import Image
+from test_filter_stage import _jpeg  # a distinct 320x240 noise JPEG per seed
 
 from filters.base import apply_filter, apply_filters
 from filters.mojibake import MOJIBAKE, MojibakeFilter, suspicious_pattern
@@ -256,13 +254,6 @@ STAGE_CAPTIONS = [
     "北京故宫的红墙{}号",
     "臺北101跨年煙火{}",
 ]
-
-
-def _jpeg(seed: int) -> bytes:
-    arr = np.random.default_rng(seed).integers(0, 255, (30, 40, 3), dtype=np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(arr).resize((320, 240), Image.Resampling.NEAREST).save(buf, "JPEG", quality=90)
-    return buf.getvalue()
 
 
 @pytest.fixture(scope="module")
