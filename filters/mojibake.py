@@ -62,33 +62,28 @@ def _char_class(code_points: Iterable[int]) -> str:
     return "[" + "".join(parts) + "]"
 
 
+def _gbk_big5_chars(pairs: Iterable[tuple[int, int]]) -> set[int]:
+    """The characters GBK or Big5 make of each two-byte pair (pairs neither codec reads are skipped)."""
+    out: set[int] = set()
+    for first, second in pairs:
+        for codec in ("gbk", "big5"):
+            try:
+                out.add(ord(bytes([first, second]).decode(codec)))
+            except UnicodeDecodeError:
+                pass
+    return out
+
+
 def _wrong_decoded_leads() -> set[int]:
     """Characters GBK or Big5 make of a UTF-8 lead byte followed by a continuation byte."""
-    out: set[int] = set()
-    for lead in _UTF8_LEADS:
-        for trail in _CONTINUATIONS:
-            for codec in ("gbk", "big5"):
-                try:
-                    out.add(ord(bytes([lead, trail]).decode(codec)))
-                except UnicodeDecodeError:
-                    pass
-    return out
+    return _gbk_big5_chars((lead, trail) for lead in _UTF8_LEADS for trail in _CONTINUATIONS)
 
 
 def _utf8_shaped_chars() -> set[int]:
     """Characters GBK or Big5 make of two bytes of a UTF-8 stream of Chinese: lead and continuation in
     either order, or two continuations (what a lossy wrong decode leaves: `梁怎抒文` of 焱火烧烤店)."""
-    out: set[int] = set()
-    for first in (*_UTF8_LEADS, *_CONTINUATIONS):
-        for second in (*_UTF8_LEADS, *_CONTINUATIONS):
-            if first in _UTF8_LEADS and second in _UTF8_LEADS:
-                continue
-            for codec in ("gbk", "big5"):
-                try:
-                    out.add(ord(bytes([first, second]).decode(codec)))
-                except UnicodeDecodeError:
-                    pass
-    return out
+    either = (*_UTF8_LEADS, *_CONTINUATIONS)
+    return _gbk_big5_chars((a, b) for a in either for b in either if not (a in _UTF8_LEADS and b in _UTF8_LEADS))
 
 
 def _outside_gb2312() -> set[int]:
