@@ -7,7 +7,7 @@ cut again)."""
 
 from __future__ import annotations
 
-import jieba.posseg
+from typing import TYPE_CHECKING
 
 from filters.name_context import Token
 from filters.name_lexicon import NameLexicon
@@ -23,6 +23,9 @@ from filters.name_rules import (
     WISHES,
     ZI_ENDINGS,
 )
+
+if TYPE_CHECKING:
+    import jieba.posseg
 
 
 class NameTokenizer:

@@ -55,10 +55,6 @@ fiction_works.txt: `平凡的世界 孙少平`, 孙少安和贺秀莲) unless pe
 
 from __future__ import annotations
 
-import logging
-
-import jieba
-import jieba.posseg
 import pyarrow as pa
 
 from filters.name_context import (
@@ -103,6 +99,7 @@ from filters.name_sources import OtherSources
 from filters.name_tokens import NameTokenizer
 from filters.span_mask import mask_column, replace_spans
 from manifests.config import Config, PrivacyConfig
+from manifests.jieba_dict import load_posseg, load_tokenizer
 
 __all__ = ["NameLexicon", "NameMasker", "mask_names"]
 
@@ -119,11 +116,10 @@ class NameMasker:
         self.enabled = privacy.mask_person_names
         self.token = privacy.name_token
         self.lexicon = NameLexicon.load()
-        jieba.setLogLevel(logging.WARNING)
-        jieba.dt.initialize()
-        self._pos = jieba.posseg.dt
-        self._freq = jieba.dt.FREQ
-        self._tags = jieba.posseg.dt.word_tag_tab
+        pos = load_posseg().dt
+        self._pos = pos
+        self._freq = load_tokenizer().FREQ
+        self._tags = pos.word_tag_tab
         self._idf: dict[str, float] | None = None  # loaded on first use (about 0.3 s)
         # RE2 prefilter, exact: every name starts with a surname and a Han character, or is a listed
         # person, so rows without either never reach jieba.

@@ -142,10 +142,15 @@ def remove_tree(path: DataPath) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
+def cache_root() -> Path:
+    """This machine's cache folder for wukong: `$WUKONG_CACHE` or ~/.cache/wukong."""
+    return Path(os.environ.get("WUKONG_CACHE") or Path.home() / ".cache" / "wukong")
+
+
 def local_cache_dir(path: DataPath, purpose: str) -> Path:
     """A local folder tied to a remote location, for what cannot live on object storage (locks,
-    append-only journals, logs): `$WUKONG_CACHE` or ~/.cache/wukong, then purpose and the URL."""
-    base = Path(os.environ.get("WUKONG_CACHE") or Path.home() / ".cache" / "wukong")
+    append-only journals, logs): `cache_root()`, then purpose and the URL."""
+    base = cache_root()
     digest = hashlib.sha256(str(path).encode("utf-8")).hexdigest()[:16]
     return base / purpose / f"{path.name or 'root'}-{digest}"
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 import numpy as np
+
+from manifests.jieba_dict import load_tokenizer
 
 QUANTILES: tuple[tuple[str, float], ...] = (
     ("min", 0.0), ("p5", 0.05), ("p25", 0.25), ("median", 0.5), ("p75", 0.75), ("p95", 0.95), ("max", 1.0),
@@ -33,12 +34,10 @@ def quantile_table(columns: dict[str, Sequence[float] | np.ndarray]) -> str:
 
 def word_counts(captions: list[str]) -> tuple[np.ndarray, int]:
     """jieba word counts (spaces not counted) of every caption, or of an evenly spaced sample of them."""
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
+    tokenizer = load_tokenizer()
     step = max(1, -(-len(captions) // MAX_WORD_SAMPLE))
     sample = captions[::step]
-    counts = np.fromiter((sum(1 for w in jieba.lcut(c) if w.strip()) for c in sample), dtype=np.int64,
+    counts = np.fromiter((sum(1 for w in tokenizer.lcut(c) if w.strip()) for c in sample), dtype=np.int64,
                          count=len(sample))
     return counts, len(sample)
 

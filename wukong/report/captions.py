@@ -8,7 +8,6 @@ budget of words a caption may use).
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Iterable
 
 import numpy as np
@@ -16,13 +15,10 @@ import numpy as np
 
 @functools.cache
 def tokenizer():  # -> jieba.Tokenizer (jieba ships no type hints)
-    """The process's one jieba tokenizer, its dictionary loaded once."""
-    import jieba
+    """The process's one jieba tokenizer, its dictionary loaded once (manifests.jieba_dict)."""
+    from manifests.jieba_dict import load_tokenizer
 
-    logging.getLogger("jieba").setLevel(logging.WARNING)  # "Building prefix dict ..." is noise here
-    tok = jieba.Tokenizer()
-    tok.initialize()
-    return tok
+    return load_tokenizer()
 
 
 def word_count(caption: str) -> int:

@@ -1,0 +1,199 @@
+"""jieba's two dictionaries, loaded from a compact local cache: every stage's start-up pays them.
+
+jieba builds its prefix dictionary (`Tokenizer.FREQ`, about 500,000 words and prefixes) from its
+bundled dict.txt and keeps it in a marshal file that takes about 0.9 CPU-s to load; its part-of-
+speech tagger parses dict.txt again (about 0.4 s) on `import jieba.posseg`. Here both are kept as
+plain data (the words joined by newlines, the counts a little-endian int64 array, the tags joined by
+newlines) and rebuilt as dicts in about a third of that time. No pickle or marshal is read, so a
+planted cache file cannot run code.
+
+The cache is exactly what jieba builds (a test compares them), lives under `$WUKONG_CACHE` or
+~/.cache/wukong (`jieba/`), and is keyed by jieba's version and dict.txt's size and mtime. A missing
+or damaged cache is rebuilt with jieba's own code and written atomically; a folder that cannot be
+written leaves the process on jieba's own path. Only jieba's default dictionary is cached: a
+tokenizer given another dictionary, cache file or temporary folder is left to jieba.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import logging
+import os
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import jieba
+import numpy as np
+
+from manifests.storage import cache_root
+
+log = logging.getLogger(__name__)
+
+MAGIC = b"wukong-jieba-dict 1\n"
+_LOCK = threading.RLock()
+
+
+def dict_file() -> Path:
+    """jieba's bundled dictionary (dict.txt)."""
+    return Path(jieba.__file__).resolve().parent / jieba.DEFAULT_DICT_NAME
+
+
+def cache_file(kind: str) -> Path:
+    """Where the `kind` ("prefix" or "tags") cache of this jieba and this dict.txt lives."""
+    st = dict_file().stat()
+    return cache_root() / "jieba" / f"{kind}-{jieba.__version__}-{st.st_size}-{st.st_mtime_ns}.bin"
+
+
+def _encode(header: dict[str, Any], *sections: bytes) -> bytes:
+    head = json.dumps({**header, "sections": [len(s) for s in sections]}).encode("ascii")
+    return b"".join([MAGIC, head, b"\n", *sections])
+
+
+def _decode(data: bytes) -> tuple[dict[str, Any], list[memoryview]]:
+    if not data.startswith(MAGIC):
+        raise ValueError("not a wukong jieba cache")
+    end = data.index(b"\n", len(MAGIC))
+    header = json.loads(data[len(MAGIC):end])
+    view, at, sections = memoryview(data), end + 1, []
+    for size in header["sections"]:
+        if at + size > len(data):
+            raise ValueError("truncated")
+        sections.append(view[at:at + size])
+        at += size
+    if at != len(data):
+        raise ValueError("trailing bytes")
+    return header, sections
+
+
+def _joined(words: list[str]) -> bytes | None:
+    """The words joined by newlines, or None when a word holds one (it could not be split back)."""
+    if any("\n" in w for w in words):
+        return None
+    return "\n".join(words).encode("utf-8")
+
+
+def _split(section: memoryview, n: int) -> list[str]:
+    words = str(section, "utf-8").split("\n") if n else []
+    if len(words) != n:
+        raise ValueError(f"{len(words)} words, header says {n}")
+    return words
+
+
+def encode_prefix(freq: dict[str, int], total: int) -> bytes | None:
+    words = list(freq)
+    joined = _joined(words)
+    if joined is None:
+        return None
+    counts = np.fromiter(freq.values(), dtype="<i8", count=len(words))
+    return _encode({"n": len(words), "total": total}, joined, counts.tobytes())
+
+
+def decode_prefix(data: bytes) -> tuple[dict[str, int], int]:
+    header, (words, counts) = _decode(data)
+    n = header["n"]
+    values = np.frombuffer(counts, dtype="<i8")
+    if len(values) != n:
+        raise ValueError(f"{len(values)} counts, header says {n}")
+    return dict(zip(_split(words, n), values.tolist(), strict=True)), int(header["total"])
+
+
+def encode_tags(tags: dict[str, str]) -> bytes | None:
+    words, flags = _joined(list(tags)), _joined(list(tags.values()))
+    if words is None or flags is None:
+        return None
+    return _encode({"n": len(tags)}, words, flags)
+
+
+def decode_tags(data: bytes) -> dict[str, str]:
+    header, (words, flags) = _decode(data)
+    n = header["n"]
+    return dict(zip(_split(words, n), _split(flags, n), strict=True))
+
+
+def _read(path: Path, decode: Any) -> Any:
+    """The decoded cache, or None when it is missing or damaged (then it is rebuilt)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        log.debug("jieba cache %s unreadable (%s): using jieba's own loading", path, exc)
+        return None
+    try:
+        return decode(data)
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        log.warning("jieba cache %s is damaged (%s): rebuilding it", path, exc)
+        return None
+
+
+def _write(path: Path, data: bytes | None) -> None:
+    """Writes the cache atomically; a folder that cannot be written only costs the next start-up."""
+    if data is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.debug("jieba cache %s not written (%s)", path, exc)
+
+
+def _default(tokenizer: jieba.Tokenizer) -> bool:
+    """True for a tokenizer on jieba's bundled dictionary with jieba's default cache settings."""
+    return tokenizer.dictionary == jieba.DEFAULT_DICT and not tokenizer.cache_file and not tokenizer.tmp_dir
+
+
+def load_tokenizer() -> jieba.Tokenizer:
+    """jieba's default tokenizer (`jieba.dt`, the one `jieba.cut` uses) with its prefix dictionary
+    loaded, from the cache when there is one. Once per process; later calls return at once."""
+    dt = jieba.dt
+    if dt.initialized:
+        return dt
+    jieba.setLogLevel(logging.WARNING)
+    with _LOCK:
+        if dt.initialized or not _default(dt):
+            dt.initialize()
+            return dt
+        path = cache_file("prefix")
+        cached = _read(path, decode_prefix)
+        if cached is None:
+            dt.initialize()
+            _write(path, encode_prefix(dt.FREQ, dt.total))
+        else:
+            with dt.lock:
+                dt.FREQ, dt.total = cached
+                dt.initialized = True
+    return dt
+
+
+def load_posseg() -> ModuleType:
+    """`jieba.posseg`, its tagger's word-tag table loaded from the cache when there is one (importing
+    it the usual way parses dict.txt again). Its tokenizer is `jieba.dt`, loaded by `load_tokenizer`."""
+    dt = load_tokenizer()
+    with _LOCK:
+        if "jieba.posseg" in sys.modules:
+            return sys.modules["jieba.posseg"]
+        path = cache_file("tags")
+        tags = _read(path, decode_tags) if _default(dt) else None
+        if tags is None:
+            posseg = importlib.import_module("jieba.posseg")
+            if _default(dt):
+                _write(path, encode_tags(posseg.dt.word_tag_tab))
+            return posseg
+        # The module builds its tagger at import and reads dict.txt for it: give it nothing to read,
+        # then hand it the cached table.
+        dt.get_dict_file = lambda: io.BytesIO()
+        try:
+            posseg = importlib.import_module("jieba.posseg")
+        finally:
+            del dt.get_dict_file
+        posseg.dt.word_tag_tab = tags
+        return posseg

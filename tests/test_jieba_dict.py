@@ -1,0 +1,95 @@
+"""manifests.jieba_dict: the cached dictionaries are exactly jieba's, and a bad cache costs nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from manifests.jieba_dict import decode_prefix, decode_tags, encode_prefix, encode_tags
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Loads both dictionaries through the cache, then builds them again with jieba's own code (a second
+# Tokenizer on dict.txt, a second POS tagger) and reports whether they are equal.
+PROBE = """
+import hashlib, json, logging, os
+from manifests.jieba_dict import cache_file, load_posseg, load_tokenizer
+logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+dt = load_tokenizer()
+posseg = load_posseg()
+tags = posseg.dt.word_tag_tab
+equal = None
+if os.environ.get("COMPARE") == "1":
+    import jieba
+    own = jieba.Tokenizer()
+    own.FREQ, own.total = own.gen_pfdict(own.get_dict_file())
+    equal = [dt.FREQ == own.FREQ and dt.total == own.total, tags == jieba.posseg.POSTokenizer(own).word_tag_tab]
+print(json.dumps({
+    "words": len(dt.FREQ), "tags": len(tags), "equal": equal,
+    "digest": hashlib.sha256("\\n".join(f"{k} {v}" for d in (dt.FREQ, tags)
+                                        for k, v in d.items()).encode()).hexdigest(),
+    "cut": [f"{p.word}/{p.flag}" for p in posseg.dt.cut("张伟在北京故宫拍照")],
+    "cached": [cache_file(k).is_file() for k in ("prefix", "tags")],
+}))
+"""
+
+
+def probe(cache: Path, compare: bool = False) -> tuple[dict, str]:
+    """Runs PROBE in a fresh process with this cache folder; `compare` also builds jieba's own."""
+    env = {**os.environ, "WUKONG_CACHE": str(cache), "COMPARE": "1" if compare else "0"}
+    done = subprocess.run([sys.executable, "-c", PROBE], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=120, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, dict]:
+    """A cold start (jieba's own loading, cache written), then a warm one (loaded from the cache)."""
+    cache = tmp_path_factory.mktemp("cache")
+    cold, _ = probe(cache, compare=True)
+    warm, _ = probe(cache, compare=True)
+    return cache, cold, warm
+
+
+def test_cache_gives_exactly_what_jieba_builds(built: tuple[Path, dict, dict]) -> None:
+    cache, cold, warm = built
+    files = sorted(p.name.split("-")[0] for p in (cache / "jieba").iterdir())
+    assert files == ["prefix", "tags"]
+    for run in (cold, warm):
+        assert run["words"] > 400_000 and run["tags"] > 300_000
+        assert run["equal"] == [True, True]
+        assert run["cut"] == ["张伟/nr", "在/p", "北京故宫/ns", "拍照/v"]
+        assert run["cached"] == [True, True]
+
+
+def test_damaged_cache_is_rebuilt(built: tuple[Path, dict, dict]) -> None:
+    cache, _, warm = built
+    for path in (cache / "jieba").iterdir():
+        path.write_bytes(path.read_bytes()[:1000])  # truncated, as by a full disk
+    run, stderr = probe(cache)
+    assert "is damaged (truncated): rebuilding it" in stderr
+    assert run == {**warm, "equal": None}
+    again, stderr = probe(cache)  # rewritten whole
+    assert again == run and "damaged" not in stderr
+
+
+def test_unwritable_cache_folder_falls_back_to_jieba(tmp_path: Path, built: tuple[Path, dict, dict]) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder would be")
+    run, stderr = probe(blocker)
+    assert run == {**built[2], "equal": None, "cached": [False, False]}
+    assert "Traceback" not in stderr
+
+
+def test_round_trip_and_words_that_cannot_be_stored() -> None:
+    freq = {"北京": 5, "北": 0, "a b": 3}
+    assert decode_prefix(encode_prefix(freq, 8)) == (freq, 8)
+    assert decode_tags(encode_tags({"北京": "ns", "x": "eng"})) == {"北京": "ns", "x": "eng"}
+    assert encode_prefix({"两\n行": 1}, 1) is None  # a newline inside a word: left to jieba
+    with pytest.raises(ValueError, match="not a wukong jieba cache"):
+        decode_prefix(b"\x04marshal")
