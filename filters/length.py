@@ -19,8 +19,6 @@ import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-import jieba
-import jieba.finalseg
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -28,7 +26,7 @@ from filters.base import Filter, Verdict
 from filters.text_normalize import CAPTION_NORM
 from manifests import reasons
 from manifests.config import Config
-from manifests.jieba_dict import load_tokenizer
+from manifests.jieba_dict import jieba, load_tokenizer
 
 WORD_COUNT = "word_count"
 CACHE_SIZE = 200_000

@@ -89,13 +89,13 @@ def derive_table(dict_path: Path) -> list[tuple[str, int]]:
 
 
 def jieba_dict_path() -> Path:
-    import jieba
+    from manifests.jieba_dict import jieba
 
     return Path(jieba.__file__).resolve().parent / "dict.txt"
 
 
 def write_table(path: Path = TABLE) -> None:
-    import jieba
+    from manifests.jieba_dict import jieba
 
     rows = derive_table(jieba_dict_path())
     header = (f"# Han character frequencies: each character's count in jieba {jieba.__version__}'s bundled\n"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import jieba
+from manifests.jieba_dict import jieba
 
 NAME_TAGS = frozenset({"nr", "nrfg"})
 # Tags jieba's HMM gives unknown words that are names as often as not (曾黎/ns, 吴京/ns, 华晨/nz).

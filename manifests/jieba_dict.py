@@ -28,12 +28,27 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import jieba
 import numpy as np
 
 from manifests.storage import cache_root
 
 log = logging.getLogger(__name__)
+
+
+def _import_jieba() -> ModuleType:
+    """jieba, imported without pkg_resources: jieba._compat imports it only to open jieba's bundled
+    files and opens them itself when it is missing; importing it scans every installed distribution
+    (0.1-0.3 s of each process's start-up)."""
+    if "jieba" in sys.modules or "pkg_resources" in sys.modules:
+        return importlib.import_module("jieba")
+    sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # `import pkg_resources` -> ImportError
+    try:
+        return importlib.import_module("jieba")
+    finally:
+        del sys.modules["pkg_resources"]
+
+
+jieba = _import_jieba()  # the stages import jieba from here (`from manifests.jieba_dict import jieba`)
 
 MAGIC = b"wukong-jieba-dict 1\n"
 _LOCK = threading.RLock()

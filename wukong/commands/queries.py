@@ -33,7 +33,7 @@ STOPWORDS = frozenset("""
 
 
 def jieba_dict_path() -> Path:
-    import jieba
+    from manifests.jieba_dict import jieba
 
     return Path(jieba.__file__).parent / "dict.txt"
 

@@ -45,7 +45,7 @@ def _is_word(token: str) -> bool:
 @functools.cache
 def _jieba() -> ModuleType:
     """jieba, initialised once without its start-up chatter on the log."""
-    import jieba
+    from manifests.jieba_dict import jieba
 
     logger = jieba.default_logger
     level = logger.level
