@@ -10,12 +10,15 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 
+from manifests.arrow_init import defer_pandas
+
 
 def _init_worker(driver_pid: int) -> None:
     """In pool workers: Ctrl-C is the driver's to handle (a worker finishes its task and exits when the
     driver shuts the pool down), and a worker whose driver died (kill -9) exits within half a second
     instead of waiting forever for work; files appear atomically either way."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    defer_pandas()
 
     def watch() -> None:
         while os.getppid() == driver_pid:

@@ -21,6 +21,7 @@ from typing import Any, Protocol, TypeVar
 
 from tqdm import tqdm
 
+from manifests.arrow_init import defer_pandas
 from manifests.config import Config
 from manifests.local_pool import spawn_pool
 from manifests.ray_session import cluster_address, ray_session
@@ -63,6 +64,12 @@ def _gather(handles: list[Any], next_done: Callable[[list[Any]], tuple[Any, list
     return results
 
 
+def _in_worker(fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)` in a Ray worker, after the set-up every process of the stages gets first."""
+    defer_pandas()
+    return fn(*args)
+
+
 class RayTasks:
     """Each call a 1-CPU Ray task, on whichever node of the session has a free CPU."""
 
@@ -74,8 +81,8 @@ class RayTasks:
 
         if not calls:
             return []
-        remote = ray.remote(num_cpus=1)(fn)
-        refs = [remote.remote(*args) for args in calls]
+        remote = ray.remote(num_cpus=1)(_in_worker)
+        refs = [remote.remote(fn, *args) for args in calls]
         return _gather(refs, lambda pending: ray.wait(pending, num_returns=1), ray.get, desc, unit, progress,
                        on_result)
 
