@@ -224,21 +224,22 @@ class Matcher:
         if words:
             self.context.make_automaton()
 
-    def context_of(self, skel: str) -> tuple[set[str], bool]:
-        """The context words in a row's skeleton, and whether one of them is an education word."""
+    def context_of(self, skel: str) -> tuple[set[str], list[tuple[int, int]]]:
+        """The context words in a row's skeleton, and the spans (first, last offset) of its education words."""
         found: set[str] = set()
-        education = False
+        education: list[tuple[int, int]] = []
         if len(self.context):
-            for _, (key, is_education) in self.context.iter(skel):
+            for end, (key, is_education) in self.context.iter(skel):
                 found.add(key)
-                education = education or is_education
+                if is_education:
+                    education.append((end - len(key) + 1, end))
         return found, education
 
     def first_label(self, hits: list[Hit], text: str, skel: str, boundary: BoundaryCheck) -> str | None:
         """`category:word` of the leftmost (then longest) hit that no allowed phrase covers, that crosses no
         word and has its context."""
         allowed = [(end - length + 1, end) for end, (length, terms) in hits if not terms]
-        context: tuple[set[str], bool] | None = None
+        context: tuple[set[str], list[tuple[int, int]]] | None = None
         for end, (length, terms) in sorted(hits, key=lambda h: (h[0] - h[1][0], -h[1][0])):  # leftmost, longest
             start = end - length + 1
             if not terms or any(a <= start and end <= b for a, b in allowed):
@@ -252,7 +253,8 @@ class Matcher:
                         continue
                     if term.veto and not context[0].isdisjoint(self._vetoes[term]):
                         continue
-                    if term.clearable and context[1]:
+                    # an education word inside the term is part of it (您涉嫌洗钱 is the scam's script, not news)
+                    if term.clearable and any(not (start <= a and b <= end) for a, b in context[1]):
                         continue
                 found = term
                 break
