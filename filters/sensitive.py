@@ -62,8 +62,10 @@ SYMBOL_WORDS = {
     "\N{HEAVY MULTIPLICATION X}": "x",
 }
 # Variant characters folded like traditional ones: 帐 (the t2s form of 帳, but 账 in 账户, 走账, 对公账户: 帳戶
-# folds to 帐户, and simplified writers use 帐户 too). No lexicon word holds 帐 in its own sense (帐篷).
-VARIANTS = {"帐": "账"}
+# folds to 帐户, and simplified writers use 帐户 too). No lexicon word holds 帐 in its own sense (帐篷). Then the
+# variant and look-alike characters that spam writes for a lexicon word's own (蔴古, 氷毒, 冰毐, 楼鳯, 鎗支): each is
+# rare in its own right (毐 is the name of one man of the Qin court), so folding it costs no everyday text.
+VARIANTS = {"帐": "账", "蔴": "麻", "氷": "冰", "毐": "毒", "鳯": "凤", "鎗": "枪"}
 # Removed from both sides before matching: separators an evader puts between characters (every symbol but those).
 _SEPARATORS = r"(?:[\s\p{P}\p{Cc}\p{Cf}]|[^\P{S}" + "".join(SYMBOL_WORDS) + "])+"
 _ROW_BREAK = "\n"  # never part of a skeleton, so no match spans two rows
