@@ -4,7 +4,8 @@ Words and captions are compared as *skeletons*: the normalised text (NFKC, lower
 characters) with whitespace, punctuation and symbols removed, traditional characters folded to
 simplified ones (filters/data/t2s_chars.txt) and tone-marked Latin letters to plain ones, so `赌 博`, `赌.博`,
 `赌★博`, `賭博`, `ＢＯＴ`, `b o t` and `sè情` all match, in every category; the horse emoji stands for 马
-(`你🐴死了`), the dog and pig ones for 狗 and 猪, `×` for x (`傻×`). The lexicon (filters/lexicon.py) has one file per
+(`你🐴死了`), the dog and pig ones for 狗 and 猪, `×` for x (`傻×`), the pistol for 枪, the pill for 药,
+the snowflake and the ice cube for 冰 (`仿真🔫`, `迷💊`, `溜❄`). The lexicon (filters/lexicon.py) has one file per
 category, rules that need a context word (`刻章 + @selling`), allowed phrases (a match inside
 `大麻哈鱼` or `空调外挂机` does not count) and education words that clear some categories
 (`洗钱 防范 宣传`). A match that crosses words of the caption does not count either (see
@@ -49,8 +50,8 @@ from manifests.text_files import read_text_file
 
 SENSITIVE_MATCH = "sensitive_match"
 
-# Symbols that stand for a character in abuse (`你🐴死了`, `草你🐎`: 马 for 妈; `🐶东西`, `傻×`): kept in the
-# skeleton and folded to it.
+# Symbols that stand for a character in abuse (`你🐴死了`, `草你🐎`: 马 for 妈; `🐶东西`, `傻×`) and in the street
+# trade (`仿真🔫`, `迷💊`, `溜❄`): kept in the skeleton and folded to it.
 SYMBOL_WORDS = {
     "\N{HORSE FACE}": "马",
     "\N{HORSE}": "马",
@@ -60,6 +61,10 @@ SYMBOL_WORDS = {
     "\N{PIG}": "猪",
     "\N{MULTIPLICATION SIGN}": "x",
     "\N{HEAVY MULTIPLICATION X}": "x",
+    "\N{PISTOL}": "枪",  # 仿真🔫, 手🔫
+    "\N{PILL}": "药",  # 迷💊, 春💊
+    "\N{SNOWFLAKE}": "冰",  # 溜❄, ❄毒
+    "\N{ICE CUBE}": "冰",
 }
 # Variant characters folded like traditional ones: 帐 (the t2s form of 帳, but 账 in 账户, 走账, 对公账户: 帳戶
 # folds to 帐户, and simplified writers use 帐户 too). No lexicon word holds 帐 in its own sense (帐篷). Then the
