@@ -5,10 +5,11 @@ characters) with whitespace, punctuation and symbols removed, traditional charac
 simplified ones (filters/data/t2s_chars.txt) and tone-marked Latin letters to plain ones, so `赌 博`, `赌.博`,
 `赌★博`, `賭博`, `ＢＯＴ`, `b o t` and `sè情` all match, in every category; the horse emoji stands for 马
 (`你🐴死了`), the dog and pig ones for 狗 and 猪, `×` for x (`傻×`), the pistol for 枪, the pill for 药,
-the snowflake and the ice cube for 冰 (`仿真🔫`, `迷💊`, `溜❄`). The lexicon (filters/lexicon.py) has one file per
-category, rules that need a context word (`刻章 + @selling`), allowed phrases (a match inside
-`大麻哈鱼` or `空调外挂机` does not count) and education words that clear some categories
-(`洗钱 防范 宣传`). A match that crosses words of the caption does not count either (see
+the snowflake and the ice cube for 冰 (`仿真🔫`, `迷💊`, `溜❄`), the old man for 爷 (`👴是你爹`). The
+lexicon (filters/lexicon.py) has one file per category, rules that need a context word (`刻章 + @selling`),
+allowed phrases (a match inside `大麻哈鱼` or `空调外挂机` does not count) and education words that clear
+some categories (`洗钱 防范 宣传`; not one inside the term itself, `您涉嫌洗钱`, nor inside a longer context
+word, `查处` in `不查处方`). A match that crosses words of the caption does not count either (see
 `BoundaryCheck`: `配色 情侣款` holds `色情`).
 
 One automaton over the terms and allowed phrases scans a whole batch in one pass (skeletons joined
@@ -65,6 +66,7 @@ SYMBOL_WORDS = {
     "\N{PILL}": "药",  # 迷💊, 春💊
     "\N{SNOWFLAKE}": "冰",  # 溜❄, ❄毒
     "\N{ICE CUBE}": "冰",
+    "\N{OLDER MAN}": "爷",  # 👴是你爹
 }
 # Variant characters folded like traditional ones: 帐 (the t2s form of 帳, but 账 in 账户, 走账, 对公账户: 帳戶
 # folds to 帐户, and simplified writers use 帐户 too). No lexicon word holds 帐 in its own sense (帐篷). Then the
@@ -232,14 +234,18 @@ class Matcher:
             self.context.make_automaton()
 
     def context_of(self, skel: str) -> tuple[set[str], list[tuple[int, int]]]:
-        """The context words in a row's skeleton, and the spans (first, last offset) of its education words."""
+        """The context words in a row's skeleton, and the spans (first, last offset) of its education words (those
+        not inside a longer context word)."""
         found: set[str] = set()
         education: list[tuple[int, int]] = []
+        plain: list[tuple[int, int]] = []
         if len(self.context):
             for end, (key, is_education) in self.context.iter(skel):
                 found.add(key)
-                if is_education:
-                    education.append((end - len(key) + 1, end))
+                (education if is_education else plain).append((end - len(key) + 1, end))
+        # an education word inside a longer context word is part of that word (查处 in 不查处方)
+        education = [(a, b) for a, b in education
+                     if not any(c <= a and b <= d and d - c > b - a for c, d in plain)]
         return found, education
 
     def first_label(self, hits: list[Hit], text: str, skel: str, boundary: BoundaryCheck) -> str | None:
