@@ -212,6 +212,9 @@ def test_round_four_everyday_words_are_kept(flt: SensitiveFilter, caption: str) 
     ("原味内裤 私人出售", "porn:原味内裤"), ("加钟有惊喜 男士专享 按摩", "porn:加钟"),
     ("恭喜您中奖 请点击链接领取", "fraud:恭喜您中奖"), ("刷销量 淘宝 真人", "fraud:刷销量"),
     ("这群脑残 闭嘴", "insults:这群脑残"), ("打野是猪 坑死了", "insults:打野是猪"),
+    ("白面 有货 同城面交", "drugs:白面"), ("银商 收分 出分 稳定", "gambling:银商"), ("普信男 滚", "insults:普信男"),
+    ("同城 找个伴 可过夜 私", "porn:可过夜"), ("帮人刷脸 赚钱", "fraud:帮人刷脸"),
+    ("狩猎神器 可打野猪", "weapons:狩猎神器"),
 ])
 def test_round_five_phrasing(flt: SensitiveFilter, caption: str, detail: str) -> None:
     assert details(flt, [caption]) == [detail]
@@ -228,6 +231,8 @@ def test_round_five_phrasing(flt: SensitiveFilter, caption: str, detail: str) ->
     "孤儿院 志愿者 探访 孩子", "养殖场 肥猪 出栏 价格", "动物园东北虎老虎机灵地扑向玩具球",
     "加拿大大麻合法化五年后的争议", "🧊 冰块 饮料 夏日", "💊 药品 说明书 用法", "粤语科普：扑街到底是什么意思",
     "我家这狗东西又把沙发咬了", "周末 三缺一 打麻将 娱乐 不赌钱",
+    "白面 馒头 有货 同城配送", "远离垃圾人 心理学 定律", "中医 推拿 上门按摩 老人 康复", "银行 开个户送 一桶油",
+    "黑火药 发明 古代 四大发明 历史", "酒店 大床房 可过夜 同城 优惠", "二手 iPhone 同城面交",
 ])
 def test_round_five_everyday_words_are_kept(flt: SensitiveFilter, caption: str) -> None:
     assert details(flt, [caption]) == [None]
