@@ -4,10 +4,12 @@ Words and captions are compared as *skeletons*: the normalised text (NFKC, lower
 characters) with whitespace, punctuation and symbols removed, traditional characters folded to
 simplified ones (filters/data/t2s_chars.txt) and tone-marked Latin letters to plain ones, so `赌 博`, `赌.博`,
 `赌★博`, `賭博`, `ＢＯＴ`, `b o t` and `sè情` all match, in every category; the horse emoji stands for 马
-(`你🐴死了`), the dog and pig ones for 狗 and 猪, `×` for x (`傻×`). The lexicon (filters/lexicon.py) has one file per
-category, rules that need a context word (`刻章 + @selling`), allowed phrases (a match inside
-`大麻哈鱼` or `空调外挂机` does not count) and education words that clear some categories
-(`洗钱 防范 宣传`). A match that crosses words of the caption does not count either (see
+(`你🐴死了`), the dog and pig ones for 狗 and 猪, `×` for x (`傻×`), the pistol for 枪, the pill for 药,
+the snowflake and the ice cube for 冰 (`仿真🔫`, `迷💊`, `溜❄`), the old man for 爷 (`👴是你爹`). The
+lexicon (filters/lexicon.py) has one file per category, rules that need a context word (`刻章 + @selling`),
+allowed phrases (a match inside `大麻哈鱼` or `空调外挂机` does not count) and education words that clear
+some categories (`洗钱 防范 宣传`; not one inside the term itself, `您涉嫌洗钱`, nor inside a longer context
+word, `查处` in `不查处方`). A match that crosses words of the caption does not count either (see
 `BoundaryCheck`: `配色 情侣款` holds `色情`).
 
 One automaton over the terms and allowed phrases scans a whole batch in one pass (skeletons joined
@@ -49,8 +51,8 @@ from manifests.text_files import read_text_file
 
 SENSITIVE_MATCH = "sensitive_match"
 
-# Symbols that stand for a character in abuse (`你🐴死了`, `草你🐎`: 马 for 妈; `🐶东西`, `傻×`): kept in the
-# skeleton and folded to it.
+# Symbols that stand for a character in abuse (`你🐴死了`, `草你🐎`: 马 for 妈; `🐶东西`, `傻×`) and in the street
+# trade (`仿真🔫`, `迷💊`, `溜❄`): kept in the skeleton and folded to it.
 SYMBOL_WORDS = {
     "\N{HORSE FACE}": "马",
     "\N{HORSE}": "马",
@@ -60,10 +62,17 @@ SYMBOL_WORDS = {
     "\N{PIG}": "猪",
     "\N{MULTIPLICATION SIGN}": "x",
     "\N{HEAVY MULTIPLICATION X}": "x",
+    "\N{PISTOL}": "枪",  # 仿真🔫, 手🔫
+    "\N{PILL}": "药",  # 迷💊, 春💊
+    "\N{SNOWFLAKE}": "冰",  # 溜❄, ❄毒
+    "\N{ICE CUBE}": "冰",
+    "\N{OLDER MAN}": "爷",  # 👴是你爹
 }
 # Variant characters folded like traditional ones: 帐 (the t2s form of 帳, but 账 in 账户, 走账, 对公账户: 帳戶
-# folds to 帐户, and simplified writers use 帐户 too). No lexicon word holds 帐 in its own sense (帐篷).
-VARIANTS = {"帐": "账"}
+# folds to 帐户, and simplified writers use 帐户 too). No lexicon word holds 帐 in its own sense (帐篷). Then the
+# variant and look-alike characters that spam writes for a lexicon word's own (蔴古, 氷毒, 冰毐, 楼鳯, 鎗支): each is
+# rare in its own right (毐 is the name of one man of the Qin court), so folding it costs no everyday text.
+VARIANTS = {"帐": "账", "蔴": "麻", "氷": "冰", "毐": "毒", "鳯": "凤", "鎗": "枪"}
 # Removed from both sides before matching: separators an evader puts between characters (every symbol but those).
 _SEPARATORS = r"(?:[\s\p{P}\p{Cc}\p{Cf}]|[^\P{S}" + "".join(SYMBOL_WORDS) + "])+"
 _ROW_BREAK = "\n"  # never part of a skeleton, so no match spans two rows
@@ -224,21 +233,26 @@ class Matcher:
         if words:
             self.context.make_automaton()
 
-    def context_of(self, skel: str) -> tuple[set[str], bool]:
-        """The context words in a row's skeleton, and whether one of them is an education word."""
+    def context_of(self, skel: str) -> tuple[set[str], list[tuple[int, int]]]:
+        """The context words in a row's skeleton, and the spans (first, last offset) of its education words (those
+        not inside a longer context word)."""
         found: set[str] = set()
-        education = False
+        education: list[tuple[int, int]] = []
+        plain: list[tuple[int, int]] = []
         if len(self.context):
-            for _, (key, is_education) in self.context.iter(skel):
+            for end, (key, is_education) in self.context.iter(skel):
                 found.add(key)
-                education = education or is_education
+                (education if is_education else plain).append((end - len(key) + 1, end))
+        # an education word inside a longer context word is part of that word (查处 in 不查处方)
+        education = [(a, b) for a, b in education
+                     if not any(c <= a and b <= d and d - c > b - a for c, d in plain)]
         return found, education
 
     def first_label(self, hits: list[Hit], text: str, skel: str, boundary: BoundaryCheck) -> str | None:
         """`category:word` of the leftmost (then longest) hit that no allowed phrase covers, that crosses no
         word and has its context."""
         allowed = [(end - length + 1, end) for end, (length, terms) in hits if not terms]
-        context: tuple[set[str], bool] | None = None
+        context: tuple[set[str], list[tuple[int, int]]] | None = None
         for end, (length, terms) in sorted(hits, key=lambda h: (h[0] - h[1][0], -h[1][0])):  # leftmost, longest
             start = end - length + 1
             if not terms or any(a <= start and end <= b for a, b in allowed):
@@ -252,7 +266,8 @@ class Matcher:
                         continue
                     if term.veto and not context[0].isdisjoint(self._vetoes[term]):
                         continue
-                    if term.clearable and context[1]:
+                    # an education word inside the term is part of it (您涉嫌洗钱 is the scam's script, not news)
+                    if term.clearable and any(not (start <= a and b <= end) for a, b in context[1]):
                         continue
                 found = term
                 break

@@ -40,7 +40,8 @@ LDNOOBW = "derived from LDNOOBW (github.com/LDNOOBW, commit 5faf2ba), CC BY 4.0"
 # Dev sets (tests/data/labelled/sensitive_dev.tsv, 434 unsafe and 345 safe captions: all rejected and all kept;
 # sensitive_dev2.tsv, round 2, 192 unsafe and 135 safe: 191 rejected, 134 kept; sensitive_dev3.tsv, round 3, 816
 # unsafe and 393 safe: 806 rejected, 392 kept; sensitive_dev4.tsv, round 4, 587 unsafe and 215 safe: 583 rejected,
-# all kept). The floors are the figures for the held-out set.
+# all kept; round 5: sensitive_dev5.tsv, 220 unsafe and 163 safe, sensitive_dev5a.tsv, 266 and 128, sensitive_dev5b.tsv,
+# 240 and 120, all rejected and all kept). The floors are the figures for the held-out set.
 MIN_REJECTED = 0.95
 MIN_KEPT = 0.98
 
@@ -197,6 +198,52 @@ def test_round_four_everyday_words_are_kept(flt: SensitiveFilter, caption: str) 
     assert details(flt, [caption]) == [None]
 
 
+@pytest.mark.parametrize(("caption", "detail"), [
+    # round 5: look-alike characters and emoji for a word's own, the street trade's signals, every document with every
+    # forgery signal, stakes of a card game, porn-site names, sales faked for hire, a group or a game role as the target
+    ("仿真🔫 到付", "weapons:仿真枪"), ("迷💊 无色无味", "drugs:迷药"), ("蔴古 出貨 同城", "drugs:麻古"),
+    ("冰毐 出售", "drugs:冰毒"), ("楼鳯 同城", "porn:楼凤"), ("👴是你爹 小崽子", "insults:爷是你爹"),
+    ("奶茶包有货 喝了飘 夜店专用", "drugs:奶茶包"), ("羟考酮 暗网渠道 无需处方", "drugs:羟考酮"),
+    ("枪狗 出售 可验货", "weapons:枪狗"), ("气步枪 配瞄准镜 可打百米", "weapons:气步枪"),
+    ("喷子 散弹 单管 实拍", "weapons:喷子"), ("伪造 学生证 加急", "fake_documents:伪造"),
+    ("高仿 户口本 一比一", "fake_documents:高仿"), ("营业执照 无需本人 看头像", "fake_documents:营业执照"),
+    ("一建证 不考直接拿 网上可查", "fake_documents:一建证"), ("斗地主 一分一块 微信转账", "gambling:斗地主"),
+    ("足彩推荐 包红 不中全额退", "gambling:包红"), ("91自拍 在线观看 入口", "porn:91自拍"),
+    ("原味内裤 私人出售", "porn:原味内裤"), ("加钟有惊喜 男士专享 按摩", "porn:加钟"),
+    ("恭喜您中奖 请点击链接领取", "fraud:恭喜您中奖"), ("刷销量 淘宝 真人", "fraud:刷销量"),
+    ("这群脑残 闭嘴", "insults:这群脑残"), ("打野是猪 坑死了", "insults:打野是猪"),
+    ("白面 有货 同城面交", "drugs:白面"), ("银商 收分 出分 稳定", "gambling:银商"), ("普信男 滚", "insults:普信男"),
+    ("同城 找个伴 可过夜 私", "porn:可过夜"), ("帮人刷脸 赚钱", "fraud:帮人刷脸"),
+    ("狩猎神器 可打野猪", "weapons:狩猎神器"),
+])
+def test_round_five_phrasing(flt: SensitiveFilter, caption: str, detail: str) -> None:
+    assert details(flt, [caption]) == [detail]
+
+
+@pytest.mark.parametrize("caption", [
+    # the everyday senses of the round-5 words, and their vetoes
+    "冰糖雪梨 做法", "云南老冰糖 500g 包邮 量大从优", "奥运会 射击 10米气步枪 决赛", "原味丝袜奶茶 港式",
+    "键盘喷子 网络暴力", "汽车消音器 出售 排气管", "手雷造型 打火机", "弓弩 历史 纪录片",
+    "绿萝 叶子 出货 量大从优", "AI证件照 效果逼真", "二手车 过户 驾照", "护照 过机场安检 流程",
+    "食品批发 营业执照 办理", "身份证卡套 批发", "洗浴中心 开业 有惊喜 充值优惠", "刻章店 公安备案 当天取章",
+    "斗地主 欢乐豆 微信小程序 免费", "Sex Education 性教育 美剧 第四季 视频", "CAD 套图 下载 施工图",
+    "德州 扒鸡 山东 特产", "coke 可乐 零度 饮料", "奶茶包 冲泡 速溶 早餐", "我是菜狗 求带 哈哈",
+    "孤儿院 志愿者 探访 孩子", "养殖场 肥猪 出栏 价格", "动物园东北虎老虎机灵地扑向玩具球",
+    "加拿大大麻合法化五年后的争议", "🧊 冰块 饮料 夏日", "💊 药品 说明书 用法", "粤语科普：扑街到底是什么意思",
+    "我家这狗东西又把沙发咬了", "周末 三缺一 打麻将 娱乐 不赌钱",
+    "白面 馒头 有货 同城配送", "远离垃圾人 心理学 定律", "中医 推拿 上门按摩 老人 康复", "银行 开个户送 一桶油",
+    "黑火药 发明 古代 四大发明 历史", "酒店 大床房 可过夜 同城 优惠", "二手 iPhone 同城面交",
+])
+def test_round_five_everyday_words_are_kept(flt: SensitiveFilter, caption: str) -> None:
+    assert details(flt, [caption]) == [None]
+
+
+def test_education_word_inside_the_term_or_a_longer_context_word_does_not_clear(flt: SensitiveFilter) -> None:
+    # 涉嫌 (an education word) is part of the scam's script 通知您涉嫌, and 查处 part of 不查处方 (no prescription)
+    captions = ["通知您涉嫌 转账", "您涉嫌洗钱 警方 提醒 诈骗", "曲马朵 不查处方", "曲马朵 不查处方 警方查处"]
+    assert details(flt, captions) == ["fraud:通知您涉嫌", None, "drugs:曲马朵", None]
+
+
 def test_education_context_clears_only_its_categories(flt: SensitiveFilter) -> None:
     assert EDUCATION_CLEARS == {"gambling", "drugs", "weapons", "fake_documents", "fraud"}
     captions = ["禁毒 宣传 冰毒", "反诈 宣传 操你妈", "警示教育 口交 视频", "扫黄打非 宣传 色情", "警示 赌博"]
@@ -335,6 +382,18 @@ def test_fourth_dev_set_per_category() -> None:
         assert s.unsafe >= 24, category
         assert s.rejected_rate >= MIN_REJECTED, (category, scores["all"].misses)
     assert scores["all"].safe >= 200 and scores["all"].kept_rate >= MIN_KEPT, scores["all"].misses
+
+
+@pytest.mark.parametrize("name", ["sensitive_dev5.tsv", "sensitive_dev5a.tsv", "sensitive_dev5b.tsv"])
+def test_fifth_dev_sets_per_category(name: str) -> None:
+    rows = read_labelled(LABELLED / name)
+    assert len(rows) >= 350
+    scores = measure(rows, Config())
+    for category in default_categories():
+        s = scores[category]
+        assert s.unsafe >= 30 and s.safe >= 9, category
+        assert s.rejected_rate >= MIN_REJECTED, (category, scores["all"].misses)
+    assert scores["all"].kept_rate >= MIN_KEPT, scores["all"].misses
 
 
 def test_bench_lexicon_prints_per_category_rates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
