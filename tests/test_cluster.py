@@ -107,11 +107,14 @@ def ray_cluster() -> Iterator[str]:
         address = f"127.0.0.1:{port}"
         # Ray replaces a loopback address by this machine's own address in what nodes advertise
         # (`resolve_ip_for_localhost`: multi-node mode needs it); traffic stays on this machine.
-        _ray_start(["--head", "--port", str(port), "--num-cpus", "1", "--node-ip-address", "127.0.0.1",
-                    "--include-dashboard=false", "--temp-dir", str(home)], env, home, home / "head.log", sessions)
+        # Like the stages' own local Ray (manifests.ray_session): no autoscaler monitor, no log monitors
+        # (nothing here scales, and no driver asks for worker logs); on two cores they would take a
+        # CPU-second each from every step.
+        lean = ["--num-cpus", "1", "--include-log-monitor=false", "--temp-dir", str(home)]
+        _ray_start(["--head", "--port", str(port), "--node-ip-address", "127.0.0.1", "--include-dashboard=false",
+                    "--no-monitor", *lean], env, home, home / "head.log", sessions)
         for i in range(NODES - 1):
-            _ray_start(["--address", address, "--num-cpus", "1", "--temp-dir", str(home)], env, home,
-                       home / f"worker{i}.log", sessions)
+            _ray_start(["--address", address, *lean], env, home, home / f"worker{i}.log", sessions)
         deadline = time.monotonic() + START_TIMEOUT_S
         while (alive := _alive_nodes(address, env)) < NODES and time.monotonic() < deadline:
             time.sleep(1.0)
