@@ -73,8 +73,11 @@ SYMBOL_WORDS = {
 # variant and look-alike characters that spam writes for a lexicon word's own (蔴古, 氷毒, 冰毐, 楼鳯, 鎗支): each is
 # rare in its own right (毐 is the name of one man of the Qin court), so folding it costs no everyday text.
 VARIANTS = {"帐": "账", "蔴": "麻", "氷": "冰", "毐": "毒", "鳯": "凤", "鎗": "枪"}
-# Removed from both sides before matching: separators an evader puts between characters (every symbol but those).
-_SEPARATORS = r"(?:[\s\p{P}\p{Cc}\p{Cf}]|[^\P{S}" + "".join(SYMBOL_WORDS) + "])+"
+# Removed from both sides before matching: separators an evader puts between characters (every symbol but those),
+# and the variation selectors that follow an emoji (U+FE0F after ❄ or ❤ is a mark, not a format character: left in,
+# it split `❤️约❤️全城` and `❄️💊`).
+_VARIATION_SELECTORS = "\uFE00-\uFE0F"
+_SEPARATORS = r"(?:[\s\p{P}\p{Cc}\p{Cf}" + _VARIATION_SELECTORS + r"]|[^\P{S}" + "".join(SYMBOL_WORDS) + "])+"
 _ROW_BREAK = "\n"  # never part of a skeleton, so no match spans two rows
 
 
@@ -140,10 +143,13 @@ def read_lexicon(path: str | Path, storage: StorageConfig | None = None) -> list
 
 
 def _is_separator(ch: str) -> bool:
-    """Python twin of `_SEPARATORS` (whitespace, punctuation, symbols but SYMBOL_WORDS, control and format)."""
+    """Python twin of `_SEPARATORS` (whitespace, punctuation, symbols but SYMBOL_WORDS, control and format,
+    variation selectors)."""
     if ch in SYMBOL_WORDS:
         return False
-    return ch.isspace() or unicodedata.category(ch)[0] in "PS" or unicodedata.category(ch) in ("Cc", "Cf")
+    if "\uFE00" <= ch <= "\uFE0F" or ch.isspace():
+        return True
+    return unicodedata.category(ch)[0] in "PS" or unicodedata.category(ch) in ("Cc", "Cf")
 
 
 

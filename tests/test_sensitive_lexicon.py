@@ -41,7 +41,9 @@ LDNOOBW = "derived from LDNOOBW (github.com/LDNOOBW, commit 5faf2ba), CC BY 4.0"
 # sensitive_dev2.tsv, round 2, 192 unsafe and 135 safe: 191 rejected, 134 kept; sensitive_dev3.tsv, round 3, 816
 # unsafe and 393 safe: 806 rejected, 392 kept; sensitive_dev4.tsv, round 4, 587 unsafe and 215 safe: 583 rejected,
 # all kept; round 5: sensitive_dev5.tsv, 220 unsafe and 163 safe, sensitive_dev5a.tsv, 266 and 128, sensitive_dev5b.tsv,
-# 240 and 120, all rejected and all kept). The floors are the issue's figures for the held-out set.
+# 240 and 120, all rejected and all kept; round 6: sensitive_dev6.tsv, 247 and 126, all rejected and all kept,
+# sensitive_dev6a.tsv, 253 and 126, sensitive_dev6b.tsv, 247 and 115, one unsafe kept in each). The floors are the
+# issue's figures for the held-out set.
 MIN_REJECTED = 0.95
 MIN_KEPT = 0.98
 
@@ -238,6 +240,41 @@ def test_round_five_everyday_words_are_kept(flt: SensitiveFilter, caption: str) 
     assert details(flt, [caption]) == [None]
 
 
+@pytest.mark.parametrize(("caption", "detail"), [
+    # round 6: documents made to order (@made_to_order), seals without papers, professional certificates without their
+    # exam, tipsters' betting talk, the drug trade's emoji and slang, gun slang in pinyin, porn's ways in, pay-first
+    # scams, death wishes on a family, slurs aimed at a player; emoji with a variation selector (U+FE0F)
+    ("体检报告 代做 当天出", "fake_documents:体检报告"), ("学位证 成绩单 一套包做", "fake_documents:学位证"),
+    ("财务章 不看执照 可邮寄", "fake_documents:财务章"), ("教师资格证 不用考试 直接拿证", "fake_documents:教师资格证"),
+    ("核酸报告 秒出 可开", "fake_documents:核酸报告"), ("网贷 放款前 先交解冻费", "fraud:放款"),
+    ("中奖了 请先支付运费", "fraud:中奖"), ("亚盘 稳胆 私聊拿单", "gambling:亚盘"),
+    ("盘口 赔率 进群", "gambling:盘口"), ("包赢 跟的私", "gambling:包赢"), ("祝你全家吃席", "insults:祝你全家"),
+    ("打野是脑瘫吧 送了五个", "insults:脑瘫"), ("中单是弱智吗", "insults:弱智"), ("把他骂到销号", "insults:骂到销号"),
+    ("冰冰有货 需要的老板私", "drugs:冰冰"), ("白货 可验货 纯度", "drugs:白货"),
+    ("莫达非尼 不用处方 代购", "drugs:莫达非尼"), ("溜❄️ 货好量足", "drugs:溜冰"), ("气gou 隐蔽发货", "weapons:气gou"),
+    ("电狗 现货 防身", "weapons:电狗"), ("黑火药 成品 配比", "weapons:黑火药"), ("p站 免翻墙 最新地址", "porn:p站"),
+    ("福利视频 网盘 永久", "porn:福利视频"), ("鱼讯 新鱼上架 可约", "porn:鱼讯"), ("❤️约❤️全城❤️美女❤️", "porn:约全城"),
+])
+def test_round_six_phrasing(flt: SensitiveFilter, caption: str, detail: str) -> None:
+    assert details(flt, [caption]) == [detail]
+
+
+@pytest.mark.parametrize("caption", [
+    # the everyday senses of the round-6 words, and their vetoes
+    "医院 就诊后 医生可开具诊断证明", "新车6年免检 不用验车 可直接申领年检标", "毕业证书 相框 定制 学士服合影",
+    "工作证 定制 胸卡 挂绳 员工", "盘口 分析 A股 大盘 涨停", "这套阵容包赢 攻略 出装", "P站画师 插画 壁纸 推荐",
+    "深夜福利 烧烤 小龙虾 夜宵", "私人影院 开业 团购 套餐", "冰箱 制冰机 出冰快 全国可发",
+    "可口可乐 coke 派对必备 饮料", "红烧猪肉 要几克盐 做法", "土鳖虫 中药材 养殖", "小学生 垃圾分类 课堂",
+    "复古游戏厅 老虎机 街机 老照片", "《无耻混蛋》 剧照", "豆腐渣工程 脑子里 反思", "新用户 话费 五折 营业厅 官方",
+    "脑瘫儿童 康复训练 队友 陪伴", "快三 开奖结果 江苏", "德扑 规则 教学 线上课程", "二百五十元 一斤",
+    "刻章店 公安备案 凭营业执照 当天取", "钓鱼 鱼讯 新鱼 上架 渔获", "王者 上分 攻略 排位", "孤儿院 爱心 捐赠",
+    "黑火药 四大发明 古代 配比", "范冰冰 新剧 有货", "海外文凭 认证 留学服务中心", "医师资格证 报名 考试时间",
+    "糖果 蹦迪 喜糖 婚庆",
+])
+def test_round_six_everyday_words_are_kept(flt: SensitiveFilter, caption: str) -> None:
+    assert details(flt, [caption]) == [None]
+
+
 def test_education_word_inside_the_term_or_a_longer_context_word_does_not_clear(flt: SensitiveFilter) -> None:
     # 涉嫌 (an education word) is part of the scam's script 通知您涉嫌, and 查处 part of 不查处方 (no prescription)
     captions = ["通知您涉嫌 转账", "您涉嫌洗钱 警方 提醒 诈骗", "曲马朵 不查处方", "曲马朵 不查处方 警方查处"]
@@ -384,8 +421,9 @@ def test_fourth_dev_set_per_category() -> None:
     assert scores["all"].safe >= 200 and scores["all"].kept_rate >= MIN_KEPT, scores["all"].misses
 
 
-@pytest.mark.parametrize("name", ["sensitive_dev5.tsv", "sensitive_dev5a.tsv", "sensitive_dev5b.tsv"])
-def test_fifth_dev_sets_per_category(name: str) -> None:
+@pytest.mark.parametrize("name", ["sensitive_dev5.tsv", "sensitive_dev5a.tsv", "sensitive_dev5b.tsv",
+                                  "sensitive_dev6.tsv", "sensitive_dev6a.tsv", "sensitive_dev6b.tsv"])
+def test_fifth_and_sixth_dev_sets_per_category(name: str) -> None:
     rows = read_labelled(LABELLED / name)
     assert len(rows) >= 350
     scores = measure(rows, Config())
