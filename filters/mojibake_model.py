@@ -28,6 +28,7 @@ from pathlib import Path
 from filters.length import load_jieba
 from filters.lexicon import t2s_table
 from filters.placeholder import DATA_DIR
+from manifests.jieba_dict import dict_file as jieba_dict_path
 
 TABLE = DATA_DIR / "han_char_freq.txt"
 MIN_COUNT = 10  # characters rarer than this in jieba's dictionary are left out of the table
@@ -86,12 +87,6 @@ def derive_table(dict_path: Path) -> list[tuple[str, int]]:
                 if is_han(ord(ch)):
                     counts[ch] += freq
     return sorted(((ch, n) for ch, n in counts.items() if n >= MIN_COUNT), key=lambda kv: (-kv[1], kv[0]))
-
-
-def jieba_dict_path() -> Path:
-    from manifests.jieba_dict import jieba
-
-    return Path(jieba.__file__).resolve().parent / "dict.txt"
 
 
 def write_table(path: Path = TABLE) -> None:

@@ -19,21 +19,11 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 def ray_local() -> Iterator[None]:
     """A local Ray for the whole test session (2 CPUs); stage code run in-process reuses it. Started as
     the stages start theirs (manifests.ray_session: no autoscaler monitor, no log monitor)."""
-    import ray
+    from manifests.config import Config, RayConfig
+    from manifests.ray_session import ray_session
 
-    from manifests.ray_session import start_local_node, stop_local_node
-
-    node = None
-    if not ray.is_initialized():
-        node = start_local_node(2)
-        if node is not None:
-            ray.init(address=node.address, log_to_driver=False, configure_logging=False)
-        else:
-            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield
-    ray.shutdown()
-    if node is not None:
-        stop_local_node(node)
+    with ray_session(Config(ray=RayConfig(num_cpus=2))):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -32,12 +32,6 @@ STOPWORDS = frozenset("""
 """.split())
 
 
-def jieba_dict_path() -> Path:
-    from manifests.jieba_dict import jieba
-
-    return Path(jieba.__file__).parent / "dict.txt"
-
-
 def parse_dict(lines: Iterable[str]) -> Iterator[tuple[str, int, str]]:
     """`word freq tag` lines; malformed ones are skipped."""
     for line in lines:
@@ -54,7 +48,9 @@ def keep(word: str, tag: str) -> bool:
 
 def top_queries(top: int, dictionary: Path | None = None) -> list[str]:
     """The `top` most frequent kept words (ties broken by the word, so the list is stable)."""
-    path = dictionary or jieba_dict_path()
+    from manifests.jieba_dict import dict_file
+
+    path = dictionary or dict_file()
     try:
         with open(path, encoding="utf-8") as fh:
             entries = [(w, f) for w, f, t in parse_dict(fh) if keep(w, t)]

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import functools
 import html
-import logging
 import re
 import unicodedata
 from collections.abc import Sequence
-from types import ModuleType
 
 from manifests import reasons
 
@@ -43,23 +41,16 @@ def _is_word(token: str) -> bool:
 
 
 @functools.cache
-def _jieba() -> ModuleType:
-    """jieba, initialised once without its start-up chatter on the log."""
-    from manifests.jieba_dict import jieba
+def _tokenizer():  # -> jieba.Tokenizer (jieba ships no type hints)
+    """jieba's tokenizer, its dictionary loaded once (manifests.jieba_dict: from the cache, quietly)."""
+    from manifests.jieba_dict import load_tokenizer
 
-    logger = jieba.default_logger
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        jieba.initialize()
-    finally:
-        logger.setLevel(level)
-    return jieba
+    return load_tokenizer()
 
 
 def jieba_words(norm: str) -> list[str]:
     """jieba's tokens of the caption, without whitespace and punctuation."""
-    return [t for t in _jieba().lcut(norm) if _is_word(t)]
+    return [t for t in _tokenizer().lcut(norm) if _is_word(t)]
 
 
 def is_chinese(norm: str) -> bool:
