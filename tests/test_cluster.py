@@ -1,5 +1,6 @@
 """The pipeline on a real multi-node Ray cluster: crawl + filter + shard of the demo web give the same
-release, byte for byte, as the embedded local run of the same commands.
+release, byte for byte, as the embedded local run of the same commands (the cluster's run with every
+folder on S3, as nodes that share no disk need it).
 
 The cluster is three Ray nodes on this machine (a head and two workers, one CPU each, 127.0.0.1),
 each started by `ray start` in a session of its own; at the end exactly the processes of those
@@ -34,7 +35,7 @@ RAY = str(Path(sys.executable).with_name("ray"))
 NODES = 3
 STEP_TIMEOUT_S = 240
 START_TIMEOUT_S = 90
-STOP_GRACE_S = 10.0
+STOP_GRACE_S = 3.0  # then SIGKILL: one of the daemons always outlives SIGTERM by 10 s; nothing here needs it to exit cleanly
 
 pytestmark = pytest.mark.slow
 
@@ -184,38 +185,31 @@ def _same_release(got: Path, want: Path) -> None:
 
 def test_cluster_release_is_byte_identical_to_local(demo_web, ray_cluster: str, tmp_path: Path,  # type: ignore[no-untyped-def]
                                                     s3_server) -> None:
+    """The four commands on this machine alone (local disk, no RAY_ADDRESS), then on the three-node cluster
+    with every folder on S3 (moto's server on 127.0.0.1: the nodes share no disk): the same release."""
     queries = tmp_path / "queries.txt"
     queries.write_text("\n".join(demo_web.web.query_words) + "\n", encoding="utf-8")
     base_env = {**os.environ, "RAY_AUTH_MODE": "disabled", "WUKONG_LOOPBACK_ONLY": "1"}
     base_env.pop("RAY_ADDRESS", None)
-    local, cluster = tmp_path / "local", tmp_path / "cluster"
-
+    local = tmp_path / "local"
     _pipeline(local, demo_web.base_url, queries, base_env)
-    _pipeline(cluster, demo_web.base_url, queries, {**base_env, "RAY_ADDRESS": ray_cluster})
-
-    # The crawl jobs ran as Ray tasks on the cluster (the search partitions on two nodes), never locally.
-    ran = {d.name: json.loads((d / "ray_task.json").read_text()) for d in (cluster / "candidates" / "_jobs").iterdir()}
-    assert sorted(ran) == ["search-p000", "search-p001", "site"]
-    assert ran["search-p000"]["node_id"] != ran["search-p001"]["node_id"]
-    assert not list((local / "candidates" / "_jobs").glob("*/ray_task.json"))
-
-    # Same candidates (their parts may hold them in another order), same filter output, same release.
-    assert _candidates(cluster) == _candidates(local)
-    assert sum(_candidates(local).values()) > 1000
-    assert json.loads((cluster / "filtered" / "stats.json").read_text()) == \
-        json.loads((local / "filtered" / "stats.json").read_text())
+    assert not list((local / "candidates" / "_jobs").glob("*/ray_task.json"))  # no Ray task ran a crawl job
     kept_local = _kept(local)
-    assert kept_local.num_rows > 100
-    assert _kept(cluster).equals(kept_local)
-    _same_release(cluster, local)
+    assert sum(_candidates(local).values()) > 1000 and kept_local.num_rows > 100
 
-    # The nodes share no disk: every folder on S3 (moto's server on 127.0.0.1), the same release again.
     fs = s3_server.filesystem()
     bucket = s3_server.new_bucket()
     cache = tmp_path / "s3-cache"  # the local state of crawl jobs and the logs: never stage data
     _pipeline_on_s3(tmp_path / "s3-cwd", f"s3://{bucket}/data", demo_web.base_url, queries,
                     {**base_env, "RAY_ADDRESS": ray_cluster, "WUKONG_CACHE": str(cache)},
                     s3_server.config_overrides())
+
+    # The crawl jobs ran as Ray tasks on the cluster (the search partitions on two nodes), never locally.
+    ran = {p.parent.name: json.loads(p.read_text()) for p in cache.rglob("ray_task.json")}
+    assert sorted(ran) == ["search-p000", "search-p001", "site"]
+    assert ran["search-p000"]["node_id"] != ran["search-p001"]["node_id"]
+
+    # Same candidates (their parts may hold them in another order), same filter output, same release.
     fetched = tmp_path / "s3"
     fs.get(f"{bucket}/data/", str(fetched) + "/", recursive=True)
     assert _candidates(fetched) == _candidates(local)
