@@ -11,6 +11,7 @@ PARTITIONS ?= 1
 MANIFESTS ?= $(DATA)/release/manifests/*.parquet
 OUT ?= $(DATA)/downloaded
 PYTEST_ARGS ?=
+PYTEST_WORKERS ?= 2
 export RAY_AUTH_MODE := disabled
 export WANDB_MODE := disabled
 export NO_ALBUMENTATIONS_UPDATE := 1
@@ -21,19 +22,19 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP):
+$(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-venv: $(STAMP) ## create .venv and install the project (only when missing)
+venv: $(STAMP) ## create .venv and install the project (when missing, or pyproject.toml changed)
 
 demo: $(STAMP) ## whole pipeline on the bundled offline demo web -> $(DATA)/demo
 	$(BIN)/python -m wukong.demo_pipeline --data-dir $(DATA)/demo
 
-test: $(STAMP) ## the whole test suite
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+test: $(STAMP) ## the whole test suite (PYTEST_WORKERS=2 pytest-xdist workers, a file at a time each)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 crawl: $(STAMP) ## crawl $(QUERIES) with the search spider into $(DATA)/candidates
 	$(BIN)/wukong crawl --spider search --queries $(QUERIES) --config $(CONFIG) --out $(DATA)/candidates

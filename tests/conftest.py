@@ -1,11 +1,16 @@
 """Shared pytest fixtures. One local Ray per test session; servers bind 127.0.0.1 only.
 
+`make test` runs the suite on two pytest-xdist workers, a whole file at a time each (`--dist loadfile`:
+a file's module fixtures, such as the three-node test cluster, are built once); each worker is a test
+session of its own (its own Ray, its own demo web), and `demo_run` is shared between them.
+
 Shared file: add fixtures by appending, never rewrite others' fixtures.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -69,8 +74,29 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, int]:
     into a temporary data dir, on a free port below the ephemeral range: (data dir, port). Read only:
     a test that runs the demo again copies the folder first (tests/demo_runs.py)."""
     from demo_runs import free_low_port, run_demo
+    from filelock import FileLock
 
-    root = tmp_path_factory.mktemp("demo-run") / "demo"
-    port = free_low_port()
-    run_demo(root, port)
-    return root, port
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the run's folder under xdist
+    folder, done = shared / "demo-run", shared / "demo-run.port"
+    with FileLock(str(shared / "demo-run.lock")):  # the first worker to ask runs it; the other waits
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # what a failed attempt left
+            port = free_low_port()
+            run_demo(folder / "demo", port)
+            done.write_text(str(port), encoding="utf-8")
+        return folder / "demo", int(done.read_text(encoding="utf-8"))
+
+
+# Under xdist the files are handed out in collection order: the longest start first, so that the two
+# workers end together instead of one running a long file alone at the end.
+LONGEST_FILES = ("test_cluster.py", "test_reliability_crash.py", "test_demo_pipeline.py", "test_crawl_s3.py",
+                 "test_report_samples.py", "test_crawl_warc.py", "test_reliability_faults.py",
+                 "test_crawl_e2e_local.py", "test_download.py", "test_report_browser.py", "test_shard_s3.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    rank = {name: i for i, name in enumerate(LONGEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: each file keeps its order
