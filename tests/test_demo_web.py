@@ -689,13 +689,40 @@ def test_fault_routes(demo_web: Any) -> None:
 
 
 # --- command line ----------------------------------------------------------------------------------
+def test_prerender_fills_the_cache_with_the_bytes_a_request_renders() -> None:
+    import threading
+
+    web = build_web(200, 3)
+    stopped = threading.Event()
+    stopped.set()
+    assert web.prerender(stopped) == 0 and web.renderer.cached_bytes == 0
+    assert web.prerender() == len(web.images)
+    cached = web.renderer.cached_bytes
+    assert cached > 0
+    fresh = build_web(200, 3)
+    for spec in web.images.values():
+        name = f"{spec.id}.{spec.ext}"
+        got, want = web.image_response(name), fresh.image_response(name)
+        assert got is not None and want is not None and (got.status, got.body) == (want.status, want.body)
+    assert web.renderer.cached_bytes == cached  # every answer came from the cache
+    small = build_web(200, 3)
+    small.renderer._bytes.max_bytes = 200_000  # a cache that holds a few images: prerender stops at 3/4 of it
+    assert 0 < small.prerender() < len(small.images) and small.renderer.cached_bytes <= 200_000
+
+
 def test_cli_serves_writes_ground_truth_and_stops_on_sigterm(tmp_path: Path) -> None:
     from wukong.demoweb.process import spawn_demo_web
 
     gt, sgt = tmp_path / "gt.parquet", tmp_path / "search.parquet"
-    proc = spawn_demo_web(pairs=200, seed=3, ground_truth=gt, search_ground_truth=sgt, planned=True)
+    proc = spawn_demo_web(pairs=200, seed=3, ground_truth=gt, search_ground_truth=sgt, planned=True,
+                          prerender=True)
     try:
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", proc.base_url)
+        fresh = build_web(200, 3)  # rendered ahead of the request or on it: the same bytes
+        for spec in list(fresh.images.values())[:20]:
+            want = fresh.image_response(f"{spec.id}.{spec.ext}")
+            assert want is not None
+            assert get(f"{proc.base_url}/img/{spec.id}.{spec.ext}")[2] == want.body
         assert get(proc.base_url + "/robots.txt")[0] == 200
         table = pq.read_table(gt)
         assert table.schema.equals(GROUND_TRUTH) and table.num_rows == len(build_web(200, 3).occurrences)

@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
               f"from a run on port {port}", flush=True)
         port = 0
     server = spawn_demo_web(args.pairs, args.seed, port=port, ground_truth=data.root / "ground_truth.parquet",
-                            planned=True)
+                            planned=True, prerender=True)
     base = server.base_url
     try:
         cfg = str(DEMO_CONFIG)

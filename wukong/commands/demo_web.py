@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import threading
 from pathlib import Path
 
 from manifests.errors import UserError
@@ -25,6 +26,9 @@ def register(sub: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("--search-ground-truth", metavar="FILE", help="write the search ground truth (parquet)")
     p.add_argument("--planned", action="store_true",
                    help="ground truth from the planned image sizes and hashes instead of rendering every image")
+    p.add_argument("--prerender", action="store_true",
+                   help="render the images into the cache in a background thread once serving, ahead of their "
+                        "requests (a crawl asks for pages first; `make demo` uses it)")
     p.set_defaults(func=run)
 
 
@@ -51,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
         if args.search_ground_truth:
             write_parquet_atomic(web.search_ground_truth(base_url), args.search_ground_truth)
         print(f"serving demo web on {base_url}/", flush=True)
+        if args.prerender:  # daemon: ends with the process; the bytes are the same whoever renders them
+            threading.Thread(target=web.prerender, name="demo-web-prerender", daemon=True).start()
 
     try:
         asyncio.run(serve(web, args.port, ready))

@@ -80,6 +80,14 @@ class ImageRenderer:
         self._luma = functools.lru_cache(maxsize=32)(self._render_luma)
         self.thumbnail = functools.lru_cache(maxsize=512)(self._thumbnail)
 
+    @property
+    def cached_bytes(self) -> int:
+        return self._bytes.size
+
+    @property
+    def cache_limit(self) -> int:
+        return self._bytes.max_bytes
+
     def encode(self, r: Rendition) -> bytes:
         """The encoded image of a rendition (cached)."""
         return self._bytes.get_or_make(r, lambda: self._encode(r))

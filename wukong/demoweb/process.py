@@ -35,7 +35,7 @@ class DemoWebProcess:
 
 def spawn_demo_web(pairs: int = 3000, seed: int = 7, port: int = 0, ground_truth: str | Path | None = None,
                    search_ground_truth: str | Path | None = None, planned: bool = False,
-                   timeout: float = 120.0, python: str = sys.executable) -> DemoWebProcess:
+                   timeout: float = 120.0, python: str = sys.executable, prerender: bool = False) -> DemoWebProcess:
     """Starts `python -m wukong.cli demo-web` and waits for its "serving demo web on URL" line
     (printed once the ground-truth files, if asked for, are written)."""
     cmd = [python, "-m", "wukong.cli", "-q", "demo-web", "--port", str(port), "--pairs", str(pairs),
@@ -46,6 +46,8 @@ def spawn_demo_web(pairs: int = 3000, seed: int = 7, port: int = 0, ground_truth
         cmd += ["--search-ground-truth", str(search_ground_truth)]
     if planned:
         cmd.append("--planned")
+    if prerender:
+        cmd.append("--prerender")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1)
     assert proc.stdout is not None
     deadline = time.monotonic() + timeout

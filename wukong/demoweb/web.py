@@ -77,6 +77,18 @@ class DemoWeb:
         w, h = spec.rendition.base_width, spec.rendition.base_height
         return Response(200, "image/jpeg", self.renderer.thumbnail(spec.rendition.picture, w, h))
 
+    def prerender(self, stop: threading.Event | None = None, fill: float = 0.75) -> int:
+        """Renders the images into the renderer's cache ahead of their requests, in id order, until every
+        image is there, `stop` is set or the cache is `fill` full (more would evict what is rendered).
+        The bytes are those a request would render: only when the work is done changes. Returns how many."""
+        done = 0
+        for spec in self.images.values():
+            if (stop is not None and stop.is_set()) or self.renderer.cached_bytes >= fill * self.renderer.cache_limit:
+                break
+            self.renderer.response(spec)
+            done += 1
+        return done
+
     # --- derived views -----------------------------------------------------------------------
     def occurrences_on(self, path: str) -> list[Occurrence]:
         page = self.pages[path]
