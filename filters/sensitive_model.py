@@ -142,10 +142,15 @@ class SensitiveModel:
         return out
 
     def best(self, skeletons: list[str], categories: frozenset[str]) -> list[tuple[str, float]]:
-        """Per skeleton, the most probable of `categories` and its probability (`("", 0.0)` when none is known)."""
-        out = []
-        for probs in self.scores(skeletons):
-            found = [(p, c) for c, p in probs.items() if c in categories]
-            prob, cat = max(found) if found else (0.0, "")
-            out.append((cat, float(prob)))
+        """Per skeleton, the most probable of `categories` and its probability (`("", 0.0)` when none is known).
+        fastText returns the labels most probable first, so the first enabled one is the best."""
+        k, skip = len(self.labels), len(LABEL_PREFIX)
+        out: list[tuple[str, float]] = []
+        for skel in skeletons:
+            for prob, label in self._predict(features(skel) + "\n", k, 0.0, "strict"):
+                if label[skip:] in categories:
+                    out.append((label[skip:], float(prob)))
+                    break
+            else:
+                out.append(("", 0.0))
         return out
