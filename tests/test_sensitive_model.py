@@ -128,6 +128,8 @@ def test_retraining_reproduces_the_packaged_models_predictions(tmp_path: Path) -
     packaged, retrained = SensitiveModel().scores(skels), SensitiveModel(out).scores(skels)
     assert [{k: round(v, 4) for k, v in p.items()} for p in retrained] == \
         [{k: round(v, 4) for k, v in p.items()} for p in packaged]
-    again = tmp_path / "again.ftz"
-    train(training_examples(params=Params()), again, Params())
-    assert again.read_bytes() == out.read_bytes()
+    small = [e for e in training_examples(params=Params()) if len(e.caption) % 4 == 0]  # byte for byte, quicker
+    first, second = tmp_path / "first.ftz", tmp_path / "second.ftz"
+    train(small, first, Params())
+    train(small, second, Params())
+    assert first.read_bytes() == second.read_bytes() != out.read_bytes()
