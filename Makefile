@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TRAINER := $(VENV)/fasttext-train/.installed
 DATA ?= data
 CONFIG ?= configs/wukong.yaml
 QUERIES ?= $(DATA)/queries.txt
@@ -17,7 +18,7 @@ export WANDB_MODE := disabled
 export NO_ALBUMENTATIONS_UPDATE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help demo test crawl crawl-warc filter shard download takedown report bench lint venv
+.PHONY: sensitive-model help demo test crawl crawl-warc filter shard download takedown report bench lint venv
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -28,12 +29,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-venv: $(STAMP) ## create .venv and install the project (when missing, or pyproject.toml changed)
+# fastText's training build for filters.sensitive_train, in its own folder: it installs a module named `fasttext`,
+# as the runtime's predict-only fasttext-predict does, so it is never on the project's import path
+$(TRAINER): $(STAMP)
+	$(BIN)/pip install --quiet --no-deps --target $(VENV)/fasttext-train fasttext-wheel==0.9.2
+	touch $(TRAINER)
+
+venv: $(STAMP) $(TRAINER) ## create .venv and install the project (when missing, or pyproject.toml changed)
+
+sensitive-model: $(TRAINER) ## retrain filters/data/sensitive_model.ftz from the labelled sets
+	$(BIN)/python -m filters.sensitive_train
 
 demo: $(STAMP) ## whole pipeline on the bundled offline demo web -> $(DATA)/demo
 	$(BIN)/python -m wukong.demo_pipeline --data-dir $(DATA)/demo
 
-test: $(STAMP) ## the whole test suite (PYTEST_WORKERS=2 pytest-xdist workers, a file at a time each)
+test: $(STAMP) $(TRAINER) ## the whole test suite (PYTEST_WORKERS=2 pytest-xdist workers, a file at a time each)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 crawl: $(STAMP) ## crawl $(QUERIES) with the search spider into $(DATA)/candidates
@@ -60,7 +70,7 @@ takedown: $(STAMP) ## a release without the pairs a file lists: RELEASE=dir REMO
 report: $(STAMP) ## $(DATA)/report.html from whatever stages exist
 	$(BIN)/wukong report --data-dir $(DATA)
 
-bench: $(STAMP) ## benchmarks (slow; results appended to BENCHMARKS.md)
+bench: $(STAMP) $(TRAINER) ## benchmarks (slow; results appended to BENCHMARKS.md)
 	$(BIN)/python -m bench.run_all
 
 lint: $(STAMP) ## ruff

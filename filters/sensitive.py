@@ -16,7 +16,9 @@ One automaton over the terms and allowed phrases scans a whole batch in one pass
 by newlines); a second one, over the context and education words, scans only the rows with a term.
 Both are built once per filter (per Ray actor). Stat column `sensitive_match`: `category:term` of the
 leftmost match that counts (`gambling:百家乐`, `user:禁词` for a user's word), null when clean; rows with
-one -> `sensitive` with the same `category:term` as detail.
+one -> `sensitive` with the same `category:term` as detail. Rows the lexicon keeps then go, in one pass per batch,
+through the learned second stage (filters/sensitive_model.py, `text.sensitive_model`), which writes
+`category:model:0.97` when its best enabled category reaches `text.sensitive_model_threshold`.
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ import pyarrow.compute as pc
 from filters.base import Filter, Verdict
 from filters.length import load_jieba
 from filters.lexicon import (
+    EDUCATION_CLEARS,
     Term,
     allowed_phrases,
+    categories,
     check_categories,
     education_words,
     packaged_terms,
@@ -43,6 +47,7 @@ from filters.lexicon import (
     t2s_table,
     user_terms,
 )
+from filters.sensitive_model import MODEL_TAG, SensitiveModel
 from filters.text_normalize import CAPTION_NORM, normalize_array
 from manifests import reasons
 from manifests.config import Config, StorageConfig
@@ -50,6 +55,7 @@ from manifests.storage import as_path
 from manifests.text_files import read_text_file
 
 SENSITIVE_MATCH = "sensitive_match"
+MODEL_MIN_CHARS = 3
 
 # Symbols that stand for a character in abuse (`你🐴死了`, `草你🐎`: 马 for 妈; `🐶东西`, `傻×`) and in the street
 # trade (`仿真🔫`, `迷💊`, `溜❄`): kept in the skeleton and folded to it.
@@ -312,7 +318,7 @@ class SensitiveFilter(Filter):
 
     name: ClassVar[str] = "sensitive"
 
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, model: SensitiveModel | None = None) -> None:
         super().__init__(cfg)
         check_categories(cfg.text.sensitive_categories)
         terms = packaged_terms(cfg.text.sensitive_categories) if cfg.text.use_default_lexicon else []
@@ -320,12 +326,49 @@ class SensitiveFilter(Filter):
             terms.extend(user_terms(read_lexicon(path, cfg.storage)))
         self.matcher = Matcher(terms, allowed_phrases(), education_words()) if terms else None
         self.boundary = BoundaryCheck()
+        # the model's categories: the packaged ones selected (a category switched off is never the model's verdict)
+        self.model_categories = frozenset(cfg.text.sensitive_categories) & frozenset(categories())
+        # the model is part of the packaged lexicon's stage: off with it (`use_default_lexicon: false`)
+        on = cfg.text.sensitive_model and cfg.text.use_default_lexicon and bool(self.model_categories)
+        self.model = (model or SensitiveModel()) if on else None  # `model`: another file than the packaged one
+        self.threshold = cfg.text.sensitive_model_threshold
+        self.education = ahocorasick.Automaton()  # education words clear the model as they clear the lexicon
+        for word in skeletons(list(education_words())):
+            if word:
+                self.education.add_word(word, word)
+        self.education.make_automaton()
 
     def compute_stats(self, batch: pa.Table) -> dict[str, pa.Array]:
         texts = pc.fill_null(batch.column(CAPTION_NORM).combine_chunks(), "")
         if self.matcher is None:
-            return {SENSITIVE_MATCH: pa.nulls(len(texts), pa.string())}
-        return {SENSITIVE_MATCH: self.matcher.first_matches(texts, self.boundary)}
+            match = pa.nulls(len(texts), pa.string())
+        else:
+            match = self.matcher.first_matches(texts, self.boundary)
+        if self.model is not None:
+            match = self.model_verdicts(texts, match)
+        return {SENSITIVE_MATCH: match}
+
+    def model_best(self, texts: pa.Array, floor: float = 0.5) -> list[tuple[str, float]]:
+        """The model's best enabled category and probability per (normalised) caption; 0.0 for a skeleton of fewer
+        than MODEL_MIN_CHARS distinct characters (no offer: `一个`, `你们`, `长长长…` scored high alone), and where an
+        education word clears a category the lexicon lets education clear and the probability reached `floor`."""
+        assert self.model is not None
+        skels = [fold(s) for s in skeleton(texts).to_pylist()]
+        best = self.model.best(skels, self.model_categories)
+        return [(c, 0.0) if len(set(s)) < MODEL_MIN_CHARS or (p >= floor and c in EDUCATION_CLEARS
+                                                          and next(self.education.iter(s), None)) else (c, p)
+                for (c, p), s in zip(best, skels, strict=True)]
+
+    def model_verdicts(self, texts: pa.Array, match: pa.Array) -> pa.Array:
+        """`match` with the model's details (`category:model:0.999`) filled in on the rows the lexicon kept."""
+        kept = pc.indices_nonzero(pc.is_null(match))
+        if len(kept) == 0:
+            return match
+        found = pa.array([f"{c}:{MODEL_TAG}:{p:.3f}" if p >= self.threshold else None
+                          for c, p in self.model_best(texts.take(kept), self.threshold)], pa.string())
+        positions = np.full(len(texts), -1, dtype=np.int64)
+        positions[kept.to_numpy()] = np.arange(len(kept), dtype=np.int64)
+        return pc.coalesce(match, found.take(pa.array(positions, mask=positions < 0)))
 
     def decide(self, batch: pa.Table) -> Verdict:
         match = batch.column(SENSITIVE_MATCH).combine_chunks()

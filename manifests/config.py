@@ -70,6 +70,10 @@ class TextConfig:
     use_default_lexicon: bool = True
     # The packaged lexicon's categories (filters/data/sensitive/<name>.txt); `political` is off by default.
     sensitive_categories: list[str] = field(default_factory=lambda: list(DEFAULT_SENSITIVE_CATEGORIES))
+    # The learned second stage (filters/data/sensitive_model.ftz) on rows the lexicon kept: rejected when the
+    # model's most probable enabled category reaches the threshold.
+    sensitive_model: bool = True
+    sensitive_model_threshold: float = 0.98
     max_caption_repeats: int = 10
     max_chars: int = 512
 

@@ -1,0 +1,135 @@
+"""The sensitive filter's learned second stage: what it rejects past the lexicon, what it keeps, its switches,
+a bad model file, and retraining."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from filters.base import apply_filter
+from filters.sensitive import SensitiveFilter, skeletons
+from filters.sensitive_model import MODEL_FILE, SensitiveModel
+from filters.sensitive_train import LABELLED, Params, read_set, real_safe, train, training_examples
+from filters.text_chain import normalize_captions
+from manifests import reasons
+from manifests.config import Config, load_config
+from manifests.errors import UserError
+
+# Written for these tests (in no training set), none holding a lexicon term: offers that never name the trade's
+# term, and insults built from ordinary words. The packaged model at the default threshold (0.98, chosen for 0.99 of
+# the safe kept out of sample) rejects the first two; at 0.9 it rejects all of them.
+UNSEEN_UNSAFE = {
+    "上头 嗨 同城 有货 懂的私": "drugs",
+    "跪舔的奴才 狗腿子": "insults",
+    "老哥们跟单 今晚必红 上车的私": "gambling",
+    "妹妹 可上门 陪你 红包诚意": "porn",
+    "整支出 带弹 可验 同城": "weapons",
+    "工作证 做一个 当天拿 可查": "fake_documents",
+    "名下银行卡 出 一张给三百": "fraud",
+}
+AT_DEFAULT = 2
+KEPT = [
+    # education and law-enforcement news, and the trades' words in their everyday senses
+    "禁毒宣传 远离毒品", "反诈骗宣传 警惕刷单陷阱", "警方破获特大赌博案", "枪械历史展览 博物馆", "冰块 夏日 饮品",
+    "小狗 狗粮 宠物", "鲜花配送 同城 私聊", "二手车 转让 私聊", "英超 曼城 夺冠 庆祝", "毕业证书 相框 定制",
+    "理财知识 科普 讲座", "蒜薹炒肉盖饭", "2023新款连衣裙", "周杰伦演唱会门票", "一个", "你们",
+]
+
+
+@pytest.fixture(scope="module")
+def flt() -> SensitiveFilter:
+    return SensitiveFilter(Config())
+
+
+def details(flt: SensitiveFilter, captions: list[str]) -> list[str | None]:
+    out = apply_filter(normalize_captions(pa.table({"caption": pa.array(captions, pa.string())})), flt)
+    found = out.column("detail").to_pylist()
+    assert out.column("reason").to_pylist() == [reasons.SENSITIVE if d else None for d in found]
+    return found
+
+
+def test_model_rejects_unseen_offers_and_insults_of_every_category(flt: SensitiveFilter) -> None:
+    lexicon_only = SensitiveFilter(load_config(None, ["text.sensitive_model=false"]))
+    captions = list(UNSEEN_UNSAFE)
+    assert details(lexicon_only, captions) == [None] * len(captions)  # past the lexicon
+    lower = SensitiveFilter(load_config(None, ["text.sensitive_model_threshold=0.9"]))
+    for threshold, found in ((0.98, details(flt, captions[:AT_DEFAULT])), (0.9, details(lower, captions))):
+        for caption, detail in zip(captions, found, strict=False):
+            category, tag, score = (detail or "::").split(":")
+            assert (category, tag) == (UNSEEN_UNSAFE[caption], "model"), (caption, detail)
+            assert threshold <= float(score) <= 1.0
+    assert details(flt, captions[AT_DEFAULT:]) == [None] * (len(captions) - AT_DEFAULT)  # the threshold decides
+
+
+def test_model_keeps_education_everyday_senses_and_short_captions(flt: SensitiveFilter) -> None:
+    assert details(flt, KEPT) == [None] * len(KEPT)
+
+
+def test_lexicon_matches_keep_their_detail(flt: SensitiveFilter) -> None:
+    found = details(flt, ["百家乐 真人", "跪舔的奴才 狗腿子"])
+    assert found[0] == "gambling:百家乐" and found[1] is not None and found[1].startswith("insults:model:")
+
+
+def test_a_category_switched_off_is_never_the_models_verdict() -> None:
+    captions = ["跪舔的奴才 狗腿子", "上头 嗨 同城 有货 懂的私"]
+    cfg = load_config(None, ["text.sensitive_categories=[gambling, porn, drugs, weapons, fake_documents, fraud]"])
+    found = details(SensitiveFilter(cfg), captions)
+    assert found[0] is None or not found[0].startswith("insults"), found
+    assert found[1] is not None and found[1].startswith("drugs:model:")
+    assert details(SensitiveFilter(load_config(None, ["text.sensitive_categories=[]"])), captions) == [None, None]
+
+
+def test_model_off_gives_the_lexicons_verdicts_alone(flt: SensitiveFilter) -> None:
+    rows = read_set(LABELLED / "sensitive_dev7a.tsv")
+    captions = [r.caption for r in rows]
+    off = details(SensitiveFilter(load_config(None, ["text.sensitive_model=false"])), captions)
+    on = details(flt, captions)
+    assert all(":model:" not in d for d in off if d)
+    assert [d for d in on if d and ":model:" not in d] == [d for d in off if d]  # the lexicon's own, unchanged
+    assert sum(1 for d in on if d and ":model:" in d) >= 5  # and the model adds to them
+
+
+def test_real_world_captions_are_kept(flt: SensitiveFilter) -> None:
+    captions = [e.caption for e in real_safe()]
+    for name in ("names_dev2.tsv", "names_dev3.tsv", "mojibake_correct.tsv"):  # not trained on
+        captions += [line.split("\t")[0] for line in (LABELLED / name).read_text(encoding="utf-8").splitlines()
+                     if line.strip() and not line.startswith("#")]
+    assert len(captions) >= 3500
+    assert [(c, d) for c, d in zip(captions, details(flt, captions), strict=True) if d] == []
+
+
+@pytest.mark.parametrize("content", [None, b"", b"not a model at all", "truncate"])
+def test_missing_or_corrupt_model_is_a_one_line_user_error(tmp_path: Path, content: bytes | str | None) -> None:
+    path = tmp_path / "model.ftz"
+    if content == "truncate":
+        content = MODEL_FILE.read_bytes()[:100_000]
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    with pytest.raises(UserError) as info:
+        SensitiveModel(path)
+    message = str(info.value)
+    assert "\n" not in message and str(path) in message and "sensitive_train" in message
+
+
+def test_packaged_model_is_small_and_knows_every_category() -> None:
+    model = SensitiveModel()
+    assert sorted(model.labels) == ["drugs", "fake_documents", "fraud", "gambling", "insults", "porn", "safe",
+                                    "weapons"]
+    assert MODEL_FILE.stat().st_size < 1_000_000
+
+
+def test_retraining_reproduces_the_packaged_models_predictions(tmp_path: Path) -> None:
+    out = tmp_path / "retrained.ftz"
+    train(training_examples(params=Params()), out, Params())
+    probe = [r.caption for r in read_set(LABELLED / "sensitive_dev7c.tsv")] + list(UNSEEN_UNSAFE) + KEPT
+    skels = skeletons(probe)
+    packaged, retrained = SensitiveModel().scores(skels), SensitiveModel(out).scores(skels)
+    assert [{k: round(v, 4) for k, v in p.items()} for p in retrained] == \
+        [{k: round(v, 4) for k, v in p.items()} for p in packaged]
+    small = [e for e in training_examples(params=Params()) if len(e.caption) % 4 == 0]  # byte for byte, quicker
+    first, second = tmp_path / "first.ftz", tmp_path / "second.ftz"
+    train(small, first, Params())
+    train(small, second, Params())
+    assert first.read_bytes() == second.read_bytes() != out.read_bytes()
