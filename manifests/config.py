@@ -73,7 +73,7 @@ class TextConfig:
     # The learned second stage (filters/data/sensitive_model.ftz) on rows the lexicon kept: rejected when the
     # model's most probable enabled category reaches the threshold.
     sensitive_model: bool = True
-    sensitive_model_threshold: float = 0.98
+    sensitive_model_threshold: float = 0.9
     max_caption_repeats: int = 10
     max_chars: int = 512
 

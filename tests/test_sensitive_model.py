@@ -18,8 +18,8 @@ from manifests.config import Config, load_config
 from manifests.errors import UserError
 
 # Written for these tests (in no training set), none holding a lexicon term: offers that never name the trade's
-# term, and insults built from ordinary words. The packaged model at the default threshold (0.98, chosen for 0.99 of
-# the safe kept out of sample) rejects the first two; at 0.9 it rejects all of them.
+# term, and insults built from ordinary words. The packaged model at the default threshold (0.9, chosen for 0.98 of
+# the safe kept out of sample) rejects all of them; at 0.98 only the first AT_098.
 UNSEEN_UNSAFE = {
     "上头 嗨 同城 有货 懂的私": "drugs",
     "跪舔的奴才 狗腿子": "insults",
@@ -29,7 +29,7 @@ UNSEEN_UNSAFE = {
     "工作证 做一个 当天拿 可查": "fake_documents",
     "名下银行卡 出 一张给三百": "fraud",
 }
-AT_DEFAULT = 2
+AT_098 = 2
 KEPT = [
     # education and law-enforcement news, and the trades' words in their everyday senses
     "禁毒宣传 远离毒品", "反诈骗宣传 警惕刷单陷阱", "警方破获特大赌博案", "枪械历史展览 博物馆", "冰块 夏日 饮品",
@@ -54,13 +54,13 @@ def test_model_rejects_unseen_offers_and_insults_of_every_category(flt: Sensitiv
     lexicon_only = SensitiveFilter(load_config(None, ["text.sensitive_model=false"]))
     captions = list(UNSEEN_UNSAFE)
     assert details(lexicon_only, captions) == [None] * len(captions)  # past the lexicon
-    lower = SensitiveFilter(load_config(None, ["text.sensitive_model_threshold=0.9"]))
-    for threshold, found in ((0.98, details(flt, captions[:AT_DEFAULT])), (0.9, details(lower, captions))):
+    higher = SensitiveFilter(load_config(None, ["text.sensitive_model_threshold=0.98"]))
+    for threshold, found in ((0.98, details(higher, captions[:AT_098])), (0.9, details(flt, captions))):
         for caption, detail in zip(captions, found, strict=False):
             category, tag, score = (detail or "::").split(":")
             assert (category, tag) == (UNSEEN_UNSAFE[caption], "model"), (caption, detail)
             assert threshold <= float(score) <= 1.0
-    assert details(flt, captions[AT_DEFAULT:]) == [None] * (len(captions) - AT_DEFAULT)  # the threshold decides
+    assert details(higher, captions[AT_098:]) == [None] * (len(captions) - AT_098)  # the threshold decides
 
 
 def test_model_keeps_education_everyday_senses_and_short_captions(flt: SensitiveFilter) -> None:
