@@ -35,7 +35,8 @@ RAY = str(Path(sys.executable).with_name("ray"))
 NODES = 3
 STEP_TIMEOUT_S = 240
 START_TIMEOUT_S = 90
-STOP_GRACE_S = 3.0  # then SIGKILL: one of the daemons always outlives SIGTERM by 10 s; nothing here needs it to exit cleanly
+# then SIGKILL: one of the daemons always outlives SIGTERM by 10 s; nothing here needs it to exit cleanly
+STOP_GRACE_S = 3.0
 
 pytestmark = pytest.mark.slow
 
