@@ -10,7 +10,8 @@ lexicon (filters/lexicon.py) has one file per category, rules that need a contex
 allowed phrases (a match inside `大麻哈鱼` or `空调外挂机` does not count) and education words that clear
 some categories (`洗钱 防范 宣传`; not one inside the term itself, `您涉嫌洗钱`, nor inside a longer context
 word, `查处` in `不查处方`). A match that crosses words of the caption does not count either (see
-`BoundaryCheck`: `配色 情侣款` holds `色情`).
+`BoundaryCheck`: `配色 情侣款` holds `色情`). An insult quoted from a work's line or aimed at the writer does not
+count (filters/sensitive_guards.py).
 
 One automaton over the terms and allowed phrases scans a whole batch in one pass (skeletons joined
 by newlines); a second one, over the context and education words, scans only the rows with a term.
