@@ -9,7 +9,10 @@
                                 of the words after `-` (a toy gun's caption);
   `sb - nike | dunk`           a term with a veto and no context word needed;
   `~卖淫`                       a term that an education context clears even in a category it does
-                                not clear (the crime words of pornography, which news reports use).
+                                not clear (the crime words of pornography, which news reports use);
+  `!安全账户 + 请将 - 骗局`     a term that no education context clears, even in a category that is
+                                cleared (a scam's own script names the police: `我是民警，你涉嫌洗钱`);
+                                its vetoes are the way to keep warnings about it.
 `data/sensitive_context.txt` holds the named context sets (`[selling]`, then one word a line) and the
 `[education]` set: words that mark a caption as prevention, education or law-enforcement news
 (防范, 禁毒, 反诈, 警示教育 ...). In the categories of `EDUCATION_CLEARS` such a word in the caption
@@ -134,12 +137,13 @@ def _words(alternatives: str, line: str, category: str) -> list[str]:
 
 
 def parse_entry(line: str, category: str) -> Term:
-    """`term`, `~term`, `term + ctx | @set`, `term + ctx | @set - veto | @set` or `term - veto | @set` -> Term
-    (sets expanded)."""
+    """`term`, `~term`, `!term`, `term + ctx | @set`, `term + ctx | @set - veto | @set` or `term - veto | @set`
+    -> Term (sets expanded)."""
     body, minus, unwanted = line.partition(" - ")
     head, plus, wanted = body.partition(" + ")
-    clearable = category in EDUCATION_CLEARS or head.strip().startswith("~")
-    word = head.strip().removeprefix("~").strip()
+    mark = head.strip()[:1]
+    clearable = mark != "!" and (category in EDUCATION_CLEARS or mark == "~")
+    word = head.strip().removeprefix("~").removeprefix("!").strip()
     if not word or "+" in word:
         raise ValueError(f"{category}.txt: {line!r} has no term (write `term + context`, spaces around +)")
     context = tuple(_words(wanted, line, category)) if plus else ()

@@ -10,7 +10,8 @@ lexicon (filters/lexicon.py) has one file per category, rules that need a contex
 allowed phrases (a match inside `大麻哈鱼` or `空调外挂机` does not count) and education words that clear
 some categories (`洗钱 防范 宣传`; not one inside the term itself, `您涉嫌洗钱`, nor inside a longer context
 word, `查处` in `不查处方`). A match that crosses words of the caption does not count either (see
-`BoundaryCheck`: `配色 情侣款` holds `色情`).
+`BoundaryCheck`: `配色 情侣款` holds `色情`). An insult quoted from a work's line or aimed at the writer does not
+count (filters/sensitive_guards.py).
 
 One automaton over the terms and allowed phrases scans a whole batch in one pass (skeletons joined
 by newlines); a second one, over the context and education words, scans only the rows with a term.
@@ -47,6 +48,7 @@ from filters.lexicon import (
     t2s_table,
     user_terms,
 )
+from filters.sensitive_guards import INSULTS, quoted_line, quotes_a_title, self_deprecating, self_directed
 from filters.sensitive_model import MODEL_TAG, SensitiveModel
 from filters.text_normalize import CAPTION_NORM, normalize_array
 from manifests import reasons
@@ -197,6 +199,14 @@ class BoundaryCheck:
             return False
         return first in self._starts or last + 1 in self._ends
 
+    def span(self, text: str, skel_start: int, skel_end: int) -> tuple[int, int]:
+        """The caption offsets (first, last) of a skeleton match; (-1, -1) where the two skeletons disagree."""
+        if text != self._text:
+            self._segment(text)
+        if skel_end >= len(self._kept):
+            return -1, -1
+        return self._kept[skel_start], self._kept[skel_end]
+
 
 def _glued(text: str, outside: int, inside: int) -> bool:
     """Whether the character at `outside` continues the Latin word or number that `inside` is part of."""
@@ -284,6 +294,10 @@ class Matcher:
                 found = term
                 break
             if found is not None and boundary(text, start, end):
+                # an insult quoted from a film's line, or aimed at the writer (sensitive_guards), is safe
+                if found.category == INSULTS and (self_directed(skel[:start])
+                                                  or quoted_line(text, *boundary.span(text, start, end))):
+                    continue
                 return found.label
         return None
 
@@ -351,13 +365,15 @@ class SensitiveFilter(Filter):
     def model_best(self, texts: pa.Array, floor: float = 0.5) -> list[tuple[str, float]]:
         """The model's best enabled category and probability per (normalised) caption; 0.0 for a skeleton of fewer
         than MODEL_MIN_CHARS distinct characters (no offer: `一个`, `你们`, `长长长…` scored high alone), and where an
-        education word clears a category the lexicon lets education clear and the probability reached `floor`."""
+        education word clears a category the lexicon lets education clear and the probability reached `floor`; so
+        does an insult where the caption insults its writer or quotes a work (sensitive_guards)."""
         assert self.model is not None
         skels = [fold(s) for s in skeleton(texts).to_pylist()]
         best = self.model.best(skels, self.model_categories)
         return [(c, 0.0) if len(set(s)) < MODEL_MIN_CHARS or (p >= floor and c in EDUCATION_CLEARS
-                                                          and next(self.education.iter(s), None)) else (c, p)
-                for (c, p), s in zip(best, skels, strict=True)]
+                                                          and next(self.education.iter(s), None))
+                or (p >= floor and c == INSULTS and (self_deprecating(s) or quotes_a_title(t or ""))) else (c, p)
+                for (c, p), s, t in zip(best, skels, texts.to_pylist(), strict=True)]
 
     def model_verdicts(self, texts: pa.Array, match: pa.Array) -> pa.Array:
         """`match` with the model's details (`category:model:0.999`) filled in on the rows the lexicon kept."""

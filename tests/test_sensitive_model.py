@@ -22,12 +22,12 @@ from manifests.errors import UserError
 # the safe kept out of sample) rejects all of them; at 0.98 only the first AT_098.
 UNSEEN_UNSAFE = {
     "上头 嗨 同城 有货 懂的私": "drugs",
+    "名下银行卡 出 一张给三百": "fraud",
     "跪舔的奴才 狗腿子": "insults",
     "老哥们跟单 今晚必红 上车的私": "gambling",
     "妹妹 可上门 陪你 红包诚意": "porn",
     "整支出 带弹 可验 同城": "weapons",
     "工作证 做一个 当天拿 可查": "fake_documents",
-    "名下银行卡 出 一张给三百": "fraud",
 }
 AT_098 = 2
 KEPT = [
