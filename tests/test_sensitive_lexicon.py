@@ -470,3 +470,37 @@ def test_report_counts_sensitive_rejections_per_category(tmp_path: Path) -> None
     old = pa.table({"reason": ["sensitive", "sensitive", "too_long", "sensitive"],
                     "detail": ["gambling:赌博", "赌博", "40 words", None]})
     assert sensitive_categories(old) == Counter({"gambling": 1, NO_CATEGORY: 2})
+
+
+# Round 4 (blind set 11, now sensitive_dev10.tsv): its misses, by family, and its safe losses.
+ROUND4_REJECTED = {
+    "出售二代证，一手真实，可过人脸": "fake_documents:二代证",
+    "学信网学历修改，数据入库": "fake_documents:学信网",
+    "出生证明办理，不需要材料": "fake_documents:出生证明",
+    "房产证抵押用可以做，跟真的一样": "fake_documents:房产证",
+    "无犯罪记录证明快速出，不用本人": "fake_documents:无犯罪记录",
+    "出AK配件全套，懂的私": "weapons:ak配件",
+    "狙击枪+8倍镜整套出，懂的进": "weapons:狙击枪",
+    "ｇｕｎ ｓｈｏｐ 中国境内发货 ｐｉｓｔｏｌ": "weapons:gunshop",
+    "小树枝出，广州可自提，老铁们懂": "drugs:小树枝",
+    "跳跳糖 邮票 新型货 酒吧出": "drugs:跳跳糖",
+    "S情片免费在线看，不用注册": "porn:s情",
+    "屌丝还想找女朋友？撒泡尿照照自己": "insults:撒泡尿照照",
+}
+ROUND4_KEPT = [
+    '揭秘网赌"杀猪盘"：你以为在赢钱，其实是被收割',
+    "竞彩足球 理性购彩 未成年人不得购买彩票",
+    "二代证换领流程",
+    "学信网学历查询入口",
+    "csgo AK皮肤 全套出",
+    "小树枝手工画",
+    "跳跳糖 童年零食 批发",
+    "大马出发去兰卡威",
+    "cs情侣装在线购买",
+]
+
+
+def test_round4_families_rejected_and_their_traps_kept(flt: SensitiveFilter) -> None:
+    found = details(flt, list(ROUND4_REJECTED))
+    assert dict(zip(ROUND4_REJECTED, found, strict=True)) == ROUND4_REJECTED
+    assert details(flt, ROUND4_KEPT) == [None] * len(ROUND4_KEPT)
