@@ -9,10 +9,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from sensitive_checks import details
 
 from bench.bench_lexicon import SAFE, UNSAFE, measure, read_labelled
 from bench.bench_lexicon import main as bench_lexicon
-from filters.base import apply_filter
 from filters.lexicon import (
     EDUCATION_CLEARS,
     LEXICON_DIR,
@@ -24,7 +24,6 @@ from filters.lexicon import (
     parse_entry,
 )
 from filters.sensitive import SensitiveFilter
-from filters.text_chain import normalize_captions
 from manifests import reasons
 from manifests.config import Config, load_config
 from manifests.errors import UserError
@@ -51,13 +50,6 @@ MIN_KEPT = 0.98
 @pytest.fixture(scope="module")
 def flt() -> SensitiveFilter:
     return SensitiveFilter(Config())
-
-
-def details(flt: SensitiveFilter, captions: list[str]) -> list[str | None]:
-    out = apply_filter(normalize_captions(pa.table({"caption": pa.array(captions, pa.string())})), flt)
-    found = out.column("detail").to_pylist()
-    assert out.column("reason").to_pylist() == [reasons.SENSITIVE if d else None for d in found]
-    return found
 
 
 @pytest.mark.parametrize(("caption", "detail"), [

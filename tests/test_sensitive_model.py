@@ -5,15 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
+from sensitive_checks import details
 
-from filters.base import apply_filter
 from filters.sensitive import SensitiveFilter, skeletons
 from filters.sensitive_model import MODEL_FILE, SensitiveModel
 from filters.sensitive_train import LABELLED, Params, read_set, real_safe, train, training_examples
-from filters.text_chain import normalize_captions
-from manifests import reasons
 from manifests.config import Config, load_config
 from manifests.errors import UserError
 
@@ -41,13 +38,6 @@ KEPT = [
 @pytest.fixture(scope="module")
 def flt() -> SensitiveFilter:
     return SensitiveFilter(Config())
-
-
-def details(flt: SensitiveFilter, captions: list[str]) -> list[str | None]:
-    out = apply_filter(normalize_captions(pa.table({"caption": pa.array(captions, pa.string())})), flt)
-    found = out.column("detail").to_pylist()
-    assert out.column("reason").to_pylist() == [reasons.SENSITIVE if d else None for d in found]
-    return found
 
 
 def test_model_rejects_unseen_offers_and_insults_of_every_category(flt: SensitiveFilter) -> None:
