@@ -23,12 +23,11 @@ import pyarrow as pa
 
 from filters.base import DETAIL, REASON, apply_filter
 from filters.sensitive import SensitiveFilter
+from filters.sensitive_train import UNSAFE, labelled_rows
 from filters.text_chain import normalize_captions
 from manifests import reasons
 from manifests.config import Config, load_config
 from manifests.errors import UserError
-
-UNSAFE, SAFE = "unsafe", "safe"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,15 +57,7 @@ class CategoryScore:
 
 def read_labelled(path: str | Path) -> list[Labelled]:
     """The rows of a labelled TSV; a malformed line is a UserError naming it."""
-    rows = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        parts = line.split("\t")
-        if len(parts) != 3 or parts[1] not in (UNSAFE, SAFE) or not parts[2].strip():
-            raise UserError(f"{path}:{n}: expected caption<TAB>unsafe|safe<TAB>category, got {line!r}")
-        rows.append(Labelled(parts[0], parts[1], parts[2].strip()))
-    return rows
+    return [Labelled(*row) for row in labelled_rows(path)]
 
 
 def verdicts(captions: list[str], cfg: Config) -> list[str | None]:

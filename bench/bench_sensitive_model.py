@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from bench.common import append_benchmarks
 from filters.base import DETAIL, REASON, apply_filter
 from filters.lexicon import default_categories
-from filters.sensitive import SensitiveFilter
+from filters.sensitive import SensitiveFilter, folded_skeletons
 from filters.sensitive_model import SAFE, SensitiveModel
 from filters.sensitive_train import (
     LABELLED,
@@ -58,7 +58,8 @@ def model_probs(flt: SensitiveFilter, captions: list[str]) -> list[float]:
     """The model's best default-category probability per caption (0 where education clears it), as the filter
     computes it."""
     texts = normalize_captions(pa.table({"caption": pa.array(captions, pa.string())})).column("caption_norm")
-    return [p for _, p in flt.model_best(pc.fill_null(texts.combine_chunks(), ""), min(SWEEP))]
+    texts = pc.fill_null(texts.combine_chunks(), "")
+    return [p for _, p in flt.model_best(texts, folded_skeletons(texts), min(SWEEP))]
 
 
 def rates(rows: list[Example], lexicon: list[str | None], probs: list[float], threshold: float | None

@@ -89,7 +89,7 @@ def apply_filter(table: pa.Table, flt: Filter) -> pa.Table:
     subset, verdict = flt(subset)
     n = table.num_rows
     # Scatter the subset's columns back to full length: position i of the subset is row alive_idx[i].
-    positions = _scatter_positions(alive_idx.to_numpy(), n)
+    positions = scatter_positions(alive_idx.to_numpy(), n)
     for name in subset.column_names:
         if name in (REASON, DETAIL):
             continue
@@ -104,7 +104,7 @@ def apply_filter(table: pa.Table, flt: Filter) -> pa.Table:
     return table.set_column(table.schema.get_field_index(DETAIL), DETAIL, new_detail)
 
 
-def _scatter_positions(alive_idx: np.ndarray, n: int) -> pa.Array:
+def scatter_positions(alive_idx: np.ndarray, n: int) -> pa.Array:
     """For each of n rows, its position in the alive subset, or null."""
     positions = np.full(n, -1, dtype=np.int64)
     positions[alive_idx] = np.arange(len(alive_idx), dtype=np.int64)

@@ -34,7 +34,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from filters.base import Filter, Verdict
+from filters.base import Filter, Verdict, scatter_positions
 from filters.length import load_jieba
 from filters.lexicon import (
     EDUCATION_CLEARS,
@@ -136,6 +136,17 @@ def fold(text: str) -> str:
     points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     folded = np.where(points < len(lookup), lookup[np.minimum(points, len(lookup) - 1)], points)
     return folded.astype(np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
+
+
+def folded_skeletons(texts: pa.Array) -> list[str]:
+    """The folded skeleton of each (normalised) caption of a batch: one regex pass and one fold of the whole batch,
+    what the lexicon's automaton and the model both read."""
+    if len(texts) == 0:
+        return []
+    values = skeleton(texts).cast(pa.large_string())
+    joined = pc.binary_join(pa.LargeListArray.from_arrays(pa.array([0, len(values)], pa.int64()), values),
+                            pa.scalar(_ROW_BREAK, pa.large_string()))[0].as_py()
+    return fold(joined).split(_ROW_BREAK)
 
 
 def skeletons(words: list[str]) -> list[str]:
@@ -301,19 +312,16 @@ class Matcher:
                 return found.label
         return None
 
-    def first_matches(self, texts: pa.Array, boundary: BoundaryCheck) -> pa.Array:
+    def first_matches(self, texts: pa.Array, skels: list[str], boundary: BoundaryCheck) -> pa.Array:
         """Per row, `category:word` of the leftmost match that counts (the longest of those), or null.
 
-        One automaton scan over the whole batch's skeletons joined by newlines.
+        One automaton scan over the whole batch's folded skeletons (`folded_skeletons`) joined by newlines.
         """
         n = len(texts)
         if n == 0:
             return pa.array([], pa.string())
-        values = skeleton(texts).cast(pa.large_string())
-        joined = pc.binary_join(pa.LargeListArray.from_arrays(pa.array([0, n], pa.int64()), values),
-                                pa.scalar(_ROW_BREAK, pa.large_string()))[0].as_py()
-        joined = fold(joined)
-        lengths = pc.utf8_length(values).to_numpy(zero_copy_only=False)
+        joined = _ROW_BREAK.join(skels)
+        lengths = np.fromiter(map(len, skels), dtype=np.int64, count=n)
         starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
         by_row: dict[int, list[Hit]] = {}
         for end, value in self.terms.iter(joined):
@@ -322,8 +330,7 @@ class Matcher:
         found: list[str | None] = [None] * n
         for row, hits in by_row.items():
             if any(terms for _, (_, terms) in hits):
-                skel = joined[starts[row]:starts[row] + lengths[row]]
-                found[row] = self.first_label(hits, fold(texts[row].as_py()), skel, boundary)
+                found[row] = self.first_label(hits, fold(texts[row].as_py()), skels[row], boundary)
         return pa.array(found, pa.string())
 
 
@@ -354,37 +361,38 @@ class SensitiveFilter(Filter):
 
     def compute_stats(self, batch: pa.Table) -> dict[str, pa.Array]:
         texts = pc.fill_null(batch.column(CAPTION_NORM).combine_chunks(), "")
+        if self.matcher is None and self.model is None:
+            return {SENSITIVE_MATCH: pa.nulls(len(texts), pa.string())}
+        skels = folded_skeletons(texts)
         if self.matcher is None:
             match = pa.nulls(len(texts), pa.string())
         else:
-            match = self.matcher.first_matches(texts, self.boundary)
+            match = self.matcher.first_matches(texts, skels, self.boundary)
         if self.model is not None:
-            match = self.model_verdicts(texts, match)
+            match = self.model_verdicts(texts, skels, match)
         return {SENSITIVE_MATCH: match}
 
-    def model_best(self, texts: pa.Array, floor: float = 0.5) -> list[tuple[str, float]]:
+    def model_best(self, texts: pa.Array, skels: list[str], floor: float = 0.5) -> list[tuple[str, float]]:
         """The model's best enabled category and probability per (normalised) caption; 0.0 for a skeleton of fewer
         than MODEL_MIN_CHARS distinct characters (no offer: `一个`, `你们`, `长长长…` scored high alone), and where an
         education word clears a category the lexicon lets education clear and the probability reached `floor`; so
         does an insult where the caption insults its writer or quotes a work (sensitive_guards)."""
         assert self.model is not None
-        skels = [fold(s) for s in skeleton(texts).to_pylist()]
         best = self.model.best(skels, self.model_categories)
         return [(c, 0.0) if len(set(s)) < MODEL_MIN_CHARS or (p >= floor and c in EDUCATION_CLEARS
                                                           and next(self.education.iter(s), None))
                 or (p >= floor and c == INSULTS and (self_deprecating(s) or quotes_a_title(t or ""))) else (c, p)
                 for (c, p), s, t in zip(best, skels, texts.to_pylist(), strict=True)]
 
-    def model_verdicts(self, texts: pa.Array, match: pa.Array) -> pa.Array:
+    def model_verdicts(self, texts: pa.Array, skels: list[str], match: pa.Array) -> pa.Array:
         """`match` with the model's details (`category:model:0.999`) filled in on the rows the lexicon kept."""
         kept = pc.indices_nonzero(pc.is_null(match))
         if len(kept) == 0:
             return match
-        found = pa.array([f"{c}:{MODEL_TAG}:{p:.3f}" if p >= self.threshold else None
-                          for c, p in self.model_best(texts.take(kept), self.threshold)], pa.string())
-        positions = np.full(len(texts), -1, dtype=np.int64)
-        positions[kept.to_numpy()] = np.arange(len(kept), dtype=np.int64)
-        return pc.coalesce(match, found.take(pa.array(positions, mask=positions < 0)))
+        rows = kept.to_numpy()
+        best = self.model_best(texts.take(kept), [skels[i] for i in rows], self.threshold)
+        found = pa.array([f"{c}:{MODEL_TAG}:{p:.3f}" if p >= self.threshold else None for c, p in best], pa.string())
+        return pc.coalesce(match, found.take(scatter_positions(rows, len(texts))))
 
     def decide(self, batch: pa.Table) -> Verdict:
         match = batch.column(SENSITIVE_MATCH).combine_chunks()

@@ -66,17 +66,23 @@ class Example:
     label: str  # a category or `safe`
 
 
-def read_set(path: Path) -> list[Example]:
-    """One labelled sensitive set; a malformed line is a UserError naming it."""
+def labelled_rows(path: str | Path) -> list[tuple[str, str, str]]:
+    """(caption, unsafe|safe, category) per line of a labelled sensitive TSV (`#` lines are comments); a malformed
+    line is a UserError naming it."""
     rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
         parts = line.split("\t")
         if len(parts) != 3 or parts[1] not in (UNSAFE, SAFE) or not parts[2].strip():
             raise UserError(f"{path}:{n}: expected caption<TAB>unsafe|safe<TAB>category, got {line!r}")
-        rows.append(Example(parts[0], parts[2].strip() if parts[1] == UNSAFE else SAFE))
+        rows.append((parts[0], parts[1], parts[2].strip()))
     return rows
+
+
+def read_set(path: Path) -> list[Example]:
+    """One labelled sensitive set as training examples: the category of an unsafe caption, `safe` otherwise."""
+    return [Example(caption, category if label == UNSAFE else SAFE) for caption, label, category in labelled_rows(path)]
 
 
 def sensitive_sets(folder: Path = LABELLED) -> dict[str, list[Example]]:

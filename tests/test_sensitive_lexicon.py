@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 from sensitive_checks import details
 
-from bench.bench_lexicon import SAFE, UNSAFE, measure, read_labelled
 from bench.bench_lexicon import main as bench_lexicon
+from bench.bench_lexicon import measure, read_labelled
 from filters.lexicon import (
     EDUCATION_CLEARS,
     LEXICON_DIR,
@@ -24,6 +24,7 @@ from filters.lexicon import (
     parse_entry,
 )
 from filters.sensitive import SensitiveFilter
+from filters.sensitive_train import SAFE, UNSAFE
 from manifests import reasons
 from manifests.config import Config, load_config
 from manifests.errors import UserError
