@@ -44,7 +44,7 @@ demo: $(STAMP) ## whole pipeline on the bundled offline demo web -> $(DATA)/demo
 	$(BIN)/python -m wukong.demo_pipeline --data-dir $(DATA)/demo
 
 test: $(STAMP) $(TRAINER) ## the whole test suite (PYTEST_WORKERS=2 pytest-xdist workers, a file at a time each)
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 crawl: $(STAMP) ## crawl $(QUERIES) with the search spider into $(DATA)/candidates
 	$(BIN)/wukong crawl --spider search --queries $(QUERIES) --config $(CONFIG) --out $(DATA)/candidates

@@ -88,11 +88,16 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, int]:
         return folder / "demo", int(done.read_text(encoding="utf-8"))
 
 
-# Under xdist the files are handed out in collection order: the longest start first, so that the two
-# workers end together instead of one running a long file alone at the end.
-LONGEST_FILES = ("test_cluster.py", "test_reliability_crash.py", "test_demo_pipeline.py", "test_crawl_s3.py",
-                 "test_report_samples.py", "test_crawl_warc.py", "test_reliability_faults.py",
-                 "test_crawl_e2e_local.py", "test_download.py", "test_report_browser.py", "test_shard_s3.py")
+# Under xdist the files are handed out in collection order (`make test` passes --no-loadscope-reorder: by
+# default xdist hands out the files with the most tests first, whatever this order says): the longest start
+# first, so that the two workers end together instead of one running a long file alone at the end. The order
+# is that of the files' measured times; test_report_samples and test_demo_pipeline, which both need `demo_run`,
+# are kept apart so that one worker does not wait for the other's run of it at the start.
+LONGEST_FILES = ("test_cluster.py", "test_reliability_crash.py", "test_crawl_s3.py", "test_report_samples.py",
+                 "test_filter_demo_web.py", "test_crawl_warc.py", "test_download.py", "test_report.py",
+                 "test_demo_pipeline.py", "test_shard_s3.py", "test_crawl_e2e_local.py", "test_reliability_faults.py",
+                 "test_demo_web.py", "test_crawl_demo.py", "test_privacy.py", "test_reliability_security.py",
+                 "test_sensitive_lexicon.py", "test_shard.py", "test_report_browser.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
