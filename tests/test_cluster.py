@@ -1,6 +1,6 @@
-"""The pipeline on a real multi-node Ray cluster: crawl + filter + shard of the demo web give the same
-release, byte for byte, as the embedded local run of the same commands (the cluster's run with every
-folder on S3, as nodes that share no disk need it).
+"""The pipeline on a real multi-node Ray cluster: crawl + filter + shard of the demo web (every folder on
+S3, as nodes that share no disk need it) crawl exactly the demo web's pairs and give the same release,
+byte for byte, as filter + shard of those candidates on this machine alone.
 
 The cluster is three Ray nodes on this machine (a head and two workers, one CPU each, 127.0.0.1),
 each started by `ray start` in a session of its own; at the end exactly the processes of those
@@ -127,13 +127,9 @@ def ray_cluster() -> Iterator[str]:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def _pipeline(root: Path, base_url: str, queries: Path, env: dict[str, str]) -> None:
-    """crawl (site, then search with 2 partitions), filter, shard: relative paths, run from `root`."""
-    root.mkdir(parents=True)
+def _filter_and_shard(root: Path, env: dict[str, str]) -> None:
+    """filter, then shard, of `root`/candidates on this machine alone: relative paths, run from `root`."""
     steps = [
-        ["crawl", "--spider", "site", "--start-url", f"{base_url}/", "--config", CONFIG, "--out", "candidates"],
-        ["crawl", "--spider", "search", "--queries", str(queries), "--endpoint", f"{base_url}/search/acjson",
-         "--partitions", "2", "--config", CONFIG, "--out", "candidates"],
         ["filter", "--in", "candidates", "--out", "filtered", "--config", CONFIG],
         ["shard", "--in", "filtered", "--out", "release", "--config", CONFIG],
     ]
@@ -171,6 +167,30 @@ def _candidates(root: Path) -> Counter[tuple]:
     return rows
 
 
+def _assert_the_demo_webs_pairs(root: Path, demo_web) -> None:  # type: ignore[no-untyped-def]
+    """The candidates under `root` are the demo web's ground truth: every allowed captioned pair of the
+    site once, and for each query the first `crawl.max_per_query` distinct images its endpoint lists."""
+    from manifests.config import load_config
+
+    cols = ["page_url", "url", "caption", "caption_source", "query", "source"]
+    rows = [r for part in sorted((root / "candidates").glob("part-*.parquet"))
+            for r in pq.read_table(part, columns=cols).to_pylist()]
+    truth = demo_web.web.ground_truth(demo_web.base_url, measure=False).to_pylist()
+    want_site = Counter((r["page_url"], r["url"], r["caption"], r["caption_source"])
+                        for r in truth if not r["disallowed"] and r["caption"].strip())
+    got_site = Counter((r["page_url"], r["url"], r["caption"], r["caption_source"]) for r in rows
+                       if r["source"] == "site")
+    assert got_site == want_site and len(want_site) > 1000
+    limit = load_config(CONFIG).crawl.max_per_query
+    listed: dict[str, dict[str, tuple[str, str, str]]] = {}
+    for r in sorted(demo_web.web.search_ground_truth(demo_web.base_url).to_pylist(), key=lambda r: r["rank"]):
+        listed.setdefault(r["query"], {}).setdefault(r["url"], (r["url"], r["caption"], r["from_url"]))
+    want_search = Counter((q, *pair) for q, pairs in listed.items() for pair in list(pairs.values())[:limit])
+    got_search = Counter((r["query"], r["url"], r["caption"], r["page_url"]) for r in rows if r["source"] == "search")
+    assert got_search == want_search and len({q for q, *_ in got_search}) == len(demo_web.web.query_words)
+    assert len(rows) == sum(got_site.values()) + sum(got_search.values())
+
+
 def _kept(root: Path) -> pa.Table:
     table = pa.concat_tables(pq.read_table(p) for p in sorted((root / "filtered" / "kept").glob("*.parquet")))
     return table.sort_by("key")
@@ -186,18 +206,13 @@ def _same_release(got: Path, want: Path) -> None:
 
 def test_cluster_release_is_byte_identical_to_local(demo_web, ray_cluster: str, tmp_path: Path,  # type: ignore[no-untyped-def]
                                                     s3_server) -> None:
-    """The four commands on this machine alone (local disk, no RAY_ADDRESS), then on the three-node cluster
-    with every folder on S3 (moto's server on 127.0.0.1: the nodes share no disk): the same release."""
+    """The four commands on the three-node cluster with every folder on S3 (moto's server on 127.0.0.1: the
+    nodes share no disk) crawl exactly the demo web's pairs; filter and shard of those candidates on this
+    machine alone (local disk, no RAY_ADDRESS) give the same filter output and release, byte for byte."""
     queries = tmp_path / "queries.txt"
     queries.write_text("\n".join(demo_web.web.query_words) + "\n", encoding="utf-8")
     base_env = {**os.environ, "RAY_AUTH_MODE": "disabled", "WUKONG_LOOPBACK_ONLY": "1"}
     base_env.pop("RAY_ADDRESS", None)
-    local = tmp_path / "local"
-    _pipeline(local, demo_web.base_url, queries, base_env)
-    assert not list((local / "candidates" / "_jobs").glob("*/ray_task.json"))  # no Ray task ran a crawl job
-    kept_local = _kept(local)
-    assert sum(_candidates(local).values()) > 1000 and kept_local.num_rows > 100
-
     fs = s3_server.filesystem()
     bucket = s3_server.new_bucket()
     cache = tmp_path / "s3-cache"  # the local state of crawl jobs and the logs: never stage data
@@ -209,17 +224,23 @@ def test_cluster_release_is_byte_identical_to_local(demo_web, ray_cluster: str, 
     ran = {p.parent.name: json.loads(p.read_text()) for p in cache.rglob("ray_task.json")}
     assert sorted(ran) == ["search-p000", "search-p001", "site"]
     assert ran["search-p000"]["node_id"] != ran["search-p001"]["node_id"]
+    assert not list((tmp_path / "s3-cwd").iterdir())  # nothing was written where the commands ran
+    assert not list(cache.rglob("*.parquet")) and not list(cache.rglob("*.tar"))
 
-    # Same candidates (their parts may hold them in another order), same filter output, same release.
     fetched = tmp_path / "s3"
     fs.get(f"{bucket}/data/", str(fetched) + "/", recursive=True)
-    assert _candidates(fetched) == _candidates(local)
+    _assert_the_demo_webs_pairs(fetched, demo_web)
+
+    # The same candidates through filter and shard here: the same filter output, the same release.
+    local = tmp_path / "local"
+    shutil.copytree(fetched / "candidates", local / "candidates", ignore=shutil.ignore_patterns("_jobs"))
+    _filter_and_shard(local, base_env)
+    kept_local = _kept(local)
+    assert kept_local.num_rows > 100
     assert json.loads((fetched / "filtered" / "stats.json").read_text()) == \
         json.loads((local / "filtered" / "stats.json").read_text())
     assert _kept(fetched).equals(kept_local)
     _same_release(fetched, local)
-    assert not list((tmp_path / "s3-cwd").iterdir())  # nothing was written where the commands ran
-    assert not list(cache.rglob("*.parquet")) and not list(cache.rglob("*.tar"))
 
 
 def test_ctrl_c_reaches_a_crawl_job_running_as_a_ray_task(demo_web, ray_local: None, tmp_path: Path,  # type: ignore[no-untyped-def]
