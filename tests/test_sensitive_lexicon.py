@@ -497,3 +497,42 @@ def test_round4_families_rejected_and_their_traps_kept(flt: SensitiveFilter) -> 
     found = details(flt, list(ROUND4_REJECTED))
     assert dict(zip(ROUND4_REJECTED, found, strict=True)) == ROUND4_REJECTED
     assert details(flt, ROUND4_KEPT) == [None] * len(ROUND4_KEPT)
+
+
+# Round 5 (dev11 = blind set 10, dev12a/b/c): its families, in phrasings of no labelled set, and their traps.
+ROUND5_REJECTED = {
+    "今晚英超庄家放水 梭哈的私聊": "gambling:梭哈",
+    "上个月本金翻了五倍 想上车的扣1": "gambling:上车",
+    "马会内幕 今期必开一肖": "gambling:马会内幕",
+    "欧冠淘汰赛 付费内部料 准": "gambling:内部料",
+    "竞猜群招人 赢了当晚结": "gambling:竞猜群",
+    "叶子 隐蔽包装 可邮 全国": "drugs:叶子",
+    "加州草 进口 自提": "drugs:加州草",
+    "冰到了 老地方 只收现金": "drugs:冰到了",
+    "魔术蘑菇孢子 成品 私聊": "drugs:魔术蘑菇",
+    "扫码领取国家补贴 速领": "fraud:国家补贴",
+    "出售各省车主资料 精准": "fraud:车主资料",
+    "连接钱包 领取 USDT 空投": "fraud:空投",
+    "征信黑也能办 当天下款": "fraud:征信黑",
+    "孙子 有种线下见": "insults:孙子",
+    "跪下叫爸爸 儿子": "insults:叫爸爸",
+    "巴雷特零件 可组装": "weapons:巴雷特",
+    "发令枪改装 实弹可用": "weapons:发令枪",
+    "狗弩 加 毒针 套装": "weapons:狗弩",
+    "营业执照套牌 他人身份": "fake_documents:营业执照",
+    "体检报告 可改 入职用": "fake_documents:体检报告",
+}
+ROUND5_KEPT = [
+    "基金梭哈 全仓买入 复盘", "地铁上车 刷码 攻略", "上车扫码乘车 公交", "秋天 叶子 发黄 可邮寄 书签",
+    "加州草莓 新鲜 到货", "国家补贴 以旧换新 申请条件", "孙子满月 爷爷抱着合影", "宝宝第一次叫爸爸",
+    "香水 留香 飘一整晚", "背包出境游 攻略", "背包过安检 注意事项", "田径运动会 发令枪 裁判",
+    "集邮册 纪念邮票 合集", "客户资料管理 表格 模板", "空投物资 救灾 直升机", "巴雷特 模型 积木 拼装",
+    "德州扑克比赛 直播", "杂交水稻 品种", "脑瘫儿童 康复训练",
+]
+
+
+def test_round5_families_rejected_and_their_traps_kept(flt: SensitiveFilter) -> None:
+    found = details(flt, list(ROUND5_REJECTED))
+    assert dict(zip(ROUND5_REJECTED, found, strict=True)) == ROUND5_REJECTED
+    lexicon_only = SensitiveFilter(load_config(None, ["text.sensitive_model=false"]))
+    assert details(lexicon_only, ROUND5_KEPT) == [None] * len(ROUND5_KEPT)  # the rules' vetoes
