@@ -45,8 +45,19 @@ def job_lock(job_dir: Path) -> Iterator[IO[str] | None]:
         yield fh
 
 
+_told_to_stop = False
+
+
 def _parent_died(signum: int, frame: object) -> None:
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a multithreaded parent may signal once per thread
+    """SIGHUP's handler: one SIGTERM however often it runs. A multithreaded parent's death signals once per
+    thread (the child is handed to each next thread as one exits), and a SIGHUP arriving after Python took
+    the first one but before SIG_IGN below is in place runs this handler again: a second SIGTERM would make
+    Scrapy force an unclean shutdown (seen on a loaded machine)."""
+    global _told_to_stop
+    if _told_to_stop:  # checked and set with no point between where another handler could run
+        return
+    _told_to_stop = True
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     os.kill(os.getpid(), signal.SIGTERM)  # Scrapy's graceful shutdown, exactly once
 
 
