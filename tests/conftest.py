@@ -1,7 +1,7 @@
 """Shared pytest fixtures. One local Ray per test session; servers bind 127.0.0.1 only.
 
 `make test` runs the suite on two pytest-xdist workers, a whole file at a time each (`--dist loadfile`:
-a file's module fixtures, such as the three-node test cluster, are built once); each worker is a test
+a file's module fixtures, such as the two-node test cluster, are built once); each worker is a test
 session of its own (its own Ray, its own demo web), and `demo_run` is shared between them.
 
 Shared file: add fixtures by appending, never rewrite others' fixtures.
