@@ -9,11 +9,16 @@ one token per character (filters.sensitive_model.features). Lines are shuffled w
 child process with fastText's training build (filters.sensitive_fit: one thread, fixed seed, then quantized), so
 the same data and `Params` give the same file byte for byte. `--without` leaves sets out (leave-one-set-out
 measurements: bench/bench_sensitive_model.py).
+
+Beside each model it writes `<model>.sha256` (`TRAINED_ON`): the SHA-256 of the training lines with the `Params`
+and of the model it wrote, so a test can tell, without training again, that the packaged model is the one these
+data give (training being byte-for-byte reproducible, which a test checks on a small set).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -144,21 +149,43 @@ def training_lines(examples: list[Example], seed: int) -> list[str]:
     return lines
 
 
+def trained_on_file(model: Path) -> Path:
+    """Where the record of what `model` was trained on lies: `<model>.sha256`."""
+    return model.with_name(model.name + ".sha256")
+
+
+def data_fingerprint(lines: list[str], params: Params) -> str:
+    """SHA-256 of the `Params` and the training lines (what fastText reads): equal ones give an equal model."""
+    digest = hashlib.sha256(json.dumps(asdict(params), sort_keys=True).encode())
+    for line in lines:
+        digest.update(line.encode("utf-8") + b"\n")
+    return digest.hexdigest()
+
+
+def trained_on(model: Path) -> dict[str, str]:
+    """The record written beside `model`: {"data": data_fingerprint, "model": SHA-256 of the model file}."""
+    return dict(line.split(" ", 1)[::-1] for line in trained_on_file(model).read_text(encoding="ascii").splitlines())
+
+
 def train(examples: list[Example], out: Path, params: Params = Params()) -> None:
-    """Fits, quantizes and writes the model to `out` (a child process with the training build of fastText)."""
+    """Fits, quantizes and writes the model to `out` (a child process with the training build of fastText), and
+    beside it the record of what it was trained on (`trained_on`)."""
     if not (TRAINER_DIR / "fasttext").is_dir():
         raise UserError(f"training needs fastText's training build in {TRAINER_DIR}: run `make venv` "
                         f"(or pip install --no-deps --target {TRAINER_DIR} fasttext-wheel==0.9.2)")
+    lines = training_lines(examples, params.seed)
     with tempfile.TemporaryDirectory(prefix="sensitive-train-") as tmp:
         data = Path(tmp) / "train.txt"
-        data.write_text("\n".join(training_lines(examples, params.seed)) + "\n", encoding="utf-8")
+        data.write_text("\n".join(lines) + "\n", encoding="utf-8")
         path = os.pathsep.join(filter(None, [str(TRAINER_DIR), os.environ.get("PYTHONPATH")]))
         env = {**os.environ, "PYTHONPATH": path}
         result = subprocess.run([sys.executable, "-m", "filters.sensitive_fit", str(data), str(out),
                                  json.dumps(asdict(params))], env=env, capture_output=True, text=True)
         if result.returncode != 0:
-            lines = (result.stderr.strip() or "no output").splitlines()
-            raise UserError(f"fastText training failed: {lines[-1]}")
+            err = (result.stderr.strip() or "no output").splitlines()
+            raise UserError(f"fastText training failed: {err[-1]}")
+    model_sha = hashlib.sha256(out.read_bytes()).hexdigest()
+    trained_on_file(out).write_text(f"{data_fingerprint(lines, params)} data\n{model_sha} model\n", encoding="ascii")
 
 
 def main(argv: list[str] | None = None) -> int:
