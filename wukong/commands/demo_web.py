@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     _check_output(args.ground_truth)
     _check_output(args.search_ground_truth)
     web = build_web(args.pairs, args.seed)
+    web.keep_renders_on_disk()
 
     def ready(base_url: str) -> None:
         if args.ground_truth:

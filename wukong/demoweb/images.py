@@ -24,6 +24,7 @@ from wukong.demoweb.model import (
     Rendition,
     Response,
 )
+from wukong.demoweb.render_cache import DiskRenders, rendition_key
 from wukong.demoweb.seeds import derive
 
 HOTLINK_HTML = (
@@ -79,6 +80,7 @@ class ImageRenderer:
         self._bytes = BytesCache(cache_bytes)
         self._luma = functools.lru_cache(maxsize=32)(self._render_luma)
         self.thumbnail = functools.lru_cache(maxsize=512)(self._thumbnail)
+        self.disk: DiskRenders | None = None  # encoded renditions shared with other processes (render_cache.py)
 
     @property
     def cached_bytes(self) -> int:
@@ -90,7 +92,17 @@ class ImageRenderer:
 
     def encode(self, r: Rendition) -> bytes:
         """The encoded image of a rendition (cached)."""
-        return self._bytes.get_or_make(r, lambda: self._encode(r))
+        return self._bytes.get_or_make(r, lambda: self._encode_or_load(r))
+
+    def _encode_or_load(self, r: Rendition) -> bytes:
+        if self.disk is None:
+            return self._encode(r)
+        key = rendition_key(self.code(r.picture), self.style(r.picture), r)
+        data = self.disk.get(key)
+        if data is None:
+            data = self._encode(r)
+            self.disk.put(key, data)
+        return data
 
     def code(self, picture: int) -> int:
         return int(self.codes[picture])

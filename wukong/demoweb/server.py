@@ -173,6 +173,7 @@ class DemoWebServer:
             from wukong.demoweb.generator import build_web
 
             web = build_web(pairs, seed)
+            web.keep_renders_on_disk()
         self.web = web
         self._port = port
         self._thread: threading.Thread | None = None

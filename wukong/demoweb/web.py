@@ -10,6 +10,7 @@ import functools
 import re
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -46,6 +47,16 @@ class DemoWeb:
         self._lock = threading.Lock()
         self._measurements: dict[int, Measurement] | None = None
         self._search: SearchCorpus | None = None
+
+    def keep_renders_on_disk(self, root: Path | None = None) -> bool:
+        """Shares the encoded images with other processes through the disk (render_cache.py) when this web has at
+        most DISK_MAX_PAIRS pairs: a server does, so each test worker and each `make demo` renders an image once
+        per machine. Returns whether it does."""
+        from wukong.demoweb.render_cache import DISK_MAX_PAIRS, DiskRenders
+
+        if self.pairs <= DISK_MAX_PAIRS:
+            self.renderer.disk = DiskRenders(root)
+        return self.renderer.disk is not None
 
     # --- what URLs answer --------------------------------------------------------------------
     def _page_response(self, path: str) -> Response | None:
