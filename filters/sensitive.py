@@ -379,10 +379,13 @@ class SensitiveFilter(Filter):
         does an insult where the caption insults its writer or quotes a work (sensitive_guards)."""
         assert self.model is not None
         best = self.model.best(skels, self.model_categories)
-        return [(c, 0.0) if len(set(s)) < MODEL_MIN_CHARS or (p >= floor and c in EDUCATION_CLEARS
-                                                          and next(self.education.iter(s), None))
-                or (p >= floor and c == INSULTS and (self_deprecating(s) or quotes_a_title(t or ""))) else (c, p)
-                for (c, p), s, t in zip(best, skels, texts.to_pylist(), strict=True)]
+        out = []
+        for i, ((c, p), s) in enumerate(zip(best, skels, strict=True)):
+            cleared = len(set(s)) < MODEL_MIN_CHARS or (p >= floor and (
+                (c in EDUCATION_CLEARS and next(self.education.iter(s), None) is not None)
+                or (c == INSULTS and (self_deprecating(s) or quotes_a_title(texts[i].as_py() or "")))))
+            out.append((c, 0.0) if cleared else (c, p))  # the caption itself only for an insult the model found
+        return out
 
     def model_verdicts(self, texts: pa.Array, skels: list[str], match: pa.Array) -> pa.Array:
         """`match` with the model's details (`category:model:0.999`) filled in on the rows the lexicon kept."""

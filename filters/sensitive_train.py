@@ -10,7 +10,7 @@ child process with fastText's training build (filters.sensitive_fit: one thread,
 the same data and `Params` give the same file byte for byte. `--without` leaves sets out (leave-one-set-out
 measurements: bench/bench_sensitive_model.py).
 
-Beside each model it writes `<model>.sha256` (`TRAINED_ON`): the SHA-256 of the training lines with the `Params`
+Beside each model it writes `<model>.sha256` (read by `trained_on`): the SHA-256 of the training lines with the `Params`
 and of the model it wrote, so a test can tell, without training again, that the packaged model is the one these
 data give (training being byte-for-byte reproducible, which a test checks on a small set).
 """

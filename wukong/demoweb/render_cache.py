@@ -76,6 +76,7 @@ class DiskRenders:
         if not self.enabled:
             return
         path = self._path(key)
+        # not manifests.storage.atomic_output: it fsyncs each file, which a cache that can be rebuilt does not need
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
