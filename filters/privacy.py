@@ -116,7 +116,9 @@ class NameMasker:
         self.enabled = privacy.mask_person_names
         self.token = privacy.name_token
         self.lexicon = NameLexicon.load()
-        pos = load_posseg().dt
+        from filters.name_pos import MemoPOSTokenizer  # imports jieba.posseg: only where names are masked
+
+        pos = MemoPOSTokenizer(load_posseg().dt)
         self._pos = pos
         self._freq = load_tokenizer().FREQ
         self._tags = pos.word_tag_tab
