@@ -112,9 +112,9 @@ To have a pair removed, send its image URL, its key or the sha256 of the image t
 (untouched shards stay byte for byte) and records the removal in the `{TAKEDOWNS}` section below."""
 
 
-def render_card(facts: CardFacts, meta: pa.Table, stats: FilterStats | None, config_yaml: str,
+def render_card(facts: CardFacts, measured: str, stats: FilterStats | None, config_yaml: str,
                 filter_config: tuple[str, str] | None, contact: str | None = None) -> str:
-    """The card's markdown. `meta` holds caption, width, height, mime of every released pair."""
+    """The card's markdown. `measured` is `distributions(meta)` of every released pair."""
     funnel = funnel_table(stats) if stats is not None else "The filter stage's `stats.json` was not found."
     csv_note = " and the same rows as `url,caption` CSV (`part-NNNNN.csv`)" if facts.csv else ""
     filter_cfg = (
@@ -152,7 +152,7 @@ fetch the images again from their URLs with
 
 ## {DISTRIBUTIONS}
 
-{distributions(meta)}
+{measured}
 
 ## Config
 

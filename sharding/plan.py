@@ -1,4 +1,6 @@
 """Planning a release: index the kept parts (no image bytes), sort all keys, cut shards of N samples.
+The index also carries the dataset card's columns (`CARD_COLUMNS`), so the card's distributions can be
+computed while the shards are written.
 
 A shard's plan digest covers its name, its keys in order and a digest of everything written for
 each row, so a re-run recognises a complete shard whatever way the rows were split into parts.
@@ -22,6 +24,7 @@ from sharding.files import ShardFiles
 from sharding.sample import FORMAT_VERSION, META_COLUMNS, check_row, row_digest
 
 INDEX_SCHEMA = pa.schema([pa.field("key", pa.string()), pa.field("digest", pa.binary(16))])
+CARD_COLUMNS: tuple[str, ...] = ("caption", "width", "height", "mime")  # what the dataset card measures
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +34,7 @@ class PartIndex:
     path: DataPath
     table: pa.Table | None = None
     error: str | None = None
+    card: pa.Table | None = None  # CARD_COLUMNS of the same rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,7 @@ class ReleasePlan:
     shards: list[ShardSpec]
     parts: list[DataPath]
     total: int
+    card: pa.Table | None = None  # CARD_COLUMNS of every sample in release order (key order)
 
 
 def index_part(path: DataPath) -> PartIndex:
@@ -70,7 +75,7 @@ def index_part(path: DataPath) -> PartIndex:
             return PartIndex(path, error=f"{path}: {problem}")
         keys.append(row["key"])
         digests.append(row_digest(row))
-    return PartIndex(path, table=pa.table([keys, digests], schema=INDEX_SCHEMA))
+    return PartIndex(path, table=pa.table([keys, digests], schema=INDEX_SCHEMA), card=table.select(list(CARD_COLUMNS)))
 
 
 def make_plan(indexes: list[PartIndex], samples_per_shard: int) -> ReleasePlan:
@@ -78,10 +83,10 @@ def make_plan(indexes: list[PartIndex], samples_per_shard: int) -> ReleasePlan:
     for ix in indexes:
         if ix.error:
             raise UserError(ix.error)
-    tables = [ix.table for ix in indexes if ix.table is not None and ix.table.num_rows]
-    if not tables:
+    listed = [ix for ix in indexes if ix.table is not None and ix.table.num_rows]
+    if not listed:
         raise UserError("no kept samples to release")
-    merged = pa.concat_tables(tables)
+    merged = pa.concat_tables([ix.table for ix in listed])  # type: ignore[misc]
     keys = np.asarray(merged.column("key").to_pylist(), dtype=object)
     order = np.argsort(keys, kind="stable")
     keys = keys[order]
@@ -97,7 +102,10 @@ def make_plan(indexes: list[PartIndex], samples_per_shard: int) -> ReleasePlan:
             h.update(key.encode("ascii") + b"\n")
             h.update(digests[i])
         shards.append(ShardSpec(index, start, stop - start, str(keys[start]), str(keys[stop - 1]), h.hexdigest()))
-    return ReleasePlan(shards, [ix.path for ix in indexes], len(keys))
+    card = None
+    if all(ix.card is not None for ix in listed):
+        card = pa.concat_tables([ix.card for ix in listed]).take(pa.array(order))  # type: ignore[misc]
+    return ReleasePlan(shards, [ix.path for ix in indexes], len(keys), card)
 
 
 def read_stats(files: ShardFiles) -> dict | None:

@@ -10,6 +10,7 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import webdataset as wds
@@ -17,6 +18,9 @@ import webdataset as wds
 from manifests.config import Config
 from manifests.layout import ReleaseDir
 from manifests.schemas import MANIFEST
+from sharding import distributions as distributions_module
+from sharding.card import distributions
+from sharding.plan import CARD_COLUMNS
 from sharding.release import build_release
 from sharding.sample import MIME_EXTENSION
 from sharding.synthetic import make_rows, write_filtered
@@ -154,6 +158,22 @@ def test_dataset_card(release: Path) -> None:
                  "`http_404` | 2 | 2.78%", "**60**", "jieba words", "characters", "shorter side",
                  "image/webp", "CC BY-SA 3.0", "lid.176", "belong to their owners", "samples_per_shard: 25"):
         assert text in card, text
+
+
+def test_card_measures_what_the_shards_hold(rows: list[dict[str, Any]], tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The card's distributions are measured on the plan's rows while the shards are written: the same
+    tables as the written sidecars give, the jieba word sample (here every 7th caption) in release order."""
+    monkeypatch.setattr(distributions_module, "MAX_WORD_SAMPLE", 9)
+    write_filtered(rows, tmp_path / "filtered", parts=4, seed=3)
+    build_release(tmp_path / "filtered", tmp_path / "release", shard_config(), progress=False, backend="local")
+    rd = ReleaseDir(tmp_path / "release")
+    meta = pa.concat_tables([pq.read_table(p, columns=list(CARD_COLUMNS)) for p in sorted(rd.shards.glob("*.parquet"))])
+    measured = distributions(meta)
+    assert "sample of 9" in measured
+    assert measured in rd.card.read_text(encoding="utf-8")
+    shuffled = distributions(meta.take(pa.array([*range(1, N_ROWS), 0])))
+    assert shuffled != measured  # the sample follows the order: the check above can fail
 
 
 def test_rerun_skips_complete_shards(release: Path, rows: list[dict[str, Any]], tmp_path: Path) -> None:
