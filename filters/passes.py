@@ -195,8 +195,9 @@ class FinalizePass:
             image = _apply_decisions(image, _task_decisions(self.layout.dedup, task.task_id))
             text = _apply_decisions(text, image.select([ROW, REASON, DETAIL]).filter(
                 pc.is_valid(image.column(REASON))))
-        kept_rows = alive_rows(text)
-        kept_text = text.take(kept_rows)
+        kept_text = text.take(alive_rows(text))
+        # Key order (the kept part's order) before the images are taken: each image is copied once.
+        kept_text = kept_text.take(pc.sort_indices(kept_text, [("key", "ascending")]))
         if image is not None and kept_text.num_rows:
             index = {r: i for i, r in enumerate(image.column(ROW).to_pylist())}
             image_kept = image.take(pa.array([index[r] for r in kept_text.column(ROW).to_pylist()], pa.int64()))
@@ -229,5 +230,4 @@ class FinalizePass:
             "image": image.column(IMAGE_COLUMN),
             "mime": image.column("mime"),
         }
-        table = pa.Table.from_arrays([columns[f.name] for f in SAMPLE], schema=SAMPLE)
-        return table.sort_by("key")
+        return pa.Table.from_arrays([columns[f.name] for f in SAMPLE], schema=SAMPLE)  # in key order: `run`

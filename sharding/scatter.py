@@ -71,8 +71,11 @@ def scatter_part(path: DataPath, part_number: int, ranges: list[Range], work: Da
         table = read_parquet_checked(path, SAMPLE)
     except UserError as exc:
         return ScatterResult(str(path), error=str(exc))
-    table = table.take(pc.sort_indices(table, [("key", "ascending")]))
     keys = np.asarray(table.column("key").to_pylist(), dtype=object)
+    if len(keys) > 1 and not (keys[1:] >= keys[:-1]).all():  # the filter writes its parts in key order already
+        order = pc.sort_indices(table, [("key", "ascending")])
+        table = table.take(order)  # copies every image: only for a part not in key order
+        keys = keys[order.to_numpy()]
     written = 0
     for r in ranges:
         lo = int(np.searchsorted(keys, r.first_key, side="left"))

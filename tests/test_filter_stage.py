@@ -100,6 +100,9 @@ def test_filter_stage_accounts_for_every_row_and_ignores_partitioning(
 
     kept_part = pq.read_table(next((tmp_path / "one" / "kept").glob("*.parquet")))
     assert kept_part.schema.equals(SAMPLE)
+    for part in (tmp_path / "many" / "kept").glob("*.parquet"):  # in key order: the shard stage buckets them unsorted
+        keys = pq.read_table(part, columns=["key"]).column("key").to_pylist()
+        assert keys == sorted(keys)
     assert pq.read_schema(next((tmp_path / "one" / "rejected").glob("*.parquet"))).equals(REJECTED)
     assert all(k.isdigit() and len(k) == 20 for k, _, _ in kept_one.values())
     assert len({k for k, _, _ in kept_one.values()}) == len(kept_one)
