@@ -23,7 +23,7 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 @pytest.fixture(scope="session")
 def ray_local() -> Iterator[None]:
     """A local Ray for the whole test session (2 CPUs); stage code run in-process reuses it. Started as
-    the stages start theirs (manifests.ray_session: no autoscaler monitor, no log monitor)."""
+    the stages start theirs (manifests.ray_session: no autoscaler monitor, log monitor or dashboard API server)."""
     from manifests.config import Config, RayConfig
     from manifests.ray_session import ray_session
 

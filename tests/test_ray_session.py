@@ -1,5 +1,5 @@
-"""manifests.ray_session: the embedded local Ray is lean (no autoscaler monitor, no log monitor), runs
-tasks, and leaves no process behind."""
+"""manifests.ray_session: the embedded local Ray is lean (no autoscaler monitor, no log monitor, no
+dashboard API server), runs tasks, and leaves no process behind."""
 
 from __future__ import annotations
 
@@ -68,5 +68,6 @@ def test_local_ray_is_lean_and_stops_every_process() -> None:
     assert got["results"] == [0, 1, 4, 9]
     during = got["during"]
     assert any("gcs_server" in c for c in during) and any("/raylet " in c for c in during), during
-    assert not [c for c in during if "autoscaler/_private/monitor.py" in c or "log_monitor.py" in c]
+    assert not [c for c in during if "autoscaler/_private/monitor.py" in c or "log_monitor.py" in c
+                or "dashboard/dashboard.py" in c]
     assert got["left"] == []
