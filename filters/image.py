@@ -1,5 +1,7 @@
 """The image filter: full decode (truncated -> corrupt_image), pixel cap (-> decompression_bomb),
-`image.min_side` (-> too_small), aspect within [1/max, max] (-> bad_aspect).
+`image.min_side` (-> too_small), aspect within [1/max, max] (-> bad_aspect). An image whose header
+already fails the size checks is not decoded (`image_inspect.inspect_image`): too_small or bad_aspect,
+even when its body is also truncated.
 
 Stats: width, height (after EXIF rotation), mime, sha256, phash (16 hex chars), the edit-robust view
 hashes (`views`, 32 bytes: image_views.py) that near dedup compares, the tone word that confirms
@@ -14,7 +16,7 @@ from typing import ClassVar
 import pyarrow as pa
 
 from filters.base import Filter, Verdict
-from filters.image_inspect import inspect_image
+from filters.image_inspect import inspect_image, size_reason
 from manifests import reasons
 
 IMAGE_COLUMN = "image"
@@ -24,8 +26,9 @@ class ImageFilter(Filter):
     name: ClassVar[str] = "image"
 
     def compute_stats(self, batch: pa.Table) -> dict[str, pa.Array]:
+        cfg = self.cfg.image
         infos = [
-            inspect_image(data, self.cfg.image.max_pixels) if data is not None else None
+            inspect_image(data, cfg.max_pixels, cfg.min_side, cfg.max_aspect_ratio) if data is not None else None
             for data in batch.column(IMAGE_COLUMN).to_pylist()
         ]
         return {
@@ -55,11 +58,8 @@ class ImageFilter(Filter):
             if err is not None:
                 out_reason.append(err)
                 out_detail.append(detail)
-            elif min(w, h) < min_side:
-                out_reason.append(reasons.TOO_SMALL)
-                out_detail.append(f"{w}x{h}")
-            elif max(w, h) > max_ratio * min(w, h):
-                out_reason.append(reasons.BAD_ASPECT)
+            elif (why := size_reason(w, h, min_side, max_ratio)) is not None:
+                out_reason.append(why)
                 out_detail.append(f"{w}x{h}")
             else:
                 out_reason.append(None)

@@ -1,5 +1,10 @@
 """Decode image bytes once and measure them: format, size after EXIF rotation, sha256, 64-bit pHash.
 
+An image that fails the image filter's size checks (`size_reason`) is not decoded when its header
+says its size and orientation: its hashes would only describe a rejected row. Its reason is then the
+size check's even if its body is also truncated (a truncated body of a good size is still
+`corrupt_image`).
+
 JPEGs are decoded in draft mode (DCT scaling to about 64 px): the whole entropy-coded stream is
 still read, so truncation is still caught, at a fraction of the cost of a full-size decode. The pHash
 is imagehash's DCT pHash (`dct_phash_hex`) of the image box-reduced to about 64 px, the same method for every row;
@@ -110,8 +115,19 @@ def dct_phash_hex(img: Image.Image) -> str:
     return _phash_of(thumbnail(img if img.mode == "L" else img.convert("L")))
 
 
-def inspect_image(data: bytes, max_pixels: int) -> ImageInfo:
-    """Decodes `data` completely and returns its measurements, or the reason it cannot be used."""
+def size_reason(width: int, height: int, min_side: int, max_aspect_ratio: float) -> str | None:
+    """The image filter's size checks: too_small, bad_aspect, or None (both hold under EXIF rotation)."""
+    if min(width, height) < min_side:
+        return reasons.TOO_SMALL
+    if max(width, height) > max_aspect_ratio * min(width, height):
+        return reasons.BAD_ASPECT
+    return None
+
+
+def inspect_image(data: bytes, max_pixels: int, min_side: int = 0, max_aspect_ratio: float = 0.0) -> ImageInfo:
+    """Decodes `data` completely and returns its measurements, or the reason it cannot be used. With
+    `min_side` and `max_aspect_ratio` (the image filter's), an image its header shows failing them is
+    measured from the header alone: size and format, no hashes."""
     if not data:
         return ImageInfo(reasons.EMPTY_BODY, "0 bytes")
     mime = sniff_mime(data)
@@ -124,7 +140,14 @@ def inspect_image(data: bytes, max_pixels: int) -> ImageInfo:
             width, height = img.size
             if width * height > max_pixels:
                 return ImageInfo(reasons.DECOMPRESSION_BOMB, f"{width}x{height} pixels", width, height, mime)
+            # A PNG's EXIF may follow its pixels: Pillow decodes the image to look for it.
+            header_only = max_aspect_ratio > 0 and size_reason(width, height, min_side, max_aspect_ratio) is not None \
+                and (img.format != "PNG" or "exif" in img.info)
             orientation = img.getexif().get(0x0112, 1) if img.format in ("JPEG", "MPO", "WEBP", "PNG") else 1
+            if header_only:
+                if orientation in _ROTATING_ORIENTATIONS:
+                    width, height = height, width
+                return ImageInfo(width=width, height=height, mime=_FORMAT_MIME.get(img.format or "", mime))
             if img.format in ("JPEG", "MPO"):
                 img.draft("RGB", _HASH_DRAFT_SIZE)
             img.load()

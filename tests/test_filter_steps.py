@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from filters.base import apply_filters
 from filters.global_text import caption_hash64, decide_global_text
@@ -98,6 +98,38 @@ def test_exif_rotation_swaps_width_and_height() -> None:
     img.save(buf, "JPEG", exif=exif.tobytes())
     out = apply_filters(pa.table({"image": pa.array([buf.getvalue()], pa.binary())}), [ImageFilter(Config())])
     assert (out.column("width")[0].as_py(), out.column("height")[0].as_py()) == (300, 500)
+
+
+def _rotated_jpeg(w: int, h: int) -> bytes:
+    img = Image.fromarray(np.random.default_rng(2).integers(0, 255, (h, w, 3), dtype=np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", exif=exif.tobytes())
+    return buf.getvalue()
+
+
+def test_an_image_failing_the_size_checks_is_measured_from_its_header(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not decoded: too_small or bad_aspect with the size after EXIF rotation, no hashes; a truncated
+    body of a failing size says its size, a truncated body of a good size is still corrupt_image."""
+    bodies = [_img(150, 400), _img(150, 400, "PNG"), _img(900, 250, "WEBP"), _rotated_jpeg(500, 150),
+              _img(150, 400)[:1500], _img(400, 300)[:2000], _img(400, 300)]
+    decoded: list[str] = []
+    load = ImageFile.ImageFile.load  # every format's decode ends here (WebP's through super())
+
+    def counted(self: ImageFile.ImageFile) -> object:
+        decoded.append(self.format or "")
+        return load(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counted)
+    out = apply_filters(pa.table({"image": pa.array(bodies, pa.binary())}), [ImageFilter(Config())])
+    assert out.column("reason").to_pylist() == ["too_small", "too_small", "bad_aspect", "too_small", "too_small",
+                                                "corrupt_image", None]
+    assert out.column("detail").to_pylist()[:5] == ["150x400", "150x400", "900x250", "150x500", "150x400"]
+    assert out.column("mime").to_pylist()[:4] == ["image/jpeg", "image/png", "image/webp", "image/jpeg"]
+    assert [h is None for h in out.column("phash").to_pylist()] == [True, False, True, True, True, True, False]
+    # the PNG (its EXIF may follow its pixels), the truncated good-size JPEG and the kept one were decoded
+    assert sorted(set(decoded)) == ["JPEG", "PNG"] and decoded.count("JPEG") >= 2
 
 
 def _write_candidates(path: Path, n: int) -> None:
