@@ -132,6 +132,29 @@ def test_an_image_failing_the_size_checks_is_measured_from_its_header(monkeypatc
     assert sorted(set(decoded)) == ["JPEG", "PNG"] and decoded.count("JPEG") >= 2
 
 
+def test_each_signature_is_opened_by_its_own_plugin_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Image.open is told the format the magic bytes announce: no other plugin reads the header (TGA and
+    others accept any bytes), and an unreadable body's detail names no object address (reruns write
+    the same bytes)."""
+    from filters import image_inspect
+
+    tried: list[str] = []
+    opener = Image.open
+
+    def recording(fp: object, mode: str = "r", formats: list[str] | None = None) -> Image.Image:
+        tried.append(",".join(formats or ["every plugin"]))
+        return opener(fp, mode, formats)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(image_inspect.Image, "open", recording)
+    bodies = [_img(400, 300), _img(400, 300, "PNG"), _img(400, 300, "GIF"), _img(400, 300, "WEBP"),
+              _img(400, 300, "BMP"), b"\xff\xd8\xff" + b"\0" * 50]
+    infos = [image_inspect.inspect_image(b, 10**8) for b in bodies]
+    assert tried == ["JPEG", "PNG", "GIF", "WEBP", "BMP,DIB", "JPEG"]
+    assert [i.mime for i in infos[:5]] == ["image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp"]
+    assert all(i.reason is None for i in infos[:5])
+    assert (infos[5].reason, infos[5].detail) == ("corrupt_image", "cannot identify image file")
+
+
 def _write_candidates(path: Path, n: int) -> None:
     rows = {f.name: pa.nulls(n, f.type) for f in CANDIDATE}
     rows["url"] = pa.array([f"http://127.0.0.1/{i}.jpg" for i in range(n)])
