@@ -47,6 +47,8 @@ def _text(value: Any) -> str:
 def header_values(headers: Headers, name: str) -> list[str]:
     """Every value of header `name` (case-insensitive) from a multidict (aiohttp), a Scrapy `Headers`
     (lists of bytes), a plain mapping or (name, value) pairs; repeated headers all count."""
+    if hasattr(headers, "getall"):  # aiohttp's case-insensitive multidict: its own lookup, in C
+        return [_text(v) for v in headers.getall(name, ())]
     # a multidict's items() repeats a header once per value; Scrapy's gives each name's list of values
     pairs: Iterable[tuple[Any, Any]] = headers.items() if hasattr(headers, "items") else headers
     out: list[str] = []

@@ -16,6 +16,7 @@ from filters.download import Downloader
 from manifests.config import DownloadConfig, load_config
 from manifests.opt_out import (
     PAGE_OPT_OUT,
+    header_values,
     meta_robots_opt_out,
     opt_out_directive,
     product_token,
@@ -132,6 +133,16 @@ def test_user_agent_scope_follows_the_configured_product_token(server: str) -> N
 )
 def test_header_shapes(headers: object, expected: str | None) -> None:
     assert opt_out_directive(headers, UA) == expected  # type: ignore[arg-type]
+
+
+def test_a_multidict_is_read_with_its_own_lookup_and_gives_the_same_values() -> None:
+    """aiohttp's headers (a case-insensitive multidict) are read with `getall`, not by walking every
+    header twice per response: the same values, repeated headers and any case included."""
+    headers = CIMultiDict([("Content-Type", "image/jpeg"), ("x-robots-tag", "nofollow"),
+                           ("X-ROBOTS-TAG", "googlebot: noai"), ("X-Robots-Tag", "noimageindex")])
+    assert header_values(headers, "x-robots-tag") == header_values(list(headers.items()), "x-robots-tag") == [
+        "nofollow", "googlebot: noai", "noimageindex"]
+    assert opt_out_directive(headers, UA) == "X-Robots-Tag: noimageindex"
 
 
 def test_scrapy_headers_of_a_page_response() -> None:
