@@ -230,9 +230,8 @@ def read_written_stats(plan: ReleasePlan, rd: ReleaseDir) -> list[WrittenStats]:
 
 
 def card_meta(plan: ReleasePlan, rd: ReleaseDir) -> pa.Table:
-    """The card's columns of every pair in release order: from the plan, else from the written sidecars."""
-    if plan.card is not None:
-        return plan.card
+    """The card's columns of every pair in release order, from the written sidecars (for a plan whose
+    index did not carry them)."""
     cols = list(CARD_COLUMNS)
     return pa.concat_tables(thread_map(lambda s: read_table(ShardFiles(rd.shards, s.index).sidecar, columns=cols),
                                        plan.shards))
