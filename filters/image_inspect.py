@@ -158,13 +158,10 @@ def inspect_image(data: bytes, max_pixels: int, min_side: int = 0, max_aspect_ra
             header_only = max_aspect_ratio > 0 and size_reason(width, height, min_side, max_aspect_ratio) is not None \
                 and (img.format != "PNG" or "exif" in img.info)
             orientation = img.getexif().get(0x0112, 1) if img.format in ("JPEG", "MPO", "WEBP", "PNG") else 1
-            if header_only:
-                if orientation in _ROTATING_ORIENTATIONS:
-                    width, height = height, width
-                return ImageInfo(width=width, height=height, mime=_FORMAT_MIME.get(img.format or "", mime))
-            if img.format in ("JPEG", "MPO"):
-                img.draft("RGB", _HASH_DRAFT_SIZE)
-            img.load()
+            if not header_only:
+                if img.format in ("JPEG", "MPO"):
+                    img.draft("RGB", _HASH_DRAFT_SIZE)
+                img.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         return ImageInfo(reasons.DECOMPRESSION_BOMB, str(exc).split(".")[0])
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
@@ -172,6 +169,8 @@ def inspect_image(data: bytes, max_pixels: int, min_side: int = 0, max_aspect_ra
     mime = _FORMAT_MIME.get(img.format or "", mime)
     if orientation in _ROTATING_ORIENTATIONS:
         width, height = height, width
+    if header_only:
+        return ImageInfo(width=width, height=height, mime=mime)
     if orientation != 1:
         img = ImageOps.exif_transpose(img)
     phash, views, tone = hashes(img)

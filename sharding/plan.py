@@ -34,7 +34,7 @@ class PartIndex:
     path: DataPath
     table: pa.Table | None = None
     error: str | None = None
-    card: pa.Table | None = None  # CARD_COLUMNS of the same rows
+    card: pa.Table | None = None  # CARD_COLUMNS of the same rows (with `table`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +58,7 @@ class ReleasePlan:
     shards: list[ShardSpec]
     parts: list[DataPath]
     total: int
-    card: pa.Table | None = None  # CARD_COLUMNS of every sample in release order (key order)
+    card: pa.Table  # CARD_COLUMNS of every sample in release order (key order)
 
 
 def index_part(path: DataPath) -> PartIndex:
@@ -102,9 +102,7 @@ def make_plan(indexes: list[PartIndex], samples_per_shard: int) -> ReleasePlan:
             h.update(key.encode("ascii") + b"\n")
             h.update(digests[i])
         shards.append(ShardSpec(index, start, stop - start, str(keys[start]), str(keys[stop - 1]), h.hexdigest()))
-    card = None
-    if all(ix.card is not None for ix in listed):
-        card = pa.concat_tables([ix.card for ix in listed]).take(pa.array(order))  # type: ignore[misc]
+    card = pa.concat_tables([ix.card for ix in listed]).take(pa.array(order))  # type: ignore[misc]
     return ReleasePlan(shards, [ix.path for ix in indexes], len(keys), card)
 
 

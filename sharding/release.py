@@ -24,21 +24,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import yaml
 from upath import UPath
 
 from manifests.config import Config
 from manifests.errors import UserError
 from manifests.layout import FilteredDir, ReleaseDir
-from manifests.parquet_io import list_parts, read_table, write_bytes_atomic
+from manifests.parquet_io import list_parts, write_bytes_atomic
 from manifests.stats import FilterStats
 from manifests.storage import DataPath, data_path, is_remote, local_cache_dir, remove_tree
 from sharding.card import CardFacts, distributions, find_filter_config, render_card
 from sharding.checksums import CHECKSUMS, sha256_file, write_checksums
 from sharding.files import MANIFEST_FILE_RE, SHARD_FILE_RE, TEMP_FILE_RE, ShardFiles
 from sharding.manifest_writer import ShardSpan, manifest_slices, write_manifest_part
-from sharding.plan import CARD_COLUMNS, ReleasePlan, ShardSpec, index_part, is_complete, make_plan
+from sharding.plan import ReleasePlan, ShardSpec, index_part, is_complete, make_plan
 from sharding.scatter import Range, scatter_part
 from sharding.shard_writer import ShardResult, write_shard
 from sharding.tasks import TaskRunner, task_runner, thread_map
@@ -229,17 +228,9 @@ def read_written_stats(plan: ReleasePlan, rd: ReleaseDir) -> list[WrittenStats]:
     return thread_map(read, plan.shards)
 
 
-def card_meta(plan: ReleasePlan, rd: ReleaseDir) -> pa.Table:
-    """The card's columns of every pair in release order, from the written sidecars (for a plan whose
-    index did not carry them)."""
-    cols = list(CARD_COLUMNS)
-    return pa.concat_tables(thread_map(lambda s: read_table(ShardFiles(rd.shards, s.index).sidecar, columns=cols),
-                                       plan.shards))
-
-
 def write_card(plan: ReleasePlan, rd: ReleaseDir, cfg: Config, filtered: DataPath, manifest_files: int,
                shard_stats: list[WrittenStats], measured: str) -> DataPath:
-    """The dataset card; `measured` is `distributions(card_meta(...))`, computed while the shards were written."""
+    """The dataset card; `measured` is `distributions(plan.card)`, computed while the shards were written."""
     stats_by_shard = [s.fields for s in shard_stats]
     facts = CardFacts(
         pairs=plan.total, shards=len(plan.shards), samples_per_shard=cfg.shard.samples_per_shard,
@@ -323,14 +314,14 @@ def build_release(filtered: str | DataPath, release: str | DataPath, cfg: Config
         # The card's distributions (jieba over every caption: ~1 CPU-s per 35,000 pairs) are measured on
         # a driver thread while the tasks write the shards and manifests, not after them.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="card") as card_thread:
-            measured = card_thread.submit(distributions, plan.card) if plan.card is not None else None
+            measured = card_thread.submit(distributions, plan.card)
             write_shards(tasks, plan, rd, progress, summary)
             lap("bucket and write shards")
             manifests = write_manifests(tasks, plan, rd, cfg, progress)
             lap("manifests")
             shard_stats = read_written_stats(plan, rd)
             write_card(plan, rd, cfg, filtered, len([p for p in manifests if p.name.endswith(".parquet")]),
-                       shard_stats, measured.result() if measured else distributions(card_meta(plan, rd)))
+                       shard_stats, measured.result())
         lap("dataset card")
         summary.checksummed = checksum_release(plan, rd, manifests, shard_stats)
         lap("SHA256SUMS")
