@@ -22,14 +22,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from bench.common import REPO, append_benchmarks, load_average, machine
-
-
-def busy_seconds() -> float:
-    """The machine's busy CPU seconds since boot: user, nice, system, irq, softirq, steal."""
-    with open("/proc/stat", encoding="ascii") as fh:
-        fields = [int(v) for v in fh.readline().split()[1:9]]
-    return (fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]) / os.sysconf("SC_CLK_TCK")
+from bench.common import REPO, append_benchmarks, busy_seconds, load_average, machine
 
 
 def run_suite(out: Path, pytest_args: list[str]) -> tuple[float, float, str]:

@@ -12,9 +12,10 @@ filters, sha256 + pHash dedup, name masking) followed by `wukong shard` (webdata
 Both run as the user would run them (fresh processes; `wukong filter` picks its executor: local worker
 processes up to `ray.local_max_rows` input rows, else its own Ray; `wukong shard` its own process or
 worker processes; the production task size of 2,000 rows); pairs/s is
-input pairs over wall time. The mirror shares the machine's cores with both sides alike; each side
-is run `repeats` times, alternating, and the medians are compared. With several sizes, the medians
-are also fitted as seconds = fixed + pairs / rate for each side.
+input pairs over wall time. Each run's busy CPU seconds of the whole machine (/proc/stat: Ray's workers
+included) and the mirror's share of them are recorded too. The mirror shares the machine's cores with
+both sides alike; each side is run `repeats` times, alternating, and the medians are compared. With
+several sizes, the medians are also fitted as seconds = fixed + pairs / rate for each side.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bench.common import append_benchmarks, load_average, machine
+from bench.common import append_benchmarks, busy_seconds, load_average, machine, process_cpu_seconds
 from manifests.schemas import CANDIDATE
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,6 +63,8 @@ RUNNERS: dict[str, str] = {}  # where each command ran its work (from its summar
 CPU_KEY = "CPU s"
 THEIR_CPU: list[float] = []  # CPU seconds of each img2dataset run's process tree
 VARIANT: list[tuple[float, int, dict[str, float]]] = []  # --variant runs: (seconds, pairs written, steps)
+# per run and side: (the machine's busy CPU-s, the mirror's CPU-s), both over the run
+MACHINE_CPU: dict[str, list[tuple[float, float]]] = {"img2dataset": [], "wukong": []}
 
 
 def children_cpu() -> float:
@@ -121,14 +124,14 @@ def run_img2dataset(urls_file: Path, work: Path, processes: int, threads: int) -
 def run_size(pairs: int, args: argparse.Namespace) -> tuple[int, list[tuple[float, int]], list[tuple[float, int]],
                                                              list[dict[str, float]]]:
     """Both sides `args.repeats` times, alternating, on a `pairs`-pair demo web: (n, ours, theirs, our steps)."""
-    from bench.static_mirror import mirrored_demo_urls
+    from bench.static_mirror import demo_mirror
 
     scratch = Path(tempfile.mkdtemp(prefix="bench_vs_i2d_"))
     ours: list[tuple[float, int]] = []
     theirs: list[tuple[float, int]] = []
     our_steps: list[dict[str, float]] = []
     try:
-        with mirrored_demo_urls(pairs, args.seed, scratch) as urls:
+        with demo_mirror(pairs, args.seed, scratch) as (urls, mirror):
             n = urls.num_rows
             write_candidates(urls, scratch / "candidates" / "part-bench-00000.parquet")
             pq.write_table(urls, scratch / "urls.parquet")
@@ -137,7 +140,9 @@ def run_size(pairs: int, args: argparse.Namespace) -> tuple[int, list[tuple[floa
                                                                          args.processes, args.threads)),
                                  ("wukong", lambda w: run_ours(scratch / "candidates", w))):
                     work = scratch / f"{side}-{i}"
+                    busy0, mirror0 = busy_seconds(), process_cpu_seconds(mirror.popen.pid)
                     seconds, count, *steps = fn(work)
+                    MACHINE_CPU[side].append((busy_seconds() - busy0, process_cpu_seconds(mirror.popen.pid) - mirror0))
                     if steps:
                         our_steps.append(steps[0])
                     (ours if side == "wukong" else theirs).append((seconds, count))
@@ -184,7 +189,11 @@ def report_size(pairs: int, n: int, ours: list[tuple[float, int]], theirs: list[
         f"wukong {', '.join(f'{s:.1f}' for s, _ in ours)}. CPU seconds of each run's process tree "
         f"(steadier than wall time on a shared machine): img2dataset "
         f"{', '.join(f'{c:.1f}' for c in THEIR_CPU[-len(theirs):])}; "
-        f"wukong {', '.join(f'{s.get(CPU_KEY, 0.0):.1f}' for s in our_steps)}.",
+        f"wukong {', '.join(f'{s.get(CPU_KEY, 0.0):.1f}' for s in our_steps)} (ours: the commands and their "
+        "local workers; Ray's workers are outside the tree). The machine's busy CPU seconds over each run, every "
+        "process (/proc/stat), the mirror's share in brackets: img2dataset "
+        f"{', '.join(f'{b:.1f} ({m:.1f})' for b, m in MACHINE_CPU['img2dataset'][-len(theirs):])}; "
+        f"wukong {', '.join(f'{b:.1f} ({m:.1f})' for b, m in MACHINE_CPU['wukong'][-len(ours):])}.",
         "",
         "Where wukong's time goes (median of the runs, seconds; start-up is each command's own summary line, "
         "the filter's phases its log's):",

@@ -27,6 +27,21 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs ({cpu_model()}), Python {platform.python_version()}, {platform.system()}"
 
 
+def busy_seconds() -> float:
+    """The machine's busy CPU seconds since boot (/proc/stat): user, nice, system, irq, softirq, steal. Over a
+    span it counts every process, daemonised ones (Ray's workers) included."""
+    with open("/proc/stat", encoding="ascii") as fh:
+        fields = [int(v) for v in fh.readline().split()[1:9]]
+    return (fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]) / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one live process so far (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load_average() -> str:
     return "load average {:.1f} {:.1f} {:.1f} at the end".format(*os.getloadavg())
 

@@ -169,9 +169,10 @@ def url_list(base_url: str, pairs: int, seed: int) -> pa.Table:
 
 
 @contextmanager
-def mirrored_demo_urls(pairs: int, seed: int, scratch: Path) -> Iterator[pa.Table]:
+def demo_mirror(pairs: int, seed: int, scratch: Path) -> Iterator[tuple[pa.Table, Mirror]]:
     """`url_list` of a `pairs`-pair demo web, snapshotted into `scratch` and served by a static mirror
-    until the block ends; `url` and `page_url` point at the mirror."""
+    until the block ends, with the mirror (its process: its CPU is the benchmark's own cost); `url`
+    and `page_url` point at the mirror."""
     from wukong.demoweb.process import spawn_demo_web
 
     with spawn_demo_web(pairs, seed) as server:
@@ -182,8 +183,14 @@ def mirrored_demo_urls(pairs: int, seed: int, scratch: Path) -> Iterator[pa.Tabl
         for name in ("url", "page_url"):
             i = urls.schema.get_field_index(name)
             urls = urls.set_column(i, name, pc.replace_substring(urls.column(i), demo_base, mirror.base_url))
-        yield urls
+        yield urls, mirror
 
+
+@contextmanager
+def mirrored_demo_urls(pairs: int, seed: int, scratch: Path) -> Iterator[pa.Table]:
+    """`demo_mirror`'s URL rows alone."""
+    with demo_mirror(pairs, seed, scratch) as (urls, _):
+        yield urls
 
 if __name__ == "__main__":
     serve(Path(sys.argv[1]))
