@@ -81,12 +81,12 @@ def main() -> None:
     sys.path.insert(0, str(REPO / "tests"))
     from s3local import local_s3
 
-    from bench.static_mirror import mirrored_demo_urls
+    from bench.static_mirror import demo_mirror
 
     scratch = Path(tempfile.mkdtemp(prefix="bench_s3_"))
     counter = RequestCounter()
     try:
-        with mirrored_demo_urls(args.pairs, args.seed, scratch) as urls, local_s3() as s3:
+        with demo_mirror(args.pairs, args.seed, scratch) as (urls, _), local_s3() as s3:
             n = urls.num_rows
             write_candidates(urls, scratch / "candidates" / "part-bench-00000.parquet")
             fs = s3.filesystem()

@@ -158,13 +158,13 @@ def main() -> None:
         return
     cores = os.cpu_count() or 1
     counts = [c for c in (int(x) for x in args.cpus.split(",")) if c <= cores]
-    from bench.static_mirror import mirrored_demo_urls
+    from bench.static_mirror import demo_mirror
 
     scratch = Path(tempfile.mkdtemp(prefix="bench_scaling_"))
     runs: dict[int, list[tuple[float, dict[str, float], int]]] = {c: [] for c in counts}
     measured: dict[str, float] = {}
     try:
-        with mirrored_demo_urls(args.pairs, args.seed, scratch) as urls:
+        with demo_mirror(args.pairs, args.seed, scratch) as (urls, _):
             n = urls.num_rows
             candidates = scratch / "candidates"
             write_candidates(urls, candidates / "part-bench-00000.parquet")
