@@ -1,7 +1,13 @@
-"""Where the test suite's CPU goes, file by file: the whole suite in one process (no xdist), each test's
-setup, call and teardown timed, with the machine's busy CPU seconds over the same span (/proc/stat).
+"""Where the test suite's CPU goes, file by file and by process kind: the whole suite in one process (no
+xdist), each test's setup, call and teardown timed, with the machine's busy CPU seconds over the same
+span (/proc/stat); and every process that ran meanwhile, by kind (bench/process_cpu.py: the pytest
+workers, each CLI stage, crawl jobs, Ray's workers and daemons, local pool workers).
 
-    python -m bench.bench_suite_cpu [--top 25] [--no-append] [-- PYTEST ARGS]
+    python -m bench.bench_suite_cpu [--top 25] [--no-append] [--xdist] [-- PYTEST ARGS]
+
+`--xdist` runs the suite as `make test` does (two workers, a file at a time each): the process kinds
+are then those of `make test`, and the file table is left out (two workers' tests overlap in time, so
+the machine's busy time of a test holds the other worker's too).
 
 Machine-wide busy time is the only measure that sees what a test costs in processes that outlive it or
 leave its tree (Ray's daemons and workers, a test cluster's nodes, a crawl's subprocesses): run it on a
@@ -23,16 +29,21 @@ from collections import defaultdict
 from pathlib import Path
 
 from bench.common import REPO, append_benchmarks, busy_seconds, load_average, machine
+from bench.process_cpu import ProcessCpu
+
+XDIST = ["-n", "2", "--dist", "loadfile", "--no-loadscope-reorder"]  # as the Makefile's `test`
 
 
-def run_suite(out: Path, pytest_args: list[str]) -> tuple[float, float, str]:
-    """Runs pytest with this module as a plugin writing JSON lines to `out`: (wall s, busy s, last line)."""
+def run_suite(out: Path, pytest_args: list[str], sampled: ProcessCpu) -> tuple[float, float, str]:
+    """Runs pytest with this module as a plugin writing JSON lines to `out`, every process sampled by
+    `sampled`: (wall s, busy s, last line)."""
     env = {**os.environ, "RAY_AUTH_MODE": "disabled", "BENCH_SUITE_CPU_OUT": str(out),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     cmd = [sys.executable, "-m", "pytest", "-p", "bench.bench_suite_cpu", "-q", "-p", "no:cacheprovider",
            *pytest_args]
     t0, b0 = time.monotonic(), busy_seconds()
-    done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+    with sampled:
+        done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
     wall, busy = time.monotonic() - t0, busy_seconds() - b0
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     return wall, busy, lines[-1] if lines else f"pytest exited {done.returncode}"
@@ -52,10 +63,12 @@ def per_file(out: Path) -> tuple[dict[str, list[float]], list[tuple[float, float
 
 
 def report(wall: float, busy: float, last: str, files: dict[str, list[float]],
-           phases: list[tuple[float, float, str, str]], top: int) -> str:
+           phases: list[tuple[float, float, str, str]], top: int, kinds: str) -> str:
     lines = [f"`{last}`: {wall:.1f} s wall, {busy:.1f} CPU-s busy on the machine ({busy / wall:.2f} cores on "
-             f"average); {machine()}; {load_average()}.", "",
-             "| file | busy CPU-s | wall s | cores |", "|---|---:|---:|---:|"]
+             f"average); {machine()}; {load_average()}.", "", "Every process that ran, by kind:", "", kinds]
+    if not files:  # under xdist: no file table
+        return "\n".join(lines)
+    lines += ["", "| file | busy CPU-s | wall s | cores |", "|---|---:|---:|---:|"]
     for name, (w, b) in sorted(files.items(), key=lambda kv: -kv[1][1])[:top]:
         lines.append(f"| {name} | {b:.1f} | {w:.1f} | {b / max(w, 1e-9):.2f} |")
     rest = sorted(files.items(), key=lambda kv: -kv[1][1])[top:]
@@ -97,18 +110,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--top", type=int, default=25, help="files listed one by one")
     parser.add_argument("--no-append", action="store_true", help="print only; leave BENCHMARKS.md alone")
+    parser.add_argument("--xdist", action="store_true", help="two xdist workers as `make test`; no file table")
     parser.add_argument("pytest_args", nargs="*", help="after --: arguments for pytest (default: the whole suite)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="suite-cpu-") as tmp:
         out = Path(tmp) / "phases.jsonl"
         out.touch()
-        wall, busy, last = run_suite(out, args.pytest_args)
-        files, phases = per_file(out)
-    body = report(wall, busy, last, files, phases, args.top)
+        sampled = ProcessCpu()
+        wall, busy, last = run_suite(out, [*(XDIST if args.xdist else []), *args.pytest_args], sampled)
+        files, phases = ({}, []) if args.xdist else per_file(out)
+    body = report(wall, busy, last, files, phases, args.top, sampled.table(busy))
     print(body)
     if not args.no_append:
-        append_benchmarks("The test suite's CPU, file by file (bench/bench_suite_cpu.py)",
-                          "Command: `python -m bench.bench_suite_cpu`\n\n" + body)
+        flags = " --xdist" if args.xdist else ""
+        title = "by process kind, as `make test` runs it" if args.xdist else "file by file and by process kind"
+        append_benchmarks(f"The test suite's CPU, {title} (bench/bench_suite_cpu.py)",
+                          f"Command: `python -m bench.bench_suite_cpu{flags}`\n\n" + body)
 
 
 if __name__ == "__main__":
