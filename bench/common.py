@@ -1,5 +1,5 @@
-"""What every benchmark shares: the machine description, paths without this machine in them, and appending a
-dated section to BENCHMARKS.md."""
+"""What every benchmark shares: the machine description, CPU time from /proc (the machine's, one process's),
+paths without this machine in them, and appending a dated section to BENCHMARKS.md."""
 
 from __future__ import annotations
 
@@ -35,11 +35,17 @@ def busy_seconds() -> float:
     return (fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]) / os.sysconf("SC_CLK_TCK")
 
 
+def process_start_and_cpu(pid: int | str) -> tuple[str, float]:
+    """(start time in clock ticks after boot, user + system CPU seconds so far) of one live process
+    (/proc/PID/stat); OSError once it is gone."""
+    with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return fields[19], (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def process_cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of one live process so far (/proc/PID/stat)."""
-    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return process_start_and_cpu(pid)[1]
 
 
 def load_average() -> str:

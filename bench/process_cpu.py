@@ -21,7 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from types import TracebackType
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
+from bench.common import process_start_and_cpu
 
 # (pattern in the command line, kind), first match wins
 KINDS: tuple[tuple[str, str], ...] = (
@@ -60,11 +60,9 @@ def kind_of(cmdline: str) -> str:
 def _read(pid: str) -> tuple[str, float] | None:
     """(start time, user + system CPU seconds) of process `pid`, None once it is gone."""
     try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
+        return process_start_and_cpu(pid)
     except OSError:
         return None
-    return fields[19], (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
 def _cmdline(pid: str) -> str:
@@ -90,11 +88,9 @@ class ProcessCpu:
         self.procs: dict[tuple[str, str], _Seen] = {}  # by (pid, start time)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="process-cpu", daemon=True)
-        self._first = True
 
     def __enter__(self) -> ProcessCpu:
-        self._sample()
-        self._first = False
+        self._sample(first=True)
         self._thread.start()
         return self
 
@@ -108,7 +104,8 @@ class ProcessCpu:
         while not self._stop.wait(self.interval):
             self._sample()
 
-    def _sample(self) -> None:
+    def _sample(self, first: bool = False) -> None:
+        """`first`: processes running now count from their CPU time now; later ones from their start."""
         me = str(os.getpid())
         for pid in os.listdir("/proc"):
             if not pid.isdigit() or pid == me:
@@ -119,7 +116,7 @@ class ProcessCpu:
             start, cpu = now
             seen_before = self.procs.get((pid, start))
             if seen_before is None:
-                self.procs[(pid, start)] = _Seen(cpu if self._first else 0.0, cpu, _cmdline(pid))
+                self.procs[(pid, start)] = _Seen(cpu if first else 0.0, cpu, _cmdline(pid))
             else:
                 seen_before.last = cpu
                 if not seen_before.cmdline:  # read between fork and exec: no command line yet
