@@ -160,26 +160,37 @@ def start_mirror(snapshot_file: Path, timeout: float = 60.0) -> Mirror:
     raise RuntimeError("mirror did not start")
 
 
-def url_list(base_url: str, pairs: int, seed: int) -> pa.Table:
-    """The (url, caption, page_url) rows a crawl of the demo web finds (robots-disallowed pages left out)."""
+# With `jpeg_only`, the web is this much larger than asked, so that its JPEGs (about two thirds of its
+# images) still number `pairs`; the first `pairs` of them are kept.
+JPEG_ONLY_SCALE = 1.6
+
+
+def url_list(base_url: str, pairs: int, seed: int, jpeg_only: bool = False) -> pa.Table:
+    """The (url, caption, page_url) rows a crawl of the demo web finds (robots-disallowed pages left out).
+    `jpeg_only`: only the rows whose image the demo web serves as a JPEG (an HTTP 200 with a JPEG body,
+    truncated ones included), at most `pairs` of them, from a web `JPEG_ONLY_SCALE` times as large."""
     from wukong.demoweb.generator import build_web
 
-    truth = build_web(pairs, seed).ground_truth(base_url, measure=False)
+    web_pairs = int(pairs * JPEG_ONLY_SCALE) if jpeg_only else pairs
+    truth = build_web(web_pairs, seed).ground_truth(base_url, measure=False)
     truth = truth.filter(pc.invert(truth.column("disallowed")))
     truth = truth.filter(pc.not_equal(truth.column("expected_reason").fill_null("kept"), "not_crawled"))
+    if jpeg_only:
+        jpeg = pc.and_(pc.equal(truth.column("mime"), "image/jpeg"), pc.equal(truth.column("http_status"), 200))
+        truth = truth.filter(jpeg.fill_null(False)).slice(0, pairs)
     return truth.select(["url", "caption", "page_url"])
 
 
 @contextmanager
-def demo_mirror(pairs: int, seed: int, scratch: Path) -> Iterator[tuple[pa.Table, Mirror]]:
-    """`url_list` of a `pairs`-pair demo web, snapshotted into `scratch` and served by a static mirror
-    until the block ends, with the mirror (its process: its CPU is the benchmark's own cost); `url`
-    and `page_url` point at the mirror."""
+def demo_mirror(pairs: int, seed: int, scratch: Path, jpeg_only: bool = False) -> Iterator[tuple[pa.Table, Mirror]]:
+    """`url_list` of a `pairs`-pair demo web (`jpeg_only`: its JPEGs alone), snapshotted into `scratch` and
+    served by a static mirror until the block ends, with the mirror (its process: its CPU is the
+    benchmark's own cost); `url` and `page_url` point at the mirror."""
     from wukong.demoweb.process import spawn_demo_web
 
-    with spawn_demo_web(pairs, seed) as server:
+    with spawn_demo_web(int(pairs * JPEG_ONLY_SCALE) if jpeg_only else pairs, seed) as server:
         demo_base = server.base_url
-        urls = url_list(demo_base, pairs, seed)
+        urls = url_list(demo_base, pairs, seed, jpeg_only)
         snapshot(urls.column("url").to_pylist(), scratch / "mirror.pickle")
     with start_mirror(scratch / "mirror.pickle") as mirror:
         for name in ("url", "page_url"):
