@@ -258,7 +258,8 @@ def main() -> None:
     if len(ours_at) >= 2:
         (f_ours, r_ours), (f_theirs, r_theirs) = fit(ours_at), fit(theirs_at)
         body = "\n".join([
-            f"Command: `python -m bench.bench_vs_img2dataset --pairs {args.pairs} --repeats {args.repeats}`; "
+            f"Command: `python -m bench.bench_vs_img2dataset --pairs {args.pairs} --repeats {args.repeats}"
+            f"{' --jpeg-only' if args.jpeg_only else ''}`; "
             f"the medians above, fitted as seconds = fixed + pairs / rate; {load_average()}.",
             "",
             "| pipeline | fixed s | steady pairs/s | pairs/s/core |",
