@@ -59,3 +59,22 @@ def test_mirror_answers_what_the_snapshot_recorded(tmp_path: Path) -> None:
         assert urllib_get(mirror.base_url + "/img/b.png?size=large") == SNAPSHOT["/img/b.png"]  # the path alone
         popen = mirror.popen
     assert popen.returncode == 0  # SIGTERM ends it cleanly
+
+
+def served(pairs: int, urls: list[dict[str, str]]) -> set[tuple[str, int]]:
+    """(mime, HTTP status) of what a `pairs`-pair demo web serves for each row of `urls`."""
+    from wukong.demoweb.generator import build_web
+
+    truth = build_web(pairs, 7).ground_truth("http://127.0.0.1:9", measure=False).to_pylist()
+    answers = {(r["url"], r["page_url"]): (r["mime"], r["http_status"]) for r in truth}
+    return {answers[(r["url"], r["page_url"])] for r in urls}
+
+
+def test_jpeg_only_url_list_keeps_the_demo_webs_jpegs_and_as_many_as_asked() -> None:
+    from bench.static_mirror import JPEG_ONLY_SCALE, url_list
+
+    jpegs = url_list("http://127.0.0.1:9", 300, 7, jpeg_only=True)
+    assert jpegs.num_rows == 300 and jpegs.column_names == ["url", "caption", "page_url"]
+    assert served(int(300 * JPEG_ONLY_SCALE), jpegs.to_pylist()) == {("image/jpeg", 200)}
+    mixed = served(300, url_list("http://127.0.0.1:9", 300, 7).to_pylist())
+    assert ("image/png", 200) in mixed and ("image/webp", 200) in mixed  # the default: the demo web's mix
