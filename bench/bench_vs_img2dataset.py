@@ -217,6 +217,18 @@ def fit(points: list[tuple[int, float]]) -> tuple[float, float]:
     return my - slope * mx, 1 / slope if slope > 0 else float("inf")
 
 
+def command_line(pairs: str, args: argparse.Namespace) -> str:
+    """The command that gives a record, for BENCHMARKS.md: `pairs` and the options that differ from the defaults."""
+    command = f"python -m bench.bench_vs_img2dataset --pairs {pairs} --repeats {args.repeats}"
+    if args.rows_per_task != 2000:
+        command += f" --rows-per-task {args.rows_per_task}"
+    if args.variant:
+        command += f" --variant {args.variant}"
+    if args.jpeg_only:
+        command += " --jpeg-only"
+    return command
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pairs", default="20000", help="demo web size(s), comma-separated: 2000,20000")
@@ -245,21 +257,13 @@ def main() -> None:
                       f"{VARIANT[0][1]:,} pairs written.")
             VARIANT.clear()
         print(table)
-        command = f"python -m bench.bench_vs_img2dataset --pairs {pairs} --repeats {args.repeats}"
-        if args.rows_per_task != 2000:
-            command += f" --rows-per-task {args.rows_per_task}"
-        if args.variant:
-            command += f" --variant {args.variant}"
-        if args.jpeg_only:
-            command += " --jpeg-only"
-        append_benchmarks("Head to head with img2dataset", f"Command: `{command}`\n\n{table}")
+        append_benchmarks("Head to head with img2dataset", f"Command: `{command_line(str(pairs), args)}`\n\n{table}")
         ours_at.append((n, statistics.median(s for s, _ in ours)))
         theirs_at.append((n, statistics.median(s for s, _ in theirs)))
     if len(ours_at) >= 2:
         (f_ours, r_ours), (f_theirs, r_theirs) = fit(ours_at), fit(theirs_at)
         body = "\n".join([
-            f"Command: `python -m bench.bench_vs_img2dataset --pairs {args.pairs} --repeats {args.repeats}"
-            f"{' --jpeg-only' if args.jpeg_only else ''}`; "
+            f"Command: `{command_line(args.pairs, args)}`; "
             f"the medians above, fitted as seconds = fixed + pairs / rate; {load_average()}.",
             "",
             "| pipeline | fixed s | steady pairs/s | pairs/s/core |",

@@ -165,14 +165,18 @@ def start_mirror(snapshot_file: Path, timeout: float = 60.0) -> Mirror:
 JPEG_ONLY_SCALE = 1.6
 
 
+def web_pairs(pairs: int, jpeg_only: bool) -> int:
+    """The size of the demo web that gives `pairs` rows (`JPEG_ONLY_SCALE` times as large for its JPEGs alone)."""
+    return int(pairs * JPEG_ONLY_SCALE) if jpeg_only else pairs
+
+
 def url_list(base_url: str, pairs: int, seed: int, jpeg_only: bool = False) -> pa.Table:
     """The (url, caption, page_url) rows a crawl of the demo web finds (robots-disallowed pages left out).
     `jpeg_only`: only the rows whose image the demo web serves as a JPEG (an HTTP 200 with a JPEG body,
     truncated ones included), at most `pairs` of them, from a web `JPEG_ONLY_SCALE` times as large."""
     from wukong.demoweb.generator import build_web
 
-    web_pairs = int(pairs * JPEG_ONLY_SCALE) if jpeg_only else pairs
-    truth = build_web(web_pairs, seed).ground_truth(base_url, measure=False)
+    truth = build_web(web_pairs(pairs, jpeg_only), seed).ground_truth(base_url, measure=False)
     truth = truth.filter(pc.invert(truth.column("disallowed")))
     truth = truth.filter(pc.not_equal(truth.column("expected_reason").fill_null("kept"), "not_crawled"))
     if jpeg_only:
@@ -188,7 +192,7 @@ def demo_mirror(pairs: int, seed: int, scratch: Path, jpeg_only: bool = False) -
     benchmark's own cost); `url` and `page_url` point at the mirror."""
     from wukong.demoweb.process import spawn_demo_web
 
-    with spawn_demo_web(int(pairs * JPEG_ONLY_SCALE) if jpeg_only else pairs, seed) as server:
+    with spawn_demo_web(web_pairs(pairs, jpeg_only), seed) as server:
         demo_base = server.base_url
         urls = url_list(demo_base, pairs, seed, jpeg_only)
         snapshot(urls.column("url").to_pylist(), scratch / "mirror.pickle")

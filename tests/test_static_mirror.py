@@ -71,10 +71,10 @@ def served(pairs: int, urls: list[dict[str, str]]) -> set[tuple[str, int]]:
 
 
 def test_jpeg_only_url_list_keeps_the_demo_webs_jpegs_and_as_many_as_asked() -> None:
-    from bench.static_mirror import JPEG_ONLY_SCALE, url_list
+    from bench.static_mirror import url_list, web_pairs
 
     jpegs = url_list("http://127.0.0.1:9", 300, 7, jpeg_only=True)
     assert jpegs.num_rows == 300 and jpegs.column_names == ["url", "caption", "page_url"]
-    assert served(int(300 * JPEG_ONLY_SCALE), jpegs.to_pylist()) == {("image/jpeg", 200)}
+    assert served(web_pairs(300, jpeg_only=True), jpegs.to_pylist()) == {("image/jpeg", 200)}
     mixed = served(300, url_list("http://127.0.0.1:9", 300, 7).to_pylist())
     assert ("image/png", 200) in mixed and ("image/webp", 200) in mixed  # the default: the demo web's mix
