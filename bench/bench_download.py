@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from bench.common import append_benchmarks, machine
 from manifests.config import Config
-from manifests.download import DownloadOptions, download_release
+from manifests.download import DownloadOptions, download_release, worker_environment
 from manifests.parquet_io import write_parquet_atomic
 from manifests.schemas import MANIFEST, conform
 from sharding.synthetic import LoopbackImageServer, make_rows
@@ -69,10 +69,14 @@ def main() -> None:
                 download_release(str(manifest), scratch / "wukong", Config(), opts)
 
             def plain(out: str, **kw: object) -> Callable[[], None]:
-                return lambda: img2dataset_download(
-                    url_list=str(manifest), input_format="parquet", url_col="url", caption_col="caption",
-                    output_format="webdataset", output_folder=str(scratch / out), processes_count=args.processes,
-                    thread_count=args.threads, number_sample_per_shard=args.per_shard, **kw)
+                def run() -> None:
+                    with worker_environment():  # as `wukong download`: its workers' temporary folders go
+                        img2dataset_download(
+                            url_list=str(manifest), input_format="parquet", url_col="url", caption_col="caption",
+                            output_format="webdataset", output_folder=str(scratch / out),
+                            processes_count=args.processes, thread_count=args.threads,
+                            number_sample_per_shard=args.per_shard, **kw)
+                return run
 
             runs = [
                 ("`wukong download` (defaults: original bytes, timeout 20 s, 2 retries, per-host stats)",

@@ -113,7 +113,10 @@ def run_img2dataset(urls_file: Path, work: Path, processes: int, threads: int) -
         f"processes_count={processes}, thread_count={threads}, timeout=5, retries=1, number_sample_per_shard=500, "
         "enable_wandb=False, disallowed_header_directives=[], distributor='multiprocessing')"
     )
-    env = {**os.environ, "WANDB_MODE": "disabled", "NO_ALBUMENTATIONS_UPDATE": "1", "no_proxy": "127.0.0.1"}
+    # its own temporary folder, removed with `work`: each of its workers leaves wandb's two folders there
+    (work / "tmp").mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "WANDB_MODE": "disabled", "NO_ALBUMENTATIONS_UPDATE": "1", "no_proxy": "127.0.0.1",
+           "TMPDIR": str(work / "tmp")}
     t0, cpu0 = time.perf_counter(), children_cpu()
     subprocess.run([sys.executable, "-c", code], check=True, env=env, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)

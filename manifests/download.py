@@ -13,8 +13,12 @@ import json
 import logging
 import math
 import os
+import shutil
 import signal
+import tempfile
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -184,40 +188,68 @@ def _share_storage_options(cfg: Config) -> None:
     os.environ["FSSPEC_S3"] = json.dumps(opts)
 
 
+@contextmanager
+def worker_environment() -> Iterator[Path]:
+    """What img2dataset's worker processes (spawned: each imports img2dataset anew) see of the environment.
+
+    - Each imports wandb, which makes two temporary folders at import (`tmp*wandb-media`, `tmp*wandb-artifacts`),
+      and ends without Python's exit handlers, so they stayed in the temporary folder after every run: the
+      workers get a temporary folder of their own (TMPDIR), removed with what is in it once they have ended.
+      This process keeps the temporary folder it had.
+    - Each imports albumentations, which asks PyPI for a newer version of itself unless
+      NO_ALBUMENTATIONS_UPDATE is set: nothing here needs that request, and a machine without internet waits on it
+      (up to 2 s in each worker).
+    """
+    private = Path(tempfile.mkdtemp(prefix="wukong-download-"))  # also fixes this process's own gettempdir()
+    saved = {name: os.environ.get(name) for name in ("TMPDIR", "NO_ALBUMENTATIONS_UPDATE")}
+    os.environ["TMPDIR"] = str(private)
+    os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+    try:
+        yield private
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        shutil.rmtree(private, ignore_errors=True)
+
+
 def run_img2dataset(input_dir: DataPath, out: DataPath, extra: list[str], has_caption: bool, cfg: Config,
                     opts: DownloadOptions) -> None:
     """img2dataset's Python API with defaults for slow, far-away hosts; original bytes unless resizing."""
-    from img2dataset import download
-
     if is_remote(out) or is_remote(input_dir):
         _share_storage_options(cfg)
     verify = opts.verify_hash and "release_sha256" in extra
     previous = signal.getsignal(signal.SIGINT)
     try:
-        download(
-            url_list=str(input_dir),
-            input_format="parquet",
-            output_folder=str(out),
-            output_format="webdataset",
-            url_col="url",
-            caption_col="caption" if has_caption else None,
-            save_additional_columns=[c for c in extra if not (verify and c == "release_sha256")] or None,
-            processes_count=opts.processes,
-            thread_count=opts.threads,
-            number_sample_per_shard=opts.samples_per_shard,
-            resize_mode="border" if opts.resize else "no",
-            image_size=opts.image_size,
-            disable_all_reencoding=not opts.resize,
-            timeout=max(1, math.ceil(max(cfg.download.connect_timeout, cfg.download.read_timeout))),
-            retries=cfg.download.retries,
-            user_agent_token=USER_AGENT_TOKEN,
-            disallowed_header_directives=None if opts.respect_x_robots_tag else [],
-            compute_hash="sha256",
-            verify_hash=["release_sha256", "sha256"] if verify else None,
-            incremental_mode="incremental",
-            enable_wandb=False,
-            distributor="multiprocessing",
-        )
+        with worker_environment():
+            from img2dataset import download
+
+            download(
+                url_list=str(input_dir),
+                input_format="parquet",
+                output_folder=str(out),
+                output_format="webdataset",
+                url_col="url",
+                caption_col="caption" if has_caption else None,
+                save_additional_columns=[c for c in extra if not (verify and c == "release_sha256")] or None,
+                processes_count=opts.processes,
+                thread_count=opts.threads,
+                number_sample_per_shard=opts.samples_per_shard,
+                resize_mode="border" if opts.resize else "no",
+                image_size=opts.image_size,
+                disable_all_reencoding=not opts.resize,
+                timeout=max(1, math.ceil(max(cfg.download.connect_timeout, cfg.download.read_timeout))),
+                retries=cfg.download.retries,
+                user_agent_token=USER_AGENT_TOKEN,
+                disallowed_header_directives=None if opts.respect_x_robots_tag else [],
+                compute_hash="sha256",
+                verify_hash=["release_sha256", "sha256"] if verify else None,
+                incremental_mode="incremental",
+                enable_wandb=False,
+                distributor="multiprocessing",
+            )
     except SystemExit:  # img2dataset's own SIGINT handler exits; report it as the interruption it is
         raise KeyboardInterrupt from None
     finally:

@@ -4,6 +4,7 @@ every pair whose image is served comes back once with its caption and original b
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -89,11 +90,19 @@ def test_download_parquet_manifests_and_resume(release: Path, rows: list[dict[st
     assert set(read_back(out)) == set(served)
 
 
-def test_download_wukong_style_csv(release: Path, rows: list[dict[str, Any]], tmp_path: Path) -> None:
+def test_download_wukong_style_csv(release: Path, rows: list[dict[str, Any]], tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Wukong-style `url,caption` CSV comes back whole, and the run leaves nothing in the temporary folder
+    (img2dataset's workers import wandb, which makes two folders there at import that a worker never removes)."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # this process reads TMPDIR again too
     out = tmp_path / "dl"
     assert download(str(release / "manifests" / "*.csv"), out) == 0
     got = read_back(out)
     assert {url: s["txt"] for url, s in got.items()} == {r["url"]: r["caption"] for r in rows[:SERVED]}
+    assert sorted(p.name for p in temp.iterdir()) == []
 
 
 def test_download_input_errors(release: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
