@@ -189,7 +189,7 @@ def _share_storage_options(cfg: Config) -> None:
 
 
 @contextmanager
-def worker_environment() -> Iterator[Path]:
+def worker_environment() -> Iterator[None]:
     """What img2dataset's worker processes (spawned: each imports img2dataset anew) see of the environment.
 
     - Each imports wandb, which makes two temporary folders at import (`tmp*wandb-media`, `tmp*wandb-artifacts`),
@@ -205,7 +205,7 @@ def worker_environment() -> Iterator[Path]:
     os.environ["TMPDIR"] = str(private)
     os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
     try:
-        yield private
+        yield
     finally:
         for name, value in saved.items():
             if value is None:
