@@ -162,21 +162,43 @@ def final_files(root: Path) -> Iterator[Path]:
                 yield path
 
 
+class CompleteFiles:
+    """Asserts that what carries a final name under `root` is complete: parquet readable to the end, JSON
+    parses, tars list. Called at every look while a command runs, it reads each version of a file once: a
+    file is read again only when its inode, size or modification time changed (replaced or rewritten)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.verified: set[tuple[str, int, int, int]] = set()
+
+    def __call__(self) -> None:
+        for path in final_files(self.root):
+            try:
+                st = path.stat()
+            except FileNotFoundError:  # replaced or removed since listed
+                continue
+            version = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+            if version in self.verified:
+                continue
+            try:
+                if path.suffix == ".parquet":
+                    pq.read_table(path)
+                elif path.suffix == ".json":
+                    json.loads(path.read_text(encoding="utf-8"))
+                elif path.suffix == ".tar":
+                    assert path.stat().st_size % 512 == 0
+                    with tarfile.open(path) as tf:
+                        tf.getmembers()
+            except Exception as exc:  # any failure to read is what this looks for
+                if path.exists():  # not replaced or removed meanwhile
+                    raise AssertionError(f"{path} is under its final name but incomplete: {exc}") from exc
+                continue
+            self.verified.add(version)
+
+
 def assert_complete_files(root: Path) -> None:
-    """What carries a final name is complete: parquet readable to the end, JSON parses, tars list."""
-    for path in final_files(root):
-        try:
-            if path.suffix == ".parquet":
-                pq.read_table(path)
-            elif path.suffix == ".json":
-                json.loads(path.read_text(encoding="utf-8"))
-            elif path.suffix == ".tar":
-                assert path.stat().st_size % 512 == 0
-                with tarfile.open(path) as tf:
-                    tf.getmembers()
-        except Exception as exc:  # any failure to read is what this looks for
-            if path.exists():  # not replaced or removed meanwhile
-                raise AssertionError(f"{path} is under its final name but incomplete: {exc}") from exc
+    """What carries a final name under `root` is complete (every file read)."""
+    CompleteFiles(root)()
 
 
 # --- crawl -------------------------------------------------------------------------------------
@@ -226,7 +248,7 @@ def test_crawl_killed_twice_then_resumed_has_every_pair(demo_web: Any, tmp_path:
     for _ in range(2):
         at = parts() + rng.randint(1, 8)
         killed, pids = run_until(cmd, env, lambda at=at: parts() >= at, rng.uniform(0, 0.3),
-                                 check=lambda: assert_complete_files(out))
+                                 check=CompleteFiles(out))
         kills += killed
         assert len(pids) >= 2 or not killed  # the command and its Scrapy child
         assert_complete_files(out)
@@ -357,7 +379,7 @@ def test_filter_killed_twice_then_resumed_equals_an_uninterrupted_run(
         # before the end; the finalize pass alone is too quick now to be hit reliably.
         at = min(done() + rng.randint(1, tasks), 2 * tasks - 3)
         was_killed, pids = run_until(command, env, lambda at=at: done() >= at, rng.uniform(0, 0.5),
-                                     check=lambda: assert_complete_files(out))
+                                     check=CompleteFiles(out))
         killed.append((was_killed, at, len(pids)))
         assert not (out / "stats.json").exists() or not was_killed
         assert_complete_files(out)
@@ -378,15 +400,33 @@ def test_filter_killed_twice_then_resumed_equals_an_uninterrupted_run(
 
 
 def worker_talking_to(port: int) -> int | None:
-    """The PID of a process under this test process (a Ray worker) with a connection to `port`."""
-    import psutil
+    """The PID of a process under this test process (a Ray worker) with a TCP connection to `port`.
 
-    for child in psutil.Process(os.getpid()).children(recursive=True):
+    Called every 20 ms: the kernel's socket tables say first whether any socket is connected to `port`,
+    and only then are the processes' open files searched for one of those sockets."""
+    sockets: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
-            if any(c.raddr and c.raddr.port == port for c in child.net_connections(kind="tcp")):
-                return child.pid
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
             continue
+        for row in rows:
+            fields = row.split()  # sl local_address rem_address st ... uid timeout inode
+            if int(fields[2].rsplit(":", 1)[1], 16) == port and fields[9] != "0":
+                sockets.add(f"socket:[{fields[9]}]")
+    if not sockets:
+        return None
+    for pid in descendants(os.getpid()):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:  # gone meanwhile
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") in sockets:
+                    return pid
+            except OSError:
+                continue
     return None
 
 
@@ -451,7 +491,7 @@ def test_shard_killed_twice_then_resumed_is_byte_identical(filter_reference: Pat
             break
         at = min(stats_files() + rng.randint(1, ref.shards // 2), ref.shards - 2)
         killed, _ = run_until(cmd, env, lambda at=at: stats_files() >= at, rng.uniform(0, 0.2),
-                              check=lambda: assert_complete_files(out))
+                              check=CompleteFiles(out))
         assert_complete_files(out)
         time.sleep(0.3)  # the session's Ray reaps the dead driver's tasks
         if (out / "SHA256SUMS").exists():  # complete before the kill (killed, if at all, while exiting)
