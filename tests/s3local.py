@@ -7,6 +7,7 @@ in `storage.*` config keys, so nothing ever talks to a real cloud.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,14 +42,22 @@ class LocalS3:
 
 @contextmanager
 def local_s3() -> Iterator[LocalS3]:
-    from moto.server import ThreadedMotoServer
+    """moto's S3 application on a threaded werkzeug server, as moto's `ThreadedMotoServer` runs it but
+    without its dispatcher: that one finds the service of every request anew (a listing of moto's
+    ~150 service folders and a few hundred URL patterns per request), and S3 is the only one used here."""
+    from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
+    server = make_server("127.0.0.1", 0, create_backend_app("s3"), threaded=True,
+                         request_handler=MotoRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, name="moto-s3", daemon=True)
+    thread.start()
     try:
-        host, port = server.get_host_and_port()
+        host, port = server.server_address[:2]
         assert host == "127.0.0.1"
         yield LocalS3(f"http://127.0.0.1:{port}")
     finally:
-        server.stop()
+        server.shutdown()
+        thread.join()
+        server.server_close()
