@@ -87,8 +87,11 @@ def _source(path: str | DataPath) -> Any:
         return os.fspath(p)
     assert isinstance(p, UPath)
     size = p.fs.size(p.path)
+    if size == 0:
+        return pa.BufferReader(b"")  # pyarrow says what is wrong with an empty file
     if size <= WHOLE_OBJECT_BYTES:
-        return pa.BufferReader(p.fs.cat_file(p.path))
+        # the range we already know: without it s3fs asks for the object's size once more (a second HEAD)
+        return pa.BufferReader(p.fs.cat_file(p.path, start=0, end=size))
     return p.fs.open(p.path, "rb", cache_type="none", size=size)
 
 

@@ -52,6 +52,31 @@ def test_parquet_round_trip_and_listing_on_s3(s3_server) -> None:
     assert require_input_folder(root) == root
 
 
+def test_reading_a_parquet_object_costs_one_head_and_one_get(s3_server, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every stage reads its inputs this way, once per task and file: the object's size (HEAD), then the
+    whole small object (GET), or a large one by ranges. s3fs alone would ask for the size a second time."""
+    import s3fs
+
+    bucket = s3_server.new_bucket()
+    root = data_path(f"s3://{bucket}/work", _cfg(s3_server).storage)
+    table = pa.table({"key": [str(i) for i in range(1000)], "image": [bytes(100)] * 1000})
+    write_parquet_atomic(table, root / "task-00000.parquet")
+    write_parquet_atomic(table.slice(0, 0), root / "task-00001.parquet")
+    calls: list[str] = []
+    real = s3fs.S3FileSystem._call_s3
+
+    async def counted(self, method, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(method)
+        return await real(self, method, *args, **kwargs)
+
+    monkeypatch.setattr(s3fs.S3FileSystem, "_call_s3", counted)
+    assert read_table(root / "task-00000.parquet").equals(table)
+    assert calls == ["head_object", "get_object"]
+    calls.clear()
+    assert read_table(root / "task-00001.parquet").num_rows == 0
+    assert calls == ["head_object", "get_object"]
+
+
 def test_failed_write_leaves_nothing_on_s3(s3_server) -> None:
     bucket = s3_server.new_bucket()
     dest = data_path(f"s3://{bucket}/out/part-00000.parquet", _cfg(s3_server).storage)
