@@ -186,7 +186,7 @@ class CompleteFiles:
                 elif path.suffix == ".json":
                     json.loads(path.read_text(encoding="utf-8"))
                 elif path.suffix == ".tar":
-                    assert path.stat().st_size % 512 == 0
+                    assert st.st_size % 512 == 0
                     with tarfile.open(path) as tf:
                         tf.getmembers()
             except Exception as exc:  # any failure to read is what this looks for
