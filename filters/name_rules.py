@@ -1,13 +1,11 @@
 """The word lists and thresholds of the person-name masker (filters.privacy): contexts that make a
-span a name (titles, roles, works), or a thing (products, dishes, places), and jieba's IDF table.
+span a name (titles, roles, works), or a thing (products, dishes, places), and the IDF that makes a word
+rare (jieba's IDF table: manifests.jieba_dict.load_two_char_idf).
 Characters and names themselves live in filters/data (filters.name_lexicon)."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
-
-from manifests.jieba_dict import jieba
 
 NAME_TAGS = frozenset({"nr", "nrfg"})
 # Tags jieba's HMM gives unknown words that are names as often as not (曾黎/ns, 吴京/ns, 华晨/nz).
@@ -157,17 +155,7 @@ UNKNOWN_PLACE_FINALS = frozenset("城市县镇乡村区省州峡角")
 RARE_SURNAME_WORD_FREQ = 10
 # A two-character dictionary word tagged `nr` that stands alone is a name when its IDF reaches this.
 RARE_IDF = 9.5
-IDF_FILE = Path(jieba.__file__).resolve().parent / "analyse" / "idf.txt"
 
-
-def load_two_char_idf() -> dict[str, float]:
-    """The IDF of every two-character word in jieba's keyword-extraction table (shipped with jieba)."""
-    out: dict[str, float] = {}
-    with open(IDF_FILE, encoding="utf-8") as fh:
-        for line in fh:
-            if line[2:3] == " ":
-                out[line[:2]] = float(line[3:])
-    return out
 
 
 # Characters around a span that make it a segment of its own (`姚明 篮球`, `刘翔,跨栏`).

@@ -93,13 +93,12 @@ from filters.name_rules import (
     UNKNOWN_NAME_TAGS,
     UNKNOWN_PLACE_FINALS,
     WISH_HEADS,
-    load_two_char_idf,
 )
 from filters.name_sources import OtherSources
 from filters.name_tokens import NameTokenizer
 from filters.span_mask import mask_column, replace_spans
 from manifests.config import Config, PrivacyConfig
-from manifests.jieba_dict import load_posseg, load_tokenizer
+from manifests.jieba_dict import load_posseg, load_tokenizer, load_two_char_idf
 
 __all__ = ["NameLexicon", "NameMasker", "mask_names"]
 
@@ -122,7 +121,7 @@ class NameMasker:
         self._pos = pos
         self._freq = load_tokenizer().FREQ
         self._tags = pos.word_tag_tab
-        self._idf: dict[str, float] | None = None  # loaded on first use (about 0.3 s)
+        self._idf: dict[str, float] | None = None  # loaded on first use (0.2 s uncached, 0.03 s cached)
         # RE2 prefilter, exact: every name starts with a surname and a Han character, or is a listed
         # person, so rows without either never reach jieba.
         lex = self.lexicon

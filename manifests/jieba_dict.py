@@ -1,17 +1,21 @@
-"""jieba's two dictionaries, loaded from a compact local cache: every stage's start-up pays them.
+"""jieba's two dictionaries and its IDF table, loaded from a compact local cache: every stage's start-up
+pays the dictionaries, every process that masks names the IDF table.
 
 jieba builds its prefix dictionary (`Tokenizer.FREQ`, about 500,000 words and prefixes) from its
 bundled dict.txt and keeps it in a marshal file that takes about 0.9 CPU-s to load; its part-of-
 speech tagger parses dict.txt again (about 0.4 s) on `import jieba.posseg`. Here both are kept as
 plain data (the words joined by newlines, the counts a little-endian int64 array, the tags joined by
-newlines) and rebuilt as dicts in about a third of that time. No pickle or marshal is read, so a
-planted cache file cannot run code.
+newlines) and rebuilt as dicts in about a third of that time. The name masker's IDF of two-character
+words (`load_two_char_idf`, 119,000 of the 270,000 lines of jieba's analyse/idf.txt) is kept the same
+way, the IDFs a little-endian float64 array: parsing the text took about 0.2 s. No pickle or marshal
+is read, so a planted cache file cannot run code.
 
 The cache is exactly what jieba builds (a test compares them), lives under `$WUKONG_CACHE` or
-~/.cache/wukong (`jieba/`), and is keyed by jieba's version and dict.txt's size and mtime. A missing
-or damaged cache is rebuilt with jieba's own code and written atomically; a folder that cannot be
-written leaves the process on jieba's own path. Only jieba's default dictionary is cached: a
-tokenizer given another dictionary, cache file or temporary folder is left to jieba.
+~/.cache/wukong (`jieba/`), and is keyed by jieba's version and its source file's (dict.txt's or
+idf.txt's) size and mtime. A missing or damaged cache is rebuilt with jieba's own code (the IDF table
+from its text) and written atomically; a folder that cannot be written leaves the process on jieba's
+own path. Only jieba's default dictionary is cached: a tokenizer given another dictionary, cache file
+or temporary folder is left to jieba.
 """
 
 from __future__ import annotations
@@ -59,9 +63,14 @@ def dict_file() -> Path:
     return Path(jieba.__file__).resolve().parent / jieba.DEFAULT_DICT_NAME
 
 
+def idf_file() -> Path:
+    """jieba's keyword-extraction IDF table (analyse/idf.txt, `word idf` per line)."""
+    return Path(jieba.__file__).resolve().parent / "analyse" / "idf.txt"
+
+
 def cache_file(kind: str) -> Path:
-    """Where the `kind` ("prefix" or "tags") cache of this jieba and this dict.txt lives."""
-    st = dict_file().stat()
+    """Where the `kind` ("prefix", "tags" or "idf2") cache of this jieba and its source file lives."""
+    st = (idf_file() if kind == "idf2" else dict_file()).stat()
     return cache_root() / "jieba" / f"{kind}-{jieba.__version__}-{st.st_size}-{st.st_mtime_ns}.bin"
 
 
@@ -129,6 +138,33 @@ def decode_tags(data: bytes) -> dict[str, str]:
     header, (words, flags) = _decode(data)
     n = header["n"]
     return dict(zip(_split(words, n), _split(flags, n), strict=True))
+
+
+def encode_idf(idf: dict[str, float]) -> bytes | None:
+    words = _joined(list(idf))
+    if words is None:
+        return None
+    values = np.fromiter(idf.values(), dtype="<f8", count=len(idf))
+    return _encode({"n": len(idf)}, words, values.tobytes())
+
+
+def decode_idf(data: bytes) -> dict[str, float]:
+    header, (words, values) = _decode(data)
+    n = header["n"]
+    idf = np.frombuffer(values, dtype="<f8")
+    if len(idf) != n:
+        raise ValueError(f"{len(idf)} values, header says {n}")
+    return dict(zip(_split(words, n), idf.tolist(), strict=True))
+
+
+def parse_two_char_idf(path: Path) -> dict[str, float]:
+    """The IDF of every two-character word of an idf.txt, read from its text."""
+    out: dict[str, float] = {}
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line[2:3] == " ":
+                out[line[:2]] = float(line[3:])
+    return out
 
 
 def _read(path: Path, decode: Any) -> Any:
@@ -212,3 +248,15 @@ def load_posseg() -> ModuleType:
             del dt.get_dict_file
         posseg.dt.word_tag_tab = tags
         return posseg
+
+
+def load_two_char_idf() -> dict[str, float]:
+    """The IDF of every two-character word in jieba's keyword-extraction table (shipped with jieba), from
+    the cache when there is one: what `parse_two_char_idf(idf_file())` reads."""
+    with _LOCK:
+        path = cache_file("idf2")
+        idf = _read(path, decode_idf)
+        if idf is None:
+            idf = parse_two_char_idf(idf_file())
+            _write(path, encode_idf(idf))
+        return idf

@@ -1,4 +1,4 @@
-"""manifests.jieba_dict: the cached dictionaries are exactly jieba's, and a bad cache costs nothing."""
+"""manifests.jieba_dict: the cached dictionaries and IDF table are exactly jieba's, and a bad cache costs nothing."""
 
 from __future__ import annotations
 
@@ -10,31 +10,35 @@ from pathlib import Path
 
 import pytest
 
-from manifests.jieba_dict import decode_prefix, decode_tags, encode_prefix, encode_tags
+from manifests.jieba_dict import decode_idf, decode_prefix, decode_tags, encode_idf, encode_prefix, encode_tags
 
 REPO = Path(__file__).resolve().parents[1]
 
-# Loads both dictionaries through the cache, then builds them again with jieba's own code (a second
-# Tokenizer on dict.txt, a second POS tagger) and reports whether they are equal.
+# Loads both dictionaries and the IDF table through the cache, then builds them again with jieba's own code
+# (a second Tokenizer on dict.txt, a second POS tagger, idf.txt's text parsed) and reports whether they are equal.
 PROBE = """
 import hashlib, json, logging, os
-from manifests.jieba_dict import cache_file, load_posseg, load_tokenizer
+from manifests.jieba_dict import cache_file, idf_file, load_posseg, load_tokenizer, load_two_char_idf
+from manifests.jieba_dict import parse_two_char_idf
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
 dt = load_tokenizer()
 posseg = load_posseg()
 tags = posseg.dt.word_tag_tab
+idf = load_two_char_idf()
 equal = None
 if os.environ.get("COMPARE") == "1":
     import jieba
     own = jieba.Tokenizer()
     own.FREQ, own.total = own.gen_pfdict(own.get_dict_file())
-    equal = [dt.FREQ == own.FREQ and dt.total == own.total, tags == jieba.posseg.POSTokenizer(own).word_tag_tab]
+    equal = [dt.FREQ == own.FREQ and dt.total == own.total, tags == jieba.posseg.POSTokenizer(own).word_tag_tab,
+             idf == parse_two_char_idf(idf_file())]
 print(json.dumps({
-    "words": len(dt.FREQ), "tags": len(tags), "equal": equal,
+    "words": len(dt.FREQ), "tags": len(tags), "idf": len(idf), "equal": equal,
     "digest": hashlib.sha256("\\n".join(f"{k} {v}" for d in (dt.FREQ, tags)
                                         for k, v in d.items()).encode()).hexdigest(),
+    "idf_digest": hashlib.sha256(repr(sorted(idf.items())).encode()).hexdigest(),
     "cut": [f"{p.word}/{p.flag}" for p in posseg.dt.cut("张伟在北京故宫拍照")],
-    "cached": [cache_file(k).is_file() for k in ("prefix", "tags")],
+    "cached": [cache_file(k).is_file() for k in ("prefix", "tags", "idf2")],
 }))
 """
 
@@ -59,12 +63,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, dict]:
 def test_cache_gives_exactly_what_jieba_builds(built: tuple[Path, dict, dict]) -> None:
     cache, cold, warm = built
     files = sorted(p.name.split("-")[0] for p in (cache / "jieba").iterdir())
-    assert files == ["prefix", "tags"]
+    assert files == ["idf2", "prefix", "tags"]
     for run in (cold, warm):
-        assert run["words"] > 400_000 and run["tags"] > 300_000
-        assert run["equal"] == [True, True]
+        assert run["words"] > 400_000 and run["tags"] > 300_000 and run["idf"] > 100_000
+        assert run["equal"] == [True, True, True]
         assert run["cut"] == ["张伟/nr", "在/p", "北京故宫/ns", "拍照/v"]
-        assert run["cached"] == [True, True]
+        assert run["cached"] == [True, True, True]
 
 
 def test_damaged_cache_is_rebuilt(built: tuple[Path, dict, dict]) -> None:
@@ -82,7 +86,7 @@ def test_unwritable_cache_folder_falls_back_to_jieba(tmp_path: Path, built: tupl
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the cache folder would be")
     run, stderr = probe(blocker)
-    assert run == {**built[2], "equal": None, "cached": [False, False]}
+    assert run == {**built[2], "equal": None, "cached": [False, False, False]}
     assert "Traceback" not in stderr
 
 
@@ -90,6 +94,8 @@ def test_round_trip_and_words_that_cannot_be_stored() -> None:
     freq = {"北京": 5, "北": 0, "a b": 3}
     assert decode_prefix(encode_prefix(freq, 8)) == (freq, 8)
     assert decode_tags(encode_tags({"北京": "ns", "x": "eng"})) == {"北京": "ns", "x": "eng"}
+    assert decode_idf(encode_idf({"姚明": 11.2, "安静": 7.0})) == {"姚明": 11.2, "安静": 7.0}
+    assert encode_idf({"两\n行": 1.0}) is None
     assert encode_prefix({"两\n行": 1}, 1) is None  # a newline inside a word: left to jieba
     with pytest.raises(ValueError, match="not a wukong jieba cache"):
         decode_prefix(b"\x04marshal")
