@@ -121,7 +121,9 @@ def test_site_crawl_killed_on_one_machine_resumes_on_another(demo_web: Any, s3_s
     sets = [x for o in s3_server.config_overrides() for x in ("--set", o)]
     site = ["--spider", "site", "--start-url", demo_web.base_url + "/", "--set", "crawl.rows_per_part=100"]
     slow = ["--set", "crawl.download_delay=0.03", "--set", "crawl.concurrent_requests_per_host=1"]
-    env = {**os.environ, "WUKONG_LOOPBACK_ONLY": "1", "WUKONG_CACHE": str(tmp_path / "machine-a")}
+    temp = tmp_path / "machine-a-tmp"  # the killed job's temporary upload folder stays here, not in /tmp
+    temp.mkdir()
+    env = {**os.environ, "WUKONG_LOOPBACK_ONLY": "1", "WUKONG_CACHE": str(tmp_path / "machine-a"), "TMPDIR": str(temp)}
     proc = subprocess.Popen([sys.executable, "-m", "wukong.cli", "crawl", *site, *slow, "--config", CONFIG, *sets,
                              "--out", url], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
