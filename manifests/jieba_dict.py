@@ -15,11 +15,14 @@ The cache is exactly what jieba builds (a test compares them), lives under `$WUK
 idf.txt's) size and mtime. A missing or damaged cache is rebuilt with jieba's own code (the IDF table
 from its text) and written atomically; a folder that cannot be written leaves the process on jieba's
 own path. Only jieba's default dictionary is cached: a tokenizer given another dictionary, cache file
-or temporary folder is left to jieba.
+or temporary folder is left to jieba. jieba is built from source, so every new environment has new
+mtimes and its own cache (15 MB): writing one removes those of other installs that no process has read
+for `STALE_DAYS` (a read marks a cache used).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import json
@@ -28,6 +31,7 @@ import os
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -55,6 +59,7 @@ def _import_jieba() -> ModuleType:
 jieba = _import_jieba()  # the stages import jieba from here (`from manifests.jieba_dict import jieba`)
 
 MAGIC = b"wukong-jieba-dict 1\n"
+STALE_DAYS = 30  # a cache of another install unread this long is removed when a new one is written
 _LOCK = threading.RLock()
 
 
@@ -168,7 +173,8 @@ def parse_two_char_idf(path: Path) -> dict[str, float]:
 
 
 def _read(path: Path, decode: Any) -> Any:
-    """The decoded cache, or None when it is missing or damaged (then it is rebuilt)."""
+    """The decoded cache, or None when it is missing or damaged (then it is rebuilt). A cache read is marked
+    used (its mtime), so that `_prune` never removes the cache of an install still in use."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -177,16 +183,20 @@ def _read(path: Path, decode: Any) -> Any:
         log.debug("jieba cache %s unreadable (%s): using jieba's own loading", path, exc)
         return None
     try:
-        return decode(data)
+        decoded = decode(data)
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         log.warning("jieba cache %s is damaged (%s): rebuilding it", path, exc)
         return None
+    with contextlib.suppress(OSError):  # a read-only cache folder still serves
+        os.utime(path)
+    return decoded
 
 
 def _write(path: Path, data: bytes | None) -> None:
     """Writes the cache atomically; a folder that cannot be written only costs the next start-up."""
     if data is None:
         return
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
@@ -195,6 +205,24 @@ def _write(path: Path, data: bytes | None) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         log.debug("jieba cache %s not written (%s)", path, exc)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        return
+    _prune(path)
+
+
+def _prune(path: Path) -> None:
+    """Removes the caches of the same kind keyed to another jieba or another dict.txt or idf.txt (another
+    install: jieba is built from source, so each new environment has new mtimes) that no process has read
+    for STALE_DAYS. Each is 2 to 9 MB; an environment in use keeps its own fresh (`_read`)."""
+    kind = path.name.split("-", 1)[0]
+    cutoff = time.time() - STALE_DAYS * 86400
+    for other in path.parent.glob(f"{kind}-*.bin"):
+        if other != path:
+            with contextlib.suppress(OSError):
+                if other.stat().st_mtime < cutoff:
+                    other.unlink()
 
 
 def _default(tokenizer: jieba.Tokenizer) -> bool:

@@ -6,11 +6,22 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from manifests.jieba_dict import decode_idf, decode_prefix, decode_tags, encode_idf, encode_prefix, encode_tags
+from manifests.jieba_dict import (
+    STALE_DAYS,
+    _read,
+    _write,
+    decode_idf,
+    decode_prefix,
+    decode_tags,
+    encode_idf,
+    encode_prefix,
+    encode_tags,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -99,3 +110,19 @@ def test_round_trip_and_words_that_cannot_be_stored() -> None:
     assert encode_prefix({"两\n行": 1}, 1) is None  # a newline inside a word: left to jieba
     with pytest.raises(ValueError, match="not a wukong jieba cache"):
         decode_prefix(b"\x04marshal")
+
+
+def test_caches_of_other_installs_unread_for_a_month_are_removed_when_one_is_written(tmp_path: Path) -> None:
+    """Each environment that builds jieba has its own cache (new mtimes, new names): writing one removes the
+    same kind's caches that nobody read for STALE_DAYS, and keeps those read since."""
+    folder = tmp_path / "jieba"
+    folder.mkdir()
+    names = {"stale": "tags-0.42.1-1-1.bin", "read": "tags-0.42.1-2-2.bin", "other kind": "prefix-0.42.1-1-1.bin"}
+    long_ago = time.time() - (STALE_DAYS + 1) * 86400
+    for name in names.values():
+        (folder / name).write_bytes(encode_tags({"北京": "ns"}))
+        os.utime(folder / name, (long_ago, long_ago))
+    assert _read(folder / names["read"], decode_tags) == {"北京": "ns"}  # used today: kept
+    _write(folder / "tags-0.42.1-3-3.bin", encode_tags({"上海": "ns"}))
+    left = sorted(p.name for p in folder.iterdir())
+    assert left == sorted([names["read"], names["other kind"], "tags-0.42.1-3-3.bin"])
