@@ -157,7 +157,6 @@ RARE_SURNAME_WORD_FREQ = 10
 RARE_IDF = 9.5
 
 
-
 # Characters around a span that make it a segment of its own (`姚明 篮球`, `刘翔,跨栏`).
 SEGMENT_BREAKS = frozenset(" \t,，、|/:：;；·•-—()（）[]【】「」『』\"'“”《》!！?？")
 # Given names 子 + one of these are among the commonest of children (王子涵, 李子轩): jieba cuts them as

@@ -114,22 +114,32 @@ def _split(section: memoryview, n: int) -> list[str]:
     return words
 
 
-def encode_prefix(freq: dict[str, int], total: int) -> bytes | None:
-    words = list(freq)
-    joined = _joined(words)
-    if joined is None:
+def _encode_numbers(values: dict[str, Any], dtype: str, **header: Any) -> bytes | None:
+    """Words joined by newlines, then their values as one little-endian `dtype` array."""
+    words = _joined(list(values))
+    if words is None:
         return None
-    counts = np.fromiter(freq.values(), dtype="<i8", count=len(words))
-    return _encode({"n": len(words), "total": total}, joined, counts.tobytes())
+    array = np.fromiter(values.values(), dtype=dtype, count=len(values))
+    return _encode({"n": len(values), **header}, words, array.tobytes())
+
+
+def _decode_numbers(data: bytes, dtype: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the words' values, the header) of what `_encode_numbers` wrote."""
+    header, (words, values) = _decode(data)
+    n = header["n"]
+    array = np.frombuffer(values, dtype=dtype)
+    if len(array) != n:
+        raise ValueError(f"{len(array)} values, header says {n}")
+    return dict(zip(_split(words, n), array.tolist(), strict=True)), header
+
+
+def encode_prefix(freq: dict[str, int], total: int) -> bytes | None:
+    return _encode_numbers(freq, "<i8", total=total)
 
 
 def decode_prefix(data: bytes) -> tuple[dict[str, int], int]:
-    header, (words, counts) = _decode(data)
-    n = header["n"]
-    values = np.frombuffer(counts, dtype="<i8")
-    if len(values) != n:
-        raise ValueError(f"{len(values)} counts, header says {n}")
-    return dict(zip(_split(words, n), values.tolist(), strict=True)), int(header["total"])
+    freq, header = _decode_numbers(data, "<i8")
+    return freq, int(header["total"])
 
 
 def encode_tags(tags: dict[str, str]) -> bytes | None:
@@ -146,20 +156,11 @@ def decode_tags(data: bytes) -> dict[str, str]:
 
 
 def encode_idf(idf: dict[str, float]) -> bytes | None:
-    words = _joined(list(idf))
-    if words is None:
-        return None
-    values = np.fromiter(idf.values(), dtype="<f8", count=len(idf))
-    return _encode({"n": len(idf)}, words, values.tobytes())
+    return _encode_numbers(idf, "<f8")
 
 
 def decode_idf(data: bytes) -> dict[str, float]:
-    header, (words, values) = _decode(data)
-    n = header["n"]
-    idf = np.frombuffer(values, dtype="<f8")
-    if len(idf) != n:
-        raise ValueError(f"{len(idf)} values, header says {n}")
-    return dict(zip(_split(words, n), idf.tolist(), strict=True))
+    return _decode_numbers(data, "<f8")[0]
 
 
 def parse_two_char_idf(path: Path) -> dict[str, float]:
