@@ -24,7 +24,7 @@ from crawler.jobs import LOCK_FILE, JobSpec
 from crawler.settings import scrapy_settings
 from crawler.spiders import SPIDERS
 from crawler.stats import STATS_NAME, load_job_counters, write_job_stats
-from manifests.arrow_init import defer_pandas
+from manifests.arrow_init import prepare_arrow
 
 EXIT_BUSY = 3
 
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m crawler.runner JOB_DIR", file=sys.stderr)
         return 2
     die_with_parent()
-    defer_pandas()
+    prepare_arrow()
     spec = JobSpec.load(args[0])
     with job_lock(Path(spec.job_dir)) as lock:
         if lock is None:

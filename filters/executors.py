@@ -28,7 +28,7 @@ from typing import Any, Protocol, TypeVar
 
 from filters.passes import FinalizePass, ImagePass, TextPass
 from filters.plan import Task, WorkLayout
-from manifests.arrow_init import defer_pandas
+from manifests.arrow_init import prepare_arrow
 from manifests.config import Config
 from manifests.errors import UserError
 from manifests.local_pool import spawn_pool
@@ -51,7 +51,7 @@ _loaded_run: str | None = None
 def pass_impl(name: str, run_id: str, cfg: Config, layout: WorkLayout, threads: int = 1) -> Any:
     """Pass `name` as loaded in this process for run `run_id`; `threads`: CPUs this worker has to itself."""
     global _loaded_run
-    defer_pandas()  # a Ray worker's first call
+    prepare_arrow()  # a Ray worker's first call
     if _loaded_run != run_id:  # another run in this process: its models and downloader go
         release_passes()
         _loaded_run = run_id
@@ -82,7 +82,7 @@ def run_pass_task(row: dict[str, Any], name: str, run_id: str, cfg: Config, layo
 
 def warm_worker(run_id: str | None = None, cfg: Config | None = None, layout: WorkLayout | None = None) -> int:
     """Imports what every pass needs in a worker; with a run, also loads the text pass's models."""
-    defer_pandas()
+    prepare_arrow()
     import filters.passes  # noqa: F401
     if run_id is not None and cfg is not None and layout is not None:
         pass_impl("text", run_id, cfg, layout)

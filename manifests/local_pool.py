@@ -10,7 +10,7 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-from manifests.arrow_init import defer_pandas
+from manifests.arrow_init import prepare_arrow
 
 
 def _init_worker(driver_pid: int) -> None:
@@ -18,7 +18,7 @@ def _init_worker(driver_pid: int) -> None:
     driver shuts the pool down), and a worker whose driver died (kill -9) exits within half a second
     instead of waiting forever for work; files appear atomically either way."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    defer_pandas()
+    prepare_arrow()
 
     def watch() -> None:
         while os.getppid() == driver_pid:

@@ -21,7 +21,7 @@ from typing import Any, Protocol, TypeVar
 
 from tqdm import tqdm
 
-from manifests.arrow_init import defer_pandas
+from manifests.arrow_init import prepare_arrow
 from manifests.config import Config
 from manifests.local_pool import spawn_pool
 from manifests.ray_session import cluster_address, ray_session
@@ -66,7 +66,7 @@ def _gather(handles: list[Any], next_done: Callable[[list[Any]], tuple[Any, list
 
 def _in_worker(fn: Callable[..., T], *args: Any) -> T:
     """`fn(*args)` in a Ray worker, after the set-up every process of the stages gets first."""
-    defer_pandas()
+    prepare_arrow()
     return fn(*args)
 
 

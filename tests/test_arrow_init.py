@@ -1,12 +1,16 @@
 """manifests.arrow_init: the stages' processes never import pandas for pyarrow's sake, and whatever
-does use pandas later still gets it."""
+does use pandas later still gets it; they and the processes they start run without transparent huge
+pages unless WUKONG_THP=1."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -14,8 +18,8 @@ REPO = Path(__file__).resolve().parents[1]
 # round trip, and then pandas used on purpose (as img2dataset does in `wukong download`).
 PROBE = """
 import io, json, sys
-from manifests.arrow_init import defer_pandas
-defer_pandas()
+from manifests.arrow_init import prepare_arrow
+prepare_arrow()
 import pyarrow as pa, pyarrow.parquet as pq
 from manifests.config import Config
 from filters.base import apply_filters, ensure_verdict_columns
@@ -41,3 +45,32 @@ def test_pandas_is_not_imported_for_pyarrow_and_still_works_when_used() -> None:
     assert got["pandas_before"] is False
     assert got["reasons"] == [None, "sensitive", "not_chinese"]
     assert (got["frame"], got["again"], got["series"]) == (3, 2, "int64")
+
+
+# `wukong --version` in a fresh process, which first clears the flag (its parent, this pytest process, may
+# have set it by running a stage in-process), then the flag in the CLI's process and in a child it starts.
+THP_PROBE = """
+import ctypes, json, subprocess, sys
+ctypes.CDLL(None).prctl(41, 0, 0, 0, 0)  # PR_SET_THP_DISABLE off: as the machine has it
+from wukong.cli import main
+try:
+    main(["--version"])
+except SystemExit:
+    pass
+status = lambda text: [l.split()[1] for l in text.splitlines() if l.startswith("THP_enabled:")]
+child = subprocess.run([sys.executable, "-c", "print(open('/proc/self/status').read())"], capture_output=True,
+                       text=True, check=True).stdout
+print(json.dumps({"cli": status(open("/proc/self/status").read()), "child": status(child)}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="transparent huge pages are Linux's")
+@pytest.mark.parametrize(("keep", "want"), [(None, "0"), ("1", "1")])
+def test_stage_processes_and_their_children_run_without_transparent_huge_pages(keep: str | None, want: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "WUKONG_THP"} | ({"WUKONG_THP": keep} if keep else {})
+    done = subprocess.run([sys.executable, "-c", THP_PROBE], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=120, check=True)
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    if not got["cli"]:
+        pytest.skip("this kernel does not report THP_enabled in /proc/self/status")
+    assert got == {"cli": [want], "child": [want]}

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from manifests.arrow_init import defer_pandas
+from manifests.arrow_init import prepare_arrow
 from manifests.errors import UserError
 from manifests.storage import storage_failure
 from wukong import __version__
@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    defer_pandas()
+    prepare_arrow()
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO
