@@ -33,7 +33,7 @@ PR_SET_THP_DISABLE = 41  # linux/prctl.h: inherited by children, kept across exe
 KEEP_THP_ENV = "WUKONG_THP"
 
 _done = False
-_thp_done = False
+_thp_tried = False
 
 
 class _NoPandas(MetaPathFinder):
@@ -49,23 +49,21 @@ def prepare_arrow() -> None:
     defer_pandas()
 
 
-def no_transparent_huge_pages() -> bool:
-    """Turns transparent huge pages off for this process and its future children (Linux; a no-op elsewhere,
-    or where `WUKONG_THP=1`). True when they are off."""
-    global _thp_done
-    if _thp_done or os.environ.get(KEEP_THP_ENV) == "1" or not sys.platform.startswith("linux"):
-        return _thp_done
+def no_transparent_huge_pages() -> None:
+    """Once per process: transparent huge pages off for it and its future children. Left as the machine has
+    them where `WUKONG_THP=1`, off Linux, or where prctl refuses (a kernel before 3.15, a sandbox)."""
+    global _thp_tried
+    if _thp_tried:  # pass_impl calls this before every task of a Ray worker
+        return
+    _thp_tried = True
+    if os.environ.get(KEEP_THP_ENV) == "1" or not sys.platform.startswith("linux"):
+        return
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        failed = libc.prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0
-    except (OSError, AttributeError) as exc:  # no libc symbol: leave the setting as it is
+        if libc.prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0:
+            log.debug("transparent huge pages left on: prctl: %s", os.strerror(ctypes.get_errno()))
+    except (OSError, AttributeError) as exc:  # no libc, or no prctl in it
         log.debug("transparent huge pages left on: %s", exc)
-        return False
-    if failed:  # a kernel before 3.15, or a sandbox that forbids prctl
-        log.debug("transparent huge pages left on: prctl: %s", os.strerror(ctypes.get_errno()))
-        return False
-    _thp_done = True
-    return True
 
 
 def defer_pandas() -> None:
