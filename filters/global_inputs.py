@@ -21,8 +21,7 @@ import pyarrow.compute as pc
 
 from filters.base import REASON
 from filters.image_views import VIEW_BYTES, VIEW_COUNT
-from filters.passes import ROW
-from filters.plan import Task, WorkLayout
+from filters.plan import ROW, Task, WorkLayout
 from manifests.parquet_io import read_table
 
 T = TypeVar("T")

@@ -24,7 +24,7 @@ from filters.download import Downloader, FetchResult
 from filters.global_text import caption_hash64
 from filters.image import IMAGE_COLUMN, ImageFilter
 from filters.mojibake import note_repairs
-from filters.plan import Task, WorkLayout
+from filters.plan import ROW, TASK, Task, WorkLayout
 from filters.url import UrlFilter
 from manifests.config import Config, StorageConfig
 from manifests.errors import UserError
@@ -32,8 +32,6 @@ from manifests.parquet_io import parquet_file, read_table, write_parquet_atomic
 from manifests.schemas import CANDIDATE, REJECTED, SAMPLE
 from manifests.storage import data_path
 
-ROW = "row"
-TASK = "task_id"
 IMAGE_WORK_COLUMNS = (ROW, REASON, DETAIL, IMAGE_COLUMN, "width", "height", "mime", "sha256", "phash", "views",
                       "tone")
 

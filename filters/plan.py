@@ -26,6 +26,9 @@ from manifests.storage import DataPath, data_path, is_remote, remove_tree
 # pass's view hashes for edit-robust near-duplicates; 3: their tone word), so a run started by an older
 # version starts over.
 WORK_FORMAT = 3
+# The columns that tie a work file's rows to their input: the row's index in its task, and the task.
+ROW = "row"
+TASK = "task_id"
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,8 +27,7 @@ from filters.executors import PassExecutor, pass_executor
 from filters.global_inputs import image_columns, text_columns
 from filters.global_text import decide_global_text
 from filters.lexicon import check_categories
-from filters.passes import ROW, TASK
-from filters.plan import Task, WorkLayout, plan_tasks, prepare_work
+from filters.plan import ROW, TASK, Task, WorkLayout, plan_tasks, prepare_work
 from filters.references import Chunk, ReferenceHashes, ReferenceSet, hash_chunk, list_references, load_reference_hashes
 from manifests.config import Config
 from manifests.errors import UserError

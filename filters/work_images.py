@@ -16,8 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from filters.image import IMAGE_COLUMN
-from filters.passes import ROW
-from filters.plan import WorkLayout
+from filters.plan import ROW, WorkLayout
 from manifests.layout import FilteredDir
 from manifests.parquet_io import read_table
 from manifests.storage import DataPath
