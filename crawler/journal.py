@@ -18,11 +18,13 @@ import re
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-
-from upath import UPath
+from typing import TYPE_CHECKING
 
 from crawler.items import Checkpoint
-from manifests.storage import DataPath, is_remote, upload
+from manifests.storage import DataPath, is_remote, is_upath, upload
+
+if TYPE_CHECKING:
+    from upath import UPath
 
 JOURNAL_NAME = "journal.jsonl"
 SEGMENTS_NAME = "journal"  # the folder of segments, on object storage
@@ -57,7 +59,7 @@ def _segments(folder: UPath) -> list[tuple[int, UPath]]:
 def read_journal(path: DataPath) -> list[Checkpoint]:
     """The checkpoints of one journal; a missing one is empty, torn or foreign lines are skipped."""
     if is_remote(path):
-        assert isinstance(path, UPath)
+        assert is_upath(path)
         out: list[Checkpoint] = []
         for _, segment in _segments(path):
             try:
@@ -147,7 +149,7 @@ class SegmentJournal:
 def open_journal(path: DataPath, scratch: Path) -> Journal | SegmentJournal:
     """The writer for the journal at `path` (see `journal_path`)."""
     if is_remote(path):
-        assert isinstance(path, UPath)
+        assert is_upath(path)
         return SegmentJournal(path, scratch)
     assert isinstance(path, Path)
     return Journal(path)

@@ -15,11 +15,10 @@ import re
 from pathlib import Path
 
 import pyarrow as pa
-from upath import UPath
 
 from manifests.layout import part_name
 from manifests.parquet_io import write_parquet_atomic
-from manifests.storage import DataPath, is_remote, upload
+from manifests.storage import DataPath, is_remote, is_upath, upload
 
 
 def part_prefix(spider: str) -> str:
@@ -86,7 +85,7 @@ class PartWriter:
 
     def _claim(self, final: DataPath) -> bool:
         if self.remote:  # one conditional PUT: the object appears whole, or the name was taken
-            assert isinstance(final, UPath)
+            assert is_upath(final)
             return upload(self.staging, final, exclusive=True)
         assert isinstance(final, Path)
         try:

@@ -11,10 +11,9 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from upath import UPath
 
 from manifests.errors import UserError
-from manifests.storage import DataPath, atomic_output, data_path, is_remote
+from manifests.storage import DataPath, atomic_output, data_path, is_remote, is_upath
 
 # Columns that hold already-compressed bytes (encoded images): compressing them again costs CPU for nothing.
 INCOMPRESSIBLE_COLUMNS = frozenset({"image"})
@@ -85,7 +84,7 @@ def _source(path: str | DataPath) -> Any:
     p = data_path(path) if isinstance(path, str) else path
     if not is_remote(p):
         return os.fspath(p)
-    assert isinstance(p, UPath)
+    assert is_upath(p)
     size = p.fs.size(p.path)
     if size == 0:
         return pa.BufferReader(b"")  # pyarrow says what is wrong with an empty file

@@ -3,6 +3,8 @@ storage, behind one Path-like type so that every stage reads and writes both the
 
 Local paths stay `pathlib.Path`; URLs become `upath.UPath` objects that carry their storage options
 (endpoint, credentials) and travel pickled to Ray workers on other nodes: no shared disk is needed.
+upath (and fsspec under it) is imported only when a URL is used: a run on local files never loads it
+(`is_upath` answers without it).
 
 Atomic completion: a file is written complete under a local temporary name first. Locally it is
 then fsynced and renamed into place; on object storage it is uploaded to its final key, and an
@@ -16,19 +18,27 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeAlias
-
-from upath import UPath
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeGuard
 
 from manifests.errors import UserError
 
-DataPath: TypeAlias = Path | UPath
+if TYPE_CHECKING:
+    from upath import UPath
+
+DataPath: TypeAlias = "Path | UPath"
+
+
+def is_upath(path: object) -> TypeGuard[UPath]:
+    """Whether `path` is a `UPath`; without importing upath: until something has, none can exist."""
+    upath = sys.modules.get("upath")
+    return upath is not None and isinstance(path, upath.UPath)
 
 
 class StorageOptions(Protocol):
@@ -72,7 +82,7 @@ def storage_options(storage: StorageOptions | None, protocol: str) -> dict[str, 
 
 def data_path(spec: str | os.PathLike[str], storage: StorageOptions | None = None) -> DataPath:
     """A local `Path` (absolute) for a plain path or `file://` URL, a `UPath` for any other URL."""
-    if isinstance(spec, UPath) and is_remote(spec):
+    if is_upath(spec) and is_remote(spec):
         return spec
     text = os.fspath(spec) if not isinstance(spec, str) else spec
     if text.startswith("file://"):
@@ -81,6 +91,8 @@ def data_path(spec: str | os.PathLike[str], storage: StorageOptions | None = Non
         return Path(text).absolute()
     protocol = text.split("://", 1)[0]
     try:
+        from upath import UPath
+
         return UPath(text, **storage_options(storage, protocol))
     except (ValueError, ImportError) as exc:
         raise UserError(f"unsupported storage URL {text}: {str(exc).splitlines()[0]}") from None
@@ -89,7 +101,7 @@ def data_path(spec: str | os.PathLike[str], storage: StorageOptions | None = Non
 def is_remote(path: DataPath | str) -> bool:
     if isinstance(path, str):
         return is_url(path)
-    return isinstance(path, UPath) and path.protocol not in _LOCAL_PROTOCOLS
+    return is_upath(path) and path.protocol not in _LOCAL_PROTOCOLS
 
 
 def _fsync_file(path: Path) -> None:
@@ -118,7 +130,7 @@ def atomic_output(dest: DataPath) -> Iterator[Path]:
         with tempfile.TemporaryDirectory(prefix="wukong-upload-") as tmp_dir:
             tmp = Path(tmp_dir) / dest.name
             yield tmp
-            assert isinstance(dest, UPath)
+            assert is_upath(dest)
             upload(tmp, dest)
         return
     assert isinstance(dest, Path)
@@ -135,7 +147,7 @@ def atomic_output(dest: DataPath) -> Iterator[Path]:
 def remove_tree(path: DataPath) -> None:
     """Removes a folder (a prefix on object storage) and everything in it; missing is fine."""
     if is_remote(path):
-        assert isinstance(path, UPath)
+        assert is_upath(path)
         if path.fs.exists(path.path):
             path.fs.rm(path.path, recursive=True)
         return

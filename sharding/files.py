@@ -6,10 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from upath import UPath
-
 from manifests.layout import shard_name
-from manifests.storage import DataPath, is_remote
+from manifests.storage import DataPath, is_remote, is_upath
 
 SHARD_FILE_RE = re.compile(r"([0-9]{5,})(\.tar|\.parquet|_stats\.json)")
 MANIFEST_FILE_RE = re.compile(r"part-[0-9]{5,}\.(parquet|csv)")
@@ -49,7 +47,7 @@ def manifest_path(directory: DataPath, index: int, ext: str) -> DataPath:
 
 def relative_files(root: DataPath) -> list[str]:
     """Every file under `root` as a relative posix path, sorted (one listing on object storage)."""
-    if isinstance(root, UPath) and is_remote(root):
+    if is_upath(root) and is_remote(root):
         prefix = root.path.rstrip("/") + "/"
         return sorted(p[len(prefix):] for p in root.fs.find(prefix) if p.startswith(prefix))
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())

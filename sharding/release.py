@@ -25,14 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from upath import UPath
 
 from manifests.config import Config
 from manifests.errors import UserError
 from manifests.layout import FilteredDir, ReleaseDir
 from manifests.parquet_io import list_parts, write_bytes_atomic
 from manifests.stats import FilterStats
-from manifests.storage import DataPath, data_path, is_remote, local_cache_dir, remove_tree
+from manifests.storage import DataPath, data_path, is_remote, is_upath, local_cache_dir, remove_tree
 from sharding.card import CardFacts, distributions, find_filter_config, render_card
 from sharding.checksums import CHECKSUMS, sha256_file, write_checksums
 from sharding.files import MANIFEST_FILE_RE, SHARD_FILE_RE, TEMP_FILE_RE, ShardFiles
@@ -118,7 +117,7 @@ def overlapping(a: DataPath, b: DataPath) -> bool:
     if isinstance(a, Path) and isinstance(b, Path):
         f, r = a.resolve(), b.resolve()
         return f == r or f in r.parents or r in f.parents
-    if isinstance(a, UPath) and isinstance(b, UPath) and a.protocol == b.protocol:
+    if is_upath(a) and is_upath(b) and a.protocol == b.protocol:
         x, y = a.path.rstrip("/") + "/", b.path.rstrip("/") + "/"
         return x.startswith(y) or y.startswith(x)
     return False
@@ -129,7 +128,7 @@ def check_folders(filtered: DataPath, release: DataPath) -> None:
         raise UserError(f"input folder not found: {filtered}")
     if overlapping(filtered, release):
         raise UserError("--in and --out must be separate folders")
-    if isinstance(release, UPath) and is_remote(release):
+    if is_upath(release) and is_remote(release):
         bucket = release.path.split("/", 1)[0]
         if not release.fs.exists(bucket):
             raise UserError(f"bucket not found: {release.protocol}://{bucket}")

@@ -17,9 +17,7 @@ import uuid
 from pathlib import Path
 from types import TracebackType
 
-from upath import UPath
-
-from manifests.storage import DataPath, data_path, is_remote, upload
+from manifests.storage import DataPath, data_path, is_remote, is_upath, upload
 
 FIXED_MTIME = 946684800  # 2000-01-01T00:00:00Z: any constant works; this one is a valid date everywhere
 _BLOCK = tarfile.BLOCKSIZE
@@ -100,7 +98,7 @@ class DeterministicTarWriter:
             self._write(b"\0" * pad)
         self._fh.flush()
         if self._tmp_dir is not None:
-            assert isinstance(self.final, UPath)
+            assert is_upath(self.final)
             self._fh.close()
             upload(self.tmp, self.final)
             self._remove_tmp()
