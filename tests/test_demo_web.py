@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import http.client
 import json
+import random
 import re
 import socket
 import struct
@@ -36,7 +37,7 @@ from wukong.demoweb.generator import planned_counts
 from wukong.demoweb.groundtruth import GROUND_TRUTH, NOT_CRAWLED, decide
 from wukong.demoweb.measure import check_invariants
 from wukong.demoweb.pictures import codewords, hamming
-from wukong.demoweb.rules import jieba_words, normalize_caption
+from wukong.demoweb.rules import TextRules, jieba_words, normalize_caption
 from wukong.demoweb.search import QUERIES
 from wukong.demoweb.server import DemoWebServer, bind
 from wukong.demoweb.sites.gallery import LAZY_ATTRS
@@ -733,3 +734,21 @@ def test_cli_serves_writes_ground_truth_and_stops_on_sigterm(tmp_path: Path) -> 
     bad = subprocess.run([sys.executable, "-m", "wukong.cli", "demo-web", "--port", "0", "--pairs", "10"],
                          capture_output=True, text=True, cwd=REPO, timeout=60, check=False)
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "--pairs" in bad.stderr
+
+
+def test_the_ground_truths_sensitive_word_is_the_earliest_then_the_longest() -> None:
+    """The ground truth's rule e names the lexicon word that starts first in the caption, the longest of those
+    starting there: the same word as the minimum of (position, -length, word) over every lexicon word found."""
+    lexicon = ["北京", "北京烤鸭", "烤鸭", "鸭", "京烤"]
+    rules = TextRules(lexicon, 1, 50)
+    assert rules.first_sensitive("我爱北京烤鸭") == "北京烤鸭"
+    assert rules.first_sensitive("吃烤鸭和北京") == "烤鸭"
+    assert rules.first_sensitive("南京的鸭血") == "鸭"
+    assert rules.first_sensitive("上海小笼包") is None and rules.first_sensitive("") is None
+    rng, words = random.Random(5), load_lexicon()
+    pieces = [*words[:300], "的", "风景", "a", " ", "海边"]
+    real = TextRules(words, 1, 50)
+    for _ in range(300):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
+        hits = [(text.find(w), -len(w), w) for w in words if w in text]
+        assert real.first_sensitive(text) == (min(hits)[2] if hits else None)
