@@ -247,4 +247,5 @@ def test_a_kept_part_without_image_bytes_is_a_one_line_error(tmp_path: Path,
     assert main(["-q", "report", "--data-dir", str(root), "--caption-sample", "200"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cannot read rows of columns" in err[0] and "image" in err[0]
+    assert not (root / "report.html").exists() and not (root / "report").exists()  # found before anything is written
     assert main(["-q", "report", "--data-dir", str(root), "--caption-sample", "200", "--samples", "0"]) == 0

@@ -80,11 +80,14 @@ def build_report(data_dir: str | DataPath, limits: Limits | None = None,
     target = DataDir(data.root)
     layout = DataDir(local_cache_dir(data.root, "report")) if is_remote(data.root) else target
     style = style if style is not None else Style(cjk_font_family())
+    # The samples read the kept parts and release shards: a malformed one is an error before any file of
+    # the report folder is replaced (or any plot drawn).
+    sample_limits = SampleLimits(kept=limits.samples if limits is not None else Limits().samples)
+    samples = _samples(data, sample_limits)
     _clear_old_plots(layout.report_assets)
     layout.report_assets.mkdir(parents=True, exist_ok=True)
     plotter = sec.Plotter(layout.report_assets, style)
     thumbs = ThumbWriter(layout.report_assets)
-    sample_limits = SampleLimits(kept=limits.samples if limits is not None else Limits().samples)
     sections: list[Section] = [
         sec.overview_section(data),
         sec.funnel_section(data, plotter),
@@ -96,7 +99,7 @@ def build_report(data_dir: str | DataPath, limits: Limits | None = None,
         sec.duplicates_section(data, plotter),
         sec.downloads_section(data, plotter),
         sec.release_section(data),
-        *sample_sections(data, _samples(data, sample_limits), sample_limits, thumbs),
+        *sample_sections(data, samples, sample_limits, thumbs),
     ]
     crawl_stats = sec.crawl_stats_section(data)
     if crawl_stats is not None:
