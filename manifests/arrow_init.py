@@ -7,8 +7,7 @@
    back each one again. Here that was up to 9 ms of system time a page: reading the 2,000-JPEG
    filter's 70 MB image work file in a fresh process touched about 120 of them (0.05 to 1.0 s of
    system time, most often 0.5 or more), and the whole filter took 0.56 s longer in wall time
-   (BENCHMARKS.md, 2026-12-07). `WUKONG_THP=1` leaves the
-   machine's setting alone.
+   (BENCHMARKS.md, 2026-12-07). `WUKONG_THP=1` leaves the machine's setting alone.
 2. pandas deferred (`defer_pandas`). pyarrow 26's first `pa.array` (or `pa.scalar`, `pa.table` ...)
    of the process imports pandas, only to ask whether the value is a pandas object; that import is
    0.26-0.29 CPU-s (a third of a filter worker's start). No stage hands pyarrow a pandas object.

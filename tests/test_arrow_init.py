@@ -51,7 +51,8 @@ def test_pandas_is_not_imported_for_pyarrow_and_still_works_when_used() -> None:
 # have set it by running a stage in-process), then the flag in the CLI's process and in a child it starts.
 THP_PROBE = """
 import ctypes, json, subprocess, sys
-ctypes.CDLL(None).prctl(41, 0, 0, 0, 0)  # PR_SET_THP_DISABLE off: as the machine has it
+from manifests.arrow_init import PR_SET_THP_DISABLE
+ctypes.CDLL(None).prctl(PR_SET_THP_DISABLE, 0, 0, 0, 0)  # off: as the machine has it
 from wukong.cli import main
 try:
     main(["--version"])

@@ -14,7 +14,6 @@ REPO = Path(__file__).resolve().parents[1]
 # through the storage layer; then an object-storage URL.
 PROBE = """
 import json, sys, tempfile
-from pathlib import Path
 loaded = lambda *names: sorted(n for n in names if n in sys.modules)
 import wukong.report.build
 report = loaded("aiohttp", "filters.passes", "filters.download", "scrapy", "ray")
