@@ -9,7 +9,9 @@ depends on the executor or the number of workers.
 The choice (`choose_executor`) is automatic and logged: Ray when a cluster address is set, when a
 Ray session already runs in this process, or when the input has more than `ray.local_max_rows`
 rows; local worker processes otherwise. An embedded Ray costs several seconds to start, warm and
-shut down (BENCHMARKS.md, "Fixed cost"), which a small input never earns back on one machine.
+shut down (BENCHMARKS.md, "Fixed cost"), which a small input never earns back on one machine. Where
+the input is one task, the driver runs it, with helper processes on the CPUs it leaves spare
+(`TaskHelpers`: image chunks and the finalize pass).
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any, Protocol, TypeVar
 
-from filters.passes import FinalizePass, ImagePass, TextPass
+import pyarrow as pa
+
 from filters.plan import Task, WorkLayout
 from manifests.arrow_init import prepare_arrow
 from manifests.config import Config
@@ -36,7 +39,13 @@ from manifests.ray_session import cluster_address, ray_session
 
 log = logging.getLogger(__name__)
 
-PASSES: dict[str, type[Any]] = {"text": TextPass, "image": ImagePass, "finalize": FinalizePass}
+# The pass classes by name, in `filters.passes`: imported where a pass first runs (a worker, a helper, the
+# driver running a task), so a driver starts its workers before it spends 0.3 s importing them itself.
+PASSES = {"text": "TextPass", "image": "ImagePass", "finalize": "FinalizePass"}
+# A helper process for the driver's one task per this many of its rows (at most one per spare CPU):
+# starting one costs about a CPU-second (BENCHMARKS.md, "Helper processes"), spent on a core the driver
+# leaves idle while it loads its models.
+ROWS_PER_HELPER = 1000
 TASK_RETRIES = 3  # runs of a Ray task whose worker died (killed, out of memory) before the pass fails
 LOCAL_RETRIES = 3  # restarts of the local pool after a worker died (Ray retries a task the same way)
 OnTask = Callable[[dict[str, Any]], None]
@@ -48,8 +57,10 @@ _loaded: dict[str, Any] = {}
 _loaded_run: str | None = None
 
 
-def pass_impl(name: str, run_id: str, cfg: Config, layout: WorkLayout, threads: int = 1) -> Any:
-    """Pass `name` as loaded in this process for run `run_id`; `threads`: CPUs this worker has to itself."""
+def pass_impl(name: str, run_id: str, cfg: Config, layout: WorkLayout, threads: int = 1,
+              helpers: TaskHelpers | None = None) -> Any:
+    """Pass `name` as loaded in this process for run `run_id`; `threads`: CPUs this worker has to itself;
+    `helpers`: spare local processes for the image pass's chunks (the driver's, when it runs the task)."""
     global _loaded_run
     prepare_arrow()  # a Ray worker's first call
     if _loaded_run != run_id:  # another run in this process: its models and downloader go
@@ -58,9 +69,13 @@ def pass_impl(name: str, run_id: str, cfg: Config, layout: WorkLayout, threads: 
     if name not in _loaded:
         if not _loaded and multiprocessing.parent_process() is not None:  # a local pool's worker: close the
             multiprocessing.util.Finalize(None, release_passes, exitpriority=10)  # downloader when it exits
-        _loaded[name] = PASSES[name](cfg, layout)
+        import filters.passes
+
+        _loaded[name] = getattr(filters.passes, PASSES[name])(cfg, layout)
     if hasattr(_loaded[name], "decode_threads"):
         _loaded[name].decode_threads = threads
+    if hasattr(_loaded[name], "helpers"):
+        _loaded[name].helpers = helpers
     return _loaded[name]
 
 
@@ -72,10 +87,10 @@ def release_passes() -> None:
 
 
 def run_pass_task(row: dict[str, Any], name: str, run_id: str, cfg: Config, layout: WorkLayout,
-                  threads: int = 1) -> dict[str, Any]:
+                  threads: int = 1, helpers: TaskHelpers | None = None) -> dict[str, Any]:
     """Pass `name` on one task (a `Task` as a dict): its summary row, a bad input's error as a value."""
     try:
-        return {**pass_impl(name, run_id, cfg, layout, threads).run(Task(**row)), "error": None}
+        return {**pass_impl(name, run_id, cfg, layout, threads, helpers).run(Task(**row)), "error": None}
     except UserError as exc:  # bad input (a corrupt part): the driver reports it as one line
         return {"task_id": row["task_id"], "stage": "", "rows": 0, "rejected": 0, "seconds": 0.0, "error": str(exc)}
 
@@ -87,6 +102,69 @@ def warm_worker(run_id: str | None = None, cfg: Config | None = None, layout: Wo
     if run_id is not None and cfg is not None and layout is not None:
         pass_impl("text", run_id, cfg, layout)
     return os.getpid()
+
+
+def warm_helper(run_id: str, cfg: Config, layout: WorkLayout) -> int:
+    """In a helper: imports the passes, builds the image pass (downloader, image filter) and loads the
+    finalize pass's models (the name masker's jieba) while the driver loads the text pass's."""
+    prepare_arrow()
+    pass_impl("image", run_id, cfg, layout)
+    pass_impl("finalize", run_id, cfg, layout)
+    return os.getpid()
+
+
+def measure_image_chunk(rows: pa.ChunkedArray, urls: list[str], run_id: str, cfg: Config,
+                        layout: WorkLayout) -> pa.Table:
+    """In a helper: one chunk of the driver's image task, downloaded and measured."""
+    return pass_impl("image", run_id, cfg, layout).measure_chunk(rows, urls)
+
+
+def helper_processes(cpus: int, workers: int, rows: int) -> int:
+    """Helper processes for a run: only where the driver runs the one task itself (one worker) on a
+    machine with CPUs to spare, one per `ROWS_PER_HELPER` rows of it."""
+    return max(0, min(cpus - 1, rows // ROWS_PER_HELPER)) if workers == 1 else 0
+
+
+class TaskHelpers:
+    """Spare local processes (spawned, children of the driver, which they watch) for the one task the
+    driver runs: they download and measure chunks of its image pass (the chunks' tables are the same
+    whoever measures them) and run its finalize pass. Started with the run, they import the passes
+    and load the finalize pass's models while the driver loads the text pass's."""
+
+    def __init__(self, processes: int, run_id: str, cfg: Config, layout: WorkLayout) -> None:
+        self.processes = processes
+        self.usable = True
+        self.args = (run_id, cfg, layout)
+        self.pool = spawn_pool(processes)
+
+    def warm(self) -> None:
+        for _ in range(self.processes):
+            self.pool.submit(warm_helper, *self.args)
+
+    def submit(self, rows: pa.ChunkedArray, urls: list[str]) -> Future[pa.Table]:
+        """One image chunk on a helper; a pool already broken gives a future that failed with BrokenProcessPool."""
+        try:
+            return self.pool.submit(measure_image_chunk, rows, urls, *self.args)
+        except BrokenProcessPool as exc:
+            failed: Future[pa.Table] = Future()
+            failed.set_exception(exc)
+            return failed
+
+    def run_task(self, row: dict[str, Any], name: str) -> dict[str, Any] | None:
+        """Pass `name` on one task on a helper: its summary, or None when the helper died (the caller
+        runs it itself; the pass writes its files atomically, so nothing half-written is left)."""
+        if not self.usable:
+            return None
+        try:
+            return self.pool.submit(run_pass_task, row, name, *self.args).result()
+        except BrokenProcessPool:
+            log.warning("a helper process died; the %s pass runs in the driver", name)
+            self.usable = False
+            return None
+
+    def close(self, cancel: bool) -> None:
+        """Their work is done (or cancelled): they exit while the driver sums up (it joins them at its exit)."""
+        self.pool.shutdown(wait=cancel, cancel_futures=cancel)
 
 
 class PassExecutor(Protocol):
@@ -152,16 +230,23 @@ class LocalPasses:
 
     name = "local"
 
-    def __init__(self, run_id: str, cfg: Config, layout: WorkLayout, workers: int, cpus: int = 1) -> None:
+    def __init__(self, run_id: str, cfg: Config, layout: WorkLayout, workers: int, cpus: int = 1,
+                 helpers: int = 0) -> None:
         self.run_id, self.cfg, self.layout, self.workers = run_id, cfg, layout, workers
-        self.threads = max(1, cpus // workers)  # CPUs each worker has to itself (fewer tasks than CPUs)
+        # CPUs each worker has to itself (fewer tasks than CPUs), the helpers' left out
+        self.threads = max(1, cpus // (workers + helpers))
         self.pool = spawn_pool(workers) if workers > 1 else None
+        self.helpers = TaskHelpers(helpers, run_id, cfg, layout) if helpers and self.pool is None else None
         self.where = f"{workers} local worker processes" if workers > 1 else "the driver process"
+        if self.helpers is not None:
+            self.where += f" and {helpers} helper process{'es' if helpers > 1 else ''}"
         self._warming: list[Future[int]] = []
 
     def warm(self) -> None:
         """Starts the workers and loads the text models in each, while the driver prepares the run."""
         args = (self.run_id, self.cfg, self.layout)
+        if self.helpers is not None:
+            self.helpers.warm()  # first: their start overlaps the driver's own loading
         if self.pool is None:
             warm_worker(*args)
         else:
@@ -172,11 +257,14 @@ class LocalPasses:
             future.result()
 
     def run(self, name: str, todo: list[Task], concurrency: int, cpus_per_task: float, on_task: OnTask) -> None:
-        args = (name, self.run_id, self.cfg, self.layout, self.threads)
         if self.pool is None:
+            args = (name, self.run_id, self.cfg, self.layout, self.threads, self.helpers)
             for task in todo:
-                on_task(run_pass_task(asdict(task), *args))
+                # The finalize pass on a helper, which loaded its models while this process loaded the text pass's.
+                done = self.helpers.run_task(asdict(task), name) if self.helpers and name == "finalize" else None
+                on_task(done if done is not None else run_pass_task(asdict(task), *args))
             return
+        args = (name, self.run_id, self.cfg, self.layout, self.threads)
         left = {t.task_id: t for t in todo}
         for attempt in range(LOCAL_RETRIES + 1):
             futures = {self.pool.submit(run_pass_task, asdict(t), *args): t.task_id for t in left.values()}
@@ -202,6 +290,8 @@ class LocalPasses:
         return [f.result() for f in [self.pool.submit(fn, *args) for args in calls]]
 
     def close(self, cancel: bool) -> None:
+        if self.helpers is not None:
+            self.helpers.close(cancel)
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=cancel)
         else:
@@ -241,7 +331,8 @@ def pass_executor(cfg: Config, run_id: str, layout: WorkLayout, rows: int, tasks
             executor.warm()
             yield executor
         return
-    local = LocalPasses(run_id, cfg, layout, workers, max(1, cfg.ray.num_cpus or os.cpu_count() or 1))
+    cpus = max(1, cfg.ray.num_cpus or os.cpu_count() or 1)
+    local = LocalPasses(run_id, cfg, layout, workers, cpus, helper_processes(cpus, workers, rows))
     log.info("filter passes on %s, no Ray (%s)", local.where, why)
     try:
         local.warm()

@@ -11,9 +11,12 @@ Every row of the input leaves step 5 exactly once, in kept or in rejected.
 
 from __future__ import annotations
 
+import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -31,6 +34,8 @@ from manifests.errors import UserError
 from manifests.parquet_io import parquet_file, read_table, write_parquet_atomic
 from manifests.schemas import CANDIDATE, REJECTED, SAMPLE
 from manifests.storage import data_path
+
+log = logging.getLogger(__name__)
 
 IMAGE_WORK_COLUMNS = (ROW, REASON, DETAIL, IMAGE_COLUMN, "width", "height", "mime", "sha256", "phash", "views",
                       "tone")
@@ -109,13 +114,25 @@ def alive_rows(table: pa.Table) -> pa.Array:
     return pc.indices_nonzero(pc.is_null(table.column(REASON)))
 
 
+class ChunkHelpers(Protocol):
+    """Spare local processes that download and measure chunks of a task (`ImagePass.measure_chunk`)."""
+
+    processes: int
+    usable: bool  # False once one of them died: the rest of the task's chunks are measured here
+
+    def submit(self, rows: pa.ChunkedArray, urls: list[str]) -> Future[pa.Table]:
+        ...
+
+
 class ImagePass:
     """Downloads and measures the rows that survived the text pass and the global text decisions.
 
     The task's URLs go to the downloader in chunks of `download.concurrency`, all submitted at once:
     while one chunk is decoded here, the downloader's loop thread fetches the next (Pillow releases
     the GIL while it decodes), so one worker per CPU keeps both the network and the CPU busy. A worker
-    alone on several CPUs (a small input: one task on the driver) decodes `decode_threads` chunks at once.
+    alone on several CPUs (a small input: one task on the driver) decodes `decode_threads` chunks at once,
+    and where the executor gives it `helpers` (spare processes), they take chunks from the back of the
+    task while it works from the front: one process's downloads and Python code hold its GIL.
     """
 
     def __init__(self, cfg: Config, layout: WorkLayout) -> None:
@@ -126,28 +143,94 @@ class ImagePass:
         # Chunks measured at once: more than one only where this worker has CPUs to itself that no
         # other worker uses (the executor sets it; Pillow, hashlib and numpy release the GIL).
         self.decode_threads = 1
+        self.helpers: ChunkHelpers | None = None  # set by the executor, as decode_threads
 
     def run(self, task: Task) -> dict[str, Any]:
         started = time.perf_counter()
         text = read_table(self.layout.text(task.task_id), columns=[ROW, "url", REASON, DETAIL])
         text = _apply_decisions(text, _task_decisions(self.layout.text_global, task.task_id))
         alive = text.take(alive_rows(text))
-        urls = alive.column("url").to_pylist()
+        rows, urls = alive.column(ROW), alive.column("url").to_pylist()
         step = max(1, self.cfg.download.concurrency)
-        chunks = [(start, self.downloader.submit_many(urls[start:start + step])) for start in range(0, len(urls), step)]
-
-        def measure(chunk: tuple[int, Any]) -> pa.Table:
-            return self._measure(alive.column(ROW).slice(chunk[0], step), chunk[1].result())
-
-        if self.decode_threads > 1 and len(chunks) > 1:
-            with ThreadPoolExecutor(max_workers=self.decode_threads) as pool:
-                pieces = list(pool.map(measure, chunks))  # in chunk order, as one thread would
+        spans = [(start, min(start + step, len(urls))) for start in range(0, len(urls), step)]
+        if self.helpers is not None and self.helpers.usable and len(spans) > 1:
+            pieces = self._measure_shared(rows, urls, spans, self.helpers)
         else:
-            pieces = [measure(chunk) for chunk in chunks]
-        table = pa.concat_tables(pieces) if pieces else self._measure(alive.column(ROW), [])
+            pieces = self._measure_here(rows, urls, spans)
+        table = pa.concat_tables(pieces) if pieces else self._measure(rows, [])
         write_parquet_atomic(table, self.layout.image(task.task_id))
         rejected = table.num_rows - (pc.sum(pc.is_null(table.column(REASON))).as_py() or 0)  # sum of nothing is null
         return _summary(task, "image", table.num_rows, rejected, started)
+
+    def measure_chunk(self, rows: pa.ChunkedArray, urls: list[str]) -> pa.Table:
+        """One chunk, downloaded and measured: its table depends only on its rows and their bodies."""
+        return self._measure(rows, self.downloader.fetch_many(urls))
+
+    def _measure_here(self, rows: pa.ChunkedArray, urls: list[str], spans: list[tuple[int, int]]) -> list[pa.Table]:
+        chunks = [(start, end, self.downloader.submit_many(urls[start:end])) for start, end in spans]
+
+        def measure(chunk: tuple[int, int, Future[list[FetchResult]]]) -> pa.Table:
+            start, end, fetched = chunk
+            return self._measure(rows.slice(start, end - start), fetched.result())
+
+        if self.decode_threads > 1 and len(chunks) > 1:
+            with ThreadPoolExecutor(max_workers=self.decode_threads) as pool:
+                return list(pool.map(measure, chunks))  # in chunk order, as one thread would
+        return [measure(chunk) for chunk in chunks]
+
+    def _measure_shared(self, rows: pa.ChunkedArray, urls: list[str], spans: list[tuple[int, int]],
+                        helpers: ChunkHelpers) -> list[pa.Table]:
+        """The chunks from the front here (one measured while the next downloads) and from the back on
+        the helpers (one each at a time), until the two meet; the pieces in chunk order, whoever measured
+        them. A chunk whose helper died is measured here, and so is the rest of the task."""
+        pieces: list[pa.Table | None] = [None] * len(spans)
+        front, back = 0, len(spans) - 1
+
+        def chunk(k: int) -> tuple[pa.ChunkedArray, list[str]]:
+            start, end = spans[k]
+            return rows.slice(start, end - start), urls[start:end]
+
+        def measure_here(k: int, fetched: Future[list[FetchResult]]) -> tuple[int, pa.Table]:
+            return k, self._measure(chunk(k)[0], fetched.result())
+
+        there: dict[Future[pa.Table], int] = {}
+        here: deque[tuple[int, Future[list[FetchResult]]]] = deque()
+        measuring: Future[tuple[int, pa.Table]] | None = None
+        helped = 0
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="measure") as measurer:
+            while True:
+                while helpers.usable and len(there) < helpers.processes and front <= back:
+                    there[helpers.submit(*chunk(back))] = back
+                    back -= 1
+                while len(here) + (measuring is not None) < 2 and front <= back:
+                    here.append((front, self.downloader.submit_many(chunk(front)[1])))
+                    front += 1
+                if measuring is None and here:
+                    measuring = measurer.submit(measure_here, *here.popleft())
+                if measuring is None:
+                    if not there:
+                        break
+                done, _ = wait([*there, *([measuring] if measuring is not None else [])],
+                               return_when=FIRST_COMPLETED)
+                if measuring is not None and measuring in done:
+                    k, piece = measuring.result()
+                    pieces[k] = piece
+                    measuring = None
+                for future in [f for f in there if f in done]:
+                    k = there.pop(future)
+                    try:
+                        pieces[k] = future.result()
+                    except BrokenProcessPool:
+                        if helpers.usable:
+                            log.warning("a helper process died; the image task's other chunks are measured here")
+                        helpers.usable = False
+                        here.append((k, self.downloader.submit_many(chunk(k)[1])))
+                        continue
+                    helped += 1
+        log.info("image pass: %d of %d chunks measured on %d helper process(es)", helped, len(spans),
+                 helpers.processes)
+        assert all(piece is not None for piece in pieces)
+        return pieces  # type: ignore[return-value]
 
     def _measure(self, rows: pa.ChunkedArray, results: list[FetchResult]) -> pa.Table:
         """The image work rows of one chunk: download verdicts, then the image filter on the bodies."""

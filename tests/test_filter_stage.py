@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from aiohttp import web
@@ -138,6 +139,101 @@ def test_local_workers_write_the_same_bytes_as_ray(candidates: Path, tmp_path: P
     assert len(names) == 2 * 8 and parts(tmp_path / "local") == names
     for name in [*names, Path("stats.json")]:
         assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "ray" / name).read_bytes(), name
+
+
+@pytest.fixture(scope="module")
+def one_part(candidates: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same rows in one part: one task, which the driver runs itself."""
+    folder = tmp_path_factory.mktemp("one-part")
+    table = pa.concat_tables(pq.read_table(p) for p in sorted(candidates.glob("*.parquet")))
+    pq.write_table(table, folder / "part-site-00000.parquet")
+    return folder
+
+
+def _one_task_cfg(cpus: int):  # type: ignore[no-untyped-def]
+    # chunks of 16 downloads: 15 chunks to share out; names masked (the finalize pass loads jieba)
+    return load_config(CONFIG, ["ray.rows_per_task=1000", f"ray.num_cpus={cpus}", "download.concurrency=16"])
+
+
+@pytest.fixture(scope="module")
+def one_task_alone(one_part: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The one task in the driver alone (one CPU: no helper)."""
+    out = tmp_path_factory.mktemp("alone") / "filtered"
+    run = run_filter(one_part, out, _one_task_cfg(1), executor="local")
+    assert (run.tasks, run.where) == (1, "the driver process")
+    return out
+
+
+def _same_filter_files(got: Path, want: Path) -> None:
+    names = sorted(p.relative_to(want) for p in want.glob("[kr]e*/*.parquet"))  # kept/, rejected/
+    names += [Path("stats.json"), *sorted(p.relative_to(want) for p in want.glob("_work/[it]*/*.parquet"))]
+    assert len(names) == 5  # kept, rejected, stats, the text and image work files
+    for name in names:
+        assert (got / name).read_bytes() == (want / name).read_bytes(), name
+
+
+def test_a_helper_process_shares_the_drivers_one_task_and_changes_no_byte(
+        one_part: Path, one_task_alone: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """One task on two CPUs: a helper process measures image chunks from the back of the task and runs
+    its finalize pass; every file is the one the driver alone writes."""
+    from filters import executors
+
+    monkeypatch.setattr(executors, "ROWS_PER_HELPER", 100)  # 240 rows: one helper (the default wants 1,000)
+    caplog.set_level("INFO", logger="filters")
+    helped = run_filter(one_part, tmp_path / "helped", _one_task_cfg(2), executor="local")
+    assert (helped.tasks, helped.where) == (1, "the driver process and 1 helper process")
+    shared = [r.getMessage() for r in caplog.records if "chunks measured on 1 helper" in r.getMessage()]
+    assert len(shared) == 1 and not shared[0].startswith("image pass: 0 of"), shared
+    assert not [r for r in caplog.records if "died" in r.getMessage()]
+    _same_filter_files(tmp_path / "helped", one_task_alone)
+
+
+def test_a_helper_that_dies_leaves_its_work_to_the_driver(
+        one_part: Path, one_task_alone: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The helper is killed (SIGKILL) after the text pass: its image chunks and the finalize pass run in
+    the driver, and the files are the same."""
+    import os
+    import signal
+
+    from filters import executors, runner
+
+    monkeypatch.setattr(executors, "ROWS_PER_HELPER", 100)
+    started: list[executors.TaskHelpers] = []
+    warm = executors.TaskHelpers.warm
+
+    def warm_and_note(self: executors.TaskHelpers) -> None:
+        warm(self)
+        started.append(self)
+
+    global_text = runner._global_text
+
+    def kill_the_helpers_first(*args: object) -> None:
+        for pid in [pid for helpers in started for pid in helpers.pool._processes]:  # type: ignore[attr-defined]
+            os.kill(pid, signal.SIGKILL)
+        global_text(*args)
+
+    monkeypatch.setattr(executors.TaskHelpers, "warm", warm_and_note)
+    monkeypatch.setattr(runner, "_global_text", kill_the_helpers_first)
+    caplog.set_level("INFO", logger="filters")
+    run = run_filter(one_part, tmp_path / "helped", _one_task_cfg(2), executor="local")
+    assert run.where == "the driver process and 1 helper process" and len(started) == 1
+    died = [r.getMessage() for r in caplog.records if "helper process died" in r.getMessage()]
+    assert died == ["a helper process died; the image task's other chunks are measured here"], died
+    _same_filter_files(tmp_path / "helped", one_task_alone)
+
+
+def test_helpers_only_for_the_drivers_one_task_and_spare_cpus() -> None:
+    from filters.executors import ROWS_PER_HELPER, helper_processes
+
+    assert ROWS_PER_HELPER == 1000
+    assert helper_processes(cpus=2, workers=1, rows=2000) == 1
+    assert helper_processes(cpus=2, workers=1, rows=999) == 0  # a helper costs about a CPU-second to start
+    assert helper_processes(cpus=1, workers=1, rows=5000) == 0  # no CPU to spare
+    assert helper_processes(cpus=16, workers=1, rows=2500) == 2  # one per 1,000 rows
+    assert helper_processes(cpus=4, workers=1, rows=50_000) == 3
+    assert helper_processes(cpus=4, workers=2, rows=4000) == 0  # two tasks: two workers, no driver task
 
 
 def test_the_executor_is_chosen_by_input_size_and_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
