@@ -18,12 +18,12 @@ import json
 import logging
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import yaml
 
 from manifests.config import Config
@@ -32,14 +32,15 @@ from manifests.layout import FilteredDir, ReleaseDir
 from manifests.parquet_io import list_parts, write_bytes_atomic
 from manifests.stats import FilterStats
 from manifests.storage import DataPath, data_path, is_remote, is_upath, local_cache_dir, remove_tree
-from sharding.card import CardFacts, distributions, find_filter_config, render_card
+from sharding import card_process
+from sharding.card import CardFacts, find_filter_config, render_card
 from sharding.checksums import CHECKSUMS, sha256_file, write_checksums
 from sharding.files import MANIFEST_FILE_RE, SHARD_FILE_RE, TEMP_FILE_RE, ShardFiles
 from sharding.manifest_writer import ShardSpan, manifest_slices, write_manifest_part
 from sharding.plan import ReleasePlan, ShardSpec, index_part, is_complete, make_plan
 from sharding.scatter import Range, scatter_part
 from sharding.shard_writer import ShardResult, write_shard
-from sharding.tasks import TaskRunner, task_runner, thread_map
+from sharding.tasks import InlineTasks, TaskRunner, local_processes, task_runner, thread_map
 
 log = logging.getLogger(__name__)
 MB = 1_000_000
@@ -271,6 +272,14 @@ def _local_bytes(parts: list[DataPath]) -> int | None:
     return sum(p.stat().st_size for p in parts) if all(isinstance(p, Path) for p in parts) else None
 
 
+def _card_helper(tasks: TaskRunner, cfg: Config, parts: list[DataPath]) -> bool:
+    """Whether the card is measured in a helper process: where this process writes the release (local
+    kept parts) on a machine with a CPU to spare, for at least `card_process.HELPER_MIN_PAIRS` pairs
+    (the footers)."""
+    return (isinstance(tasks, InlineTasks) and local_processes(cfg) > 1 and all(isinstance(p, Path) for p in parts)
+            and sum(pq.read_metadata(p).num_rows for p in parts) >= card_process.HELPER_MIN_PAIRS)
+
+
 def build_release(filtered: str | DataPath, release: str | DataPath, cfg: Config,
                   progress: bool = True, backend: str = "auto") -> ReleaseSummary:
     """Writes (or completes) the release of `filtered` in `release`; returns its summary.
@@ -302,7 +311,8 @@ def build_release(filtered: str | DataPath, release: str | DataPath, cfg: Config
         summary.phases[name] = now - clock
         clock = now
 
-    with release_lock(release), task_runner(cfg, backend, _local_bytes(parts)) as tasks:
+    with release_lock(release), task_runner(cfg, backend, _local_bytes(parts)) as tasks, \
+            card_process.card_measure(_card_helper(tasks, cfg, parts)) as measure_card:
         summary.runner = tasks.name
         lap("start workers")
         plan = make_plan(tasks.run(index_part, [(p,) for p in parts], "indexing parts", "part", progress),
@@ -310,17 +320,16 @@ def build_release(filtered: str | DataPath, release: str | DataPath, cfg: Config
         (rd.root / CHECKSUMS).unlink(missing_ok=True)  # the release is incomplete until it is rewritten
         remove_stale(rd, len(plan.shards))
         lap("index and plan")
-        # The card's distributions (jieba over every caption: ~1 CPU-s per 35,000 pairs) are measured on
-        # a driver thread while the tasks write the shards and manifests, not after them.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="card") as card_thread:
-            measured = card_thread.submit(distributions, plan.card)
-            write_shards(tasks, plan, rd, progress, summary)
-            lap("bucket and write shards")
-            manifests = write_manifests(tasks, plan, rd, cfg, progress)
-            lap("manifests")
-            shard_stats = read_written_stats(plan, rd)
-            write_card(plan, rd, cfg, filtered, len([p for p in manifests if p.name.endswith(".parquet")]),
-                       shard_stats, measured.result())
+        # The card's distributions (jieba over every caption: ~1 CPU-s per 35,000 pairs) are measured
+        # while the tasks write the shards and manifests, not after them (sharding.card_process).
+        measured = measure_card(plan.card)
+        write_shards(tasks, plan, rd, progress, summary)
+        lap("bucket and write shards")
+        manifests = write_manifests(tasks, plan, rd, cfg, progress)
+        lap("manifests")
+        shard_stats = read_written_stats(plan, rd)
+        write_card(plan, rd, cfg, filtered, len([p for p in manifests if p.name.endswith(".parquet")]),
+                   shard_stats, measured.result())
         lap("dataset card")
         summary.checksummed = checksum_release(plan, rd, manifests, shard_stats)
         lap("SHA256SUMS")

@@ -219,6 +219,50 @@ def test_same_release_from_local_processes_and_from_ray(release: Path, rows: lis
     assert ReleaseDir(tmp_path / backend).checksums.read_bytes() == ReleaseDir(release).checksums.read_bytes()
 
 
+def test_the_card_measured_in_a_helper_process_is_the_same(release: Path, rows: list[dict[str, Any]], tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    """This process writing the release on two CPUs: a helper process measures the card (loading jieba
+    while the parts are indexed), and the release is the same, byte for byte; a helper killed before
+    the card is asked for leaves it to this process, with one warning."""
+    import os
+    import signal
+
+    from sharding import card_process
+    from sharding import release as release_module
+
+    monkeypatch.setattr(card_process, "HELPER_MIN_PAIRS", N_ROWS)  # the default wants 1,000 pairs
+    cfg = shard_config()
+    cfg.ray.num_cpus = 2
+    write_filtered(rows, tmp_path / "filtered", parts=3, seed=0)
+    caplog.set_level("INFO", logger="sharding")
+    build_release(tmp_path / "filtered", tmp_path / "helped", cfg, progress=False, backend="inline")
+    assert "the dataset card is measured in a helper process" in caplog.text
+    assert ReleaseDir(tmp_path / "helped").checksums.read_bytes() == ReleaseDir(release).checksums.read_bytes()
+
+    started: list[card_process.CardMeasure] = []
+    init, make_plan = card_process.CardMeasure.__init__, release_module.make_plan
+
+    def init_and_note(self: card_process.CardMeasure, helper: bool) -> None:
+        init(self, helper)
+        started.append(self)
+
+    def kill_the_helper_first(*args: Any) -> Any:
+        for pid in [pid for m in started if m.pool is not None for pid in m.pool._processes]:  # type: ignore[attr-defined]
+            os.kill(pid, signal.SIGKILL)
+        return make_plan(*args)
+
+    monkeypatch.setattr(card_process.CardMeasure, "__init__", init_and_note)
+    monkeypatch.setattr(release_module, "make_plan", kill_the_helper_first)
+    caplog.clear()
+    build_release(tmp_path / "filtered", tmp_path / "killed", cfg, progress=False, backend="inline")
+    assert len(started) == 1 and started[0].pool is not None
+    assert "helper process died; the driver measures the card" in caplog.text
+    assert ReleaseDir(tmp_path / "killed").checksums.read_bytes() == ReleaseDir(release).checksums.read_bytes()
+    cfg.ray.num_cpus = 1  # no CPU to spare: no helper
+    assert not release_module._card_helper(release_module.InlineTasks(), cfg, [tmp_path / "x.parquet"])
+
+
 def test_other_shard_size_rewrites_and_prunes(rows: list[dict[str, Any]], tmp_path: Path, ray_local: None) -> None:
     write_filtered(rows, tmp_path / "filtered", parts=2)
     out = tmp_path / "release"
