@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 # driver running a task), so a driver starts its workers before it spends 0.3 s importing them itself.
 PASSES = {"text": "TextPass", "image": "ImagePass", "finalize": "FinalizePass"}
 # A helper process for the driver's one task per this many of its rows (at most one per spare CPU):
-# starting one costs about a CPU-second (BENCHMARKS.md, "Helper processes"), spent on a core the driver
+# starting one costs about a CPU-second (BENCHMARKS.md, "Fixed cost, sixteenth session"), spent on a core the driver
 # leaves idle while it loads its models.
 ROWS_PER_HELPER = 1000
 TASK_RETRIES = 3  # runs of a Ray task whose worker died (killed, out of memory) before the pass fails
