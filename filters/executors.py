@@ -34,7 +34,7 @@ from filters.plan import Task, WorkLayout
 from manifests.arrow_init import prepare_arrow
 from manifests.config import Config
 from manifests.errors import UserError
-from manifests.local_pool import spawn_pool
+from manifests.local_pool import spawn_pool, submit_or_failed
 from manifests.ray_session import cluster_address, ray_session
 
 log = logging.getLogger(__name__)
@@ -142,13 +142,8 @@ class TaskHelpers:
             self.pool.submit(warm_helper, *self.args)
 
     def submit(self, rows: pa.ChunkedArray, urls: list[str]) -> Future[pa.Table]:
-        """One image chunk on a helper; a pool already broken gives a future that failed with BrokenProcessPool."""
-        try:
-            return self.pool.submit(measure_image_chunk, rows, urls, *self.args)
-        except BrokenProcessPool as exc:
-            failed: Future[pa.Table] = Future()
-            failed.set_exception(exc)
-            return failed
+        """One image chunk on a helper (a future that fails with BrokenProcessPool where the helper died)."""
+        return submit_or_failed(self.pool, measure_image_chunk, rows, urls, *self.args)
 
     def run_task(self, row: dict[str, Any], name: str) -> dict[str, Any] | None:
         """Pass `name` on one task on a helper: its summary, or None when the helper died (the caller

@@ -8,9 +8,14 @@ import os
 import signal
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
 
 from manifests.arrow_init import prepare_arrow
+
+T = TypeVar("T")
 
 
 def _init_worker(driver_pid: int) -> None:
@@ -33,3 +38,14 @@ def spawn_pool(processes: int) -> ProcessPoolExecutor:
     context = multiprocessing.get_context("spawn")
     return ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_init_worker,
                                initargs=(os.getpid(),))
+
+
+def submit_or_failed(pool: ProcessPoolExecutor, fn: Callable[..., T], *args: Any) -> Future[T]:
+    """`pool.submit(fn, *args)`; where a worker of the pool has died already, a future that failed with
+    BrokenProcessPool, as one whose worker dies later does: the caller handles both where it reads the result."""
+    try:
+        return pool.submit(fn, *args)
+    except BrokenProcessPool as exc:
+        failed: Future[T] = Future()
+        failed.set_exception(exc)
+        return failed

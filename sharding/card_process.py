@@ -16,7 +16,7 @@ from contextlib import contextmanager
 import pyarrow as pa
 
 from manifests.jieba_dict import load_tokenizer
-from manifests.local_pool import spawn_pool
+from manifests.local_pool import spawn_pool, submit_or_failed
 from sharding.card import distributions
 
 log = logging.getLogger(__name__)
@@ -44,12 +44,7 @@ class CardMeasure:
     def submit(self, card: pa.Table) -> Future[str]:
         if self.pool is None:
             return self.thread.submit(distributions, card)
-        try:
-            helped = self.pool.submit(distributions, card)
-        except BrokenProcessPool:  # it died already
-            helped = Future()
-            helped.set_exception(BrokenProcessPool("the helper process died"))
-        return self.thread.submit(self._or_here, helped, card)
+        return self.thread.submit(self._or_here, submit_or_failed(self.pool, distributions, card), card)
 
     @staticmethod
     def _or_here(helped: Future[str], card: pa.Table) -> str:
