@@ -31,6 +31,7 @@ from filters.plan import ROW, TASK, Task, WorkLayout
 from filters.url import UrlFilter
 from manifests.config import Config, StorageConfig
 from manifests.errors import UserError
+from manifests.page_cache import drop_cached
 from manifests.parquet_io import parquet_file, read_table, write_parquet_atomic
 from manifests.schemas import CANDIDATE, REJECTED, SAMPLE
 from manifests.storage import data_path
@@ -272,6 +273,8 @@ class FinalizePass:
         text = _apply_decisions(text, _task_decisions(self.layout.text_global, task.task_id))
         image_path = self.layout.image(task.task_id)
         image = read_table(image_path) if image_path.exists() else None
+        if image is not None:  # read once: its pages go to the kept part written below
+            drop_cached(image_path)
         if image is not None and image.num_rows:
             image = _apply_decisions(image, _task_decisions(self.layout.dedup, task.task_id))
             text = _apply_decisions(text, image.select([ROW, REASON, DETAIL]).filter(

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from manifests.errors import UserError
+from manifests.page_cache import drop_cached
 from manifests.parquet_io import read_parquet_checked
 from manifests.schemas import SAMPLE
 from manifests.storage import DataPath, atomic_output, is_remote
@@ -71,6 +72,7 @@ def scatter_part(path: DataPath, part_number: int, ranges: list[Range], work: Da
         table = read_parquet_checked(path, SAMPLE)
     except UserError as exc:
         return ScatterResult(str(path), error=str(exc))
+    drop_cached(path)  # read once here: its pages go to the buckets written below
     keys = np.asarray(table.column("key").to_pylist(), dtype=object)
     if len(keys) > 1 and not (keys[1:] >= keys[:-1]).all():  # the filter writes its parts in key order already
         order = pc.sort_indices(table, [("key", "ascending")])

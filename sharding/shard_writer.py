@@ -20,6 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from manifests.page_cache import drop_cached
 from manifests.parquet_io import write_json_atomic, write_parquet_atomic
 from manifests.storage import DataPath, is_remote, remove_tree
 from sharding.files import ShardFiles
@@ -103,6 +104,7 @@ def _write_shard_files(spec: ShardSpec, files: ShardFiles, bucket_dir: Path) -> 
                 tar.add(name, members[name])
             image_bytes += len(data)
         tar_bytes, tar_sha = tar.commit()
+    drop_cached(files.tar)  # never read again here: its pages go to the next shard's tar
     write_parquet_atomic(sidecar_table(rows), files.sidecar)
     write_json_atomic(shard_stats(spec.name, len(rows), image_bytes, tar_bytes, tar_sha,
                                   spec.first_key, spec.last_key, spec.plan), files.stats)
