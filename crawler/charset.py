@@ -4,9 +4,11 @@ Order: a BOM wins, then the HTTP `Content-Type` charset, then a `<meta>` declara
 the head (w3lib looks at the first 4,096 bytes only; real pages put long scripts before the meta),
 then, for a page read from a web archive, the charset the archive detected (Common Crawl's
 `charset-detected`), then inference.
-gb2312/GBK labels resolve to GB18030 and big5 to Big5-HKSCS (supersets, via w3lib's
-translation table). A page declared in a legacy Chinese charset whose bytes are valid UTF-8 with
-several non-ASCII characters was resaved as UTF-8: real GBK/Big5 text practically never is.
+gb2312/GBK labels resolve to GB18030 and big5 to Big5-HKSCS (supersets: pages labelled GBK hold
+GB18030-only characters such as 䶮, 𠮷 and €). w3lib up to 2.5 made that translation itself; 2.6
+returns the label's own codec, so `superset` makes it here, whatever w3lib's version. A page
+declared in a legacy Chinese charset whose bytes are valid UTF-8 with several non-ASCII characters
+was resaved as UTF-8: real GBK/Big5 text practically never is.
 Without any declaration: UTF-8 when the bytes are UTF-8 (a few stray bytes tolerated), else
 GB18030 when they decode as such (the usual undeclared Chinese page), else the response's own
 inference (charset_normalizer) stands.
@@ -14,6 +16,7 @@ inference (charset_normalizer) stands.
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
 
@@ -26,6 +29,8 @@ _LEGACY_CHINESE = frozenset({"gb18030", "gbk", "gb2312", "big5hkscs", "big5", "c
 _MIN_NON_ASCII_BYTES_FOR_UTF8 = 6  # about three CJK characters
 _ASCII = bytes(range(128))
 _MAX_STRAY_UTF8_SHARE = 0.05  # invalid sequences per non-ASCII byte still read as UTF-8
+# codec name (codecs.lookup) -> the superset that decodes it: cp936 is gbk's codec, euc-cn gb2312's
+_SUPERSETS = {"gbk": "gb18030", "gb2312": "gb18030", "big5": "big5hkscs"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +39,18 @@ class Detected:
 
     encoding: str | None
     source: str
+
+
+def superset(encoding: str | None) -> str | None:
+    """The encoding that decodes `encoding`'s pages without loss: GB18030 for GBK and GB2312, Big5-HKSCS for
+    Big5; any other label (or an unknown one) as given."""
+    if encoding is None:
+        return None
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return encoding
+    return _SUPERSETS.get(name, encoding)
 
 
 def late_meta_encoding(body: bytes) -> str | None:
@@ -45,7 +62,7 @@ def late_meta_encoding(body: bytes) -> str | None:
     for start in range(0, max(len(head) - _WINDOW // 2, 1), _WINDOW // 2):
         found = html_body_declared_encoding(head[start : start + _WINDOW])
         if found:
-            return found
+            return superset(found)
     return None
 
 
@@ -92,6 +109,7 @@ def detect_html_encoding(body: bytes, content_type: str | None, archive_charset:
         source = "archive"
     if declared is None:
         return Detected(infer_encoding(body), "inferred")
+    declared = superset(declared)
     if declared in _LEGACY_CHINESE and _resaved_as_utf8(body):
         return Detected("utf-8", "resaved_utf8")
     return Detected(declared, source)

@@ -199,3 +199,16 @@ def test_pages_that_opt_out_yield_no_pairs(metas: str, headers: dict[str, str], 
     assert page.opt_out == why
     assert len(page.images.pairs) == (0 if why else 1)
     assert page.links({"127.0.0.1:80"}) == ["http://127.0.0.1/next"]  # its links are still followed
+
+
+@pytest.mark.parametrize(("label", "want"), [
+    ("GBK", "gb18030"), ("gbk", "gb18030"), ("cp936", "gb18030"), ("gb2312", "gb18030"), ("GB2312-80", "gb18030"),
+    ("euc-cn", "gb18030"),
+    ("big5", "big5hkscs"), ("gb18030", "gb18030"), ("big5hkscs", "big5hkscs"), ("utf-8", "utf-8"),
+    ("shift_jis", "shift_jis"), ("x-no-such-charset", "x-no-such-charset"), (None, None),
+])
+def test_legacy_chinese_labels_decode_with_their_supersets(label: str | None, want: str | None) -> None:
+    """Whatever w3lib makes of a label (2.5 translated GBK to GB18030 itself, 2.6 does not)."""
+    from crawler.charset import superset
+
+    assert superset(label) == want
